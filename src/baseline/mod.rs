@@ -1,0 +1,183 @@
+//! Storage of reference runs: `baselines/<scenario>.json`, one self-describing RunResult per scenario.
+//!
+//! Loading checks the schema version, completeness and that the baseline belongs to the scenario;
+//! saving is atomic. A failed run never reaches [`save`].
+
+use std::path::{Path, PathBuf};
+
+use crate::fsutil::{write_atomic, WriteError};
+use crate::result::{RunResult, RESULT_SCHEMA_VERSION};
+use crate::scenario::Scenario;
+
+/// Default folder of baselines, relative to the working directory.
+pub const DEFAULT_DIR: &str = "baselines";
+
+/// Where the baseline of `scenario_name` lives in `dir`.
+pub fn path_for(dir: &Path, scenario_name: &str) -> PathBuf {
+    dir.join(format!("{scenario_name}.json"))
+}
+
+/// Reads and checks a stored result (a baseline or a `--out` file).
+pub fn load(path: &Path) -> Result<RunResult, BaselineError> {
+    let bytes = std::fs::read(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => BaselineError::Missing {
+            path: path.to_path_buf(),
+        },
+        _ => BaselineError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    })?;
+    parse(path, &bytes)
+}
+
+/// Parses and checks stored result bytes; `path` is for messages.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<RunResult, BaselineError> {
+    let corrupt = |problem: String| BaselineError::Corrupt {
+        path: path.to_path_buf(),
+        problem,
+    };
+    // Read the version first, so an old or future file gets a precise message instead of a field error.
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        corrupt(if e.is_eof() {
+            format!("the file is truncated ({e})")
+        } else {
+            format!("not valid JSON ({e})")
+        })
+    })?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == RESULT_SCHEMA_VERSION as u64 => {}
+        Some(v) => {
+            return Err(BaselineError::Version {
+                path: path.to_path_buf(),
+                found: v,
+            })
+        }
+        None => {
+            return Err(corrupt(
+                "it has no `schema_version`: not a loadgate result".to_string(),
+            ))
+        }
+    }
+    let result: RunResult = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+    check_complete(&result).map_err(|p| corrupt(p.to_string()))?;
+    Ok(result)
+}
+
+fn check_complete(r: &RunResult) -> Result<(), &'static str> {
+    if r.requests.is_empty() {
+        return Err("it holds no request statistics");
+    }
+    if r.all.requests == 0 {
+        return Err("it holds no measured requests");
+    }
+    if r.all.windows.is_empty() {
+        return Err("it has no per-window series");
+    }
+    if r.requests.values().map(|s| s.requests).sum::<u64>() != r.all.requests {
+        return Err(
+            "per-request counts do not add up to the total: the file was edited or damaged",
+        );
+    }
+    if r.meta.measured_duration_ms == 0 {
+        return Err("its measured duration is zero");
+    }
+    Ok(())
+}
+
+/// Checks that `baseline` (read from `path`) was recorded for `scenario` as it is now.
+pub fn check_matches(
+    baseline: &RunResult,
+    path: &Path,
+    scenario: &Scenario,
+) -> Result<(), BaselineError> {
+    if baseline.meta.scenario_name != scenario.name || baseline.meta.scenario_hash != scenario.hash
+    {
+        return Err(BaselineError::ScenarioChanged {
+            path: path.to_path_buf(),
+            scenario: scenario.path.clone(),
+            recorded_for: baseline.meta.scenario_name.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Writes `result` as the baseline at `path`, atomically.
+pub fn save(path: &Path, result: &RunResult) -> Result<(), BaselineError> {
+    let mut json =
+        serde_json::to_vec_pretty(result).map_err(|e| BaselineError::Encode(e.to_string()))?;
+    json.push(b'\n');
+    write_atomic(path, &json)?;
+    Ok(())
+}
+
+/// Every `*.json` file in `dir`, sorted, each loaded (or its error).
+pub fn list(dir: &Path) -> Result<Vec<(PathBuf, Result<RunResult, BaselineError>)>, BaselineError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| BaselineError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    Ok(paths
+        .into_iter()
+        .map(|p| {
+            let r = load(&p);
+            (p, r)
+        })
+        .collect())
+}
+
+/// A baseline or result file cannot be used. Messages name the file and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// No file.
+    #[error("no baseline at {}; record one with `loadgate record SCENARIO` (or pass `--baseline FILE`)", path.display())]
+    Missing {
+        /// Expected path.
+        path: PathBuf,
+    },
+    /// Unreadable.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Damaged, truncated or not a loadgate result.
+    #[error("{} is not a usable loadgate result: {problem}; restore it from version control or re-record it with `loadgate record`", path.display())]
+    Corrupt {
+        /// File.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Written by another format version.
+    #[error("{} has schema_version {found}, this loadgate reads {RESULT_SCHEMA_VERSION}; re-record it with `loadgate record`", path.display())]
+    Version {
+        /// File.
+        path: PathBuf,
+        /// Version in the file.
+        found: u64,
+    },
+    /// The scenario's requests or load changed since the baseline was recorded.
+    #[error("baseline {} was recorded for a different version of scenario `{recorded_for}` (its requests or [load] changed since); comparing would be meaningless: re-record it with `loadgate record {}`", path.display(), scenario.display())]
+    ScenarioChanged {
+        /// Baseline file.
+        path: PathBuf,
+        /// Scenario file.
+        scenario: PathBuf,
+        /// Scenario name stored in the baseline.
+        recorded_for: String,
+    },
+    /// Serialization failed.
+    #[error("cannot encode the result: {0}; this is a bug in loadgate, please report it")]
+    Encode(String),
+    /// Writing failed.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}

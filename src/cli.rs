@@ -1,0 +1,203 @@
+//! Command-line flags (clap derive). Flags only: validation into settings happens in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::report::Format;
+
+/// Performance-regression gate: load a service, measure it, compare with a baseline, decide.
+#[derive(Debug, Parser)]
+#[command(name = "loadgate", version, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// More detail on stderr (-v: progress, -vv: load generator warnings).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 pass (and warn, unless --fail-on warn), 1 critical regression or SLO breach, \
+2 error (bad input, unreachable target, I/O, interrupted), 3 incomplete (a gated metric could not be judged).";
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load the target and print the measurements (no baseline, no verdict).
+    Run(RunArgs),
+    /// Run, sanity-check, then write the scenario's baseline atomically.
+    Record(RecordArgs),
+    /// Compare two stored results (no load, no actions).
+    Compare(CompareArgs),
+    /// Preflight, run, compare with the baseline, decide, report, exit with the verdict's code.
+    Gate(GateArgs),
+    /// List or show stored baselines.
+    #[command(subcommand)]
+    Baselines(BaselinesCommand),
+    /// Serve the built-in demo service on loopback (with knobs to inject regressions).
+    Demo(DemoArgs),
+}
+
+/// Where the load goes.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Base URL of the service under test; overrides the scenario's `target.base_url`.
+    #[arg(long, value_name = "URL", conflicts_with = "demo")]
+    pub target: Option<String>,
+    /// Start the built-in demo service on 127.0.0.1 (a free port) and load it.
+    #[arg(long)]
+    pub demo: bool,
+    /// Demo knobs (with --demo).
+    /// Demo knobs.
+    #[command(flatten)]
+    pub knobs: KnobArgs,
+}
+
+/// Knobs of the built-in demo service.
+#[derive(Debug, Args, Clone)]
+pub struct KnobArgs {
+    /// Multiply every endpoint's service time (1.5 = +50% latency).
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    pub slowdown: f64,
+    /// Extra latency on every request, e.g. 5ms.
+    #[arg(long, value_name = "DURATION", default_value = "0ms")]
+    pub delay: String,
+    /// Fraction of requests (0-1) that get --spike-delay extra.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    pub spike_fraction: f64,
+    /// Extra latency of the spiked requests, e.g. 100ms.
+    #[arg(long, value_name = "DURATION", default_value = "0ms")]
+    pub spike_delay: String,
+    /// Fraction of requests (0-1) answered with 500.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Bytes leaked per request (memory growth).
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    pub leak_bytes: u64,
+}
+
+/// Report output.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write the report to this file (atomically) instead of stdout; the table still goes to stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `loadgate run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Target selection.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Write the full result (lossless histograms, windows, provenance) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Report output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `loadgate record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Target selection.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Folder of baselines.
+    #[arg(long, value_name = "DIR", default_value = crate::baseline::DEFAULT_DIR)]
+    pub baselines: PathBuf,
+}
+
+/// `loadgate compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Baseline file (a RunResult JSON).
+    pub baseline: PathBuf,
+    /// Result file to judge (from `run --out` or `gate --out`).
+    pub result: PathBuf,
+    /// Take thresholds, gated metrics and SLOs from this scenario (default: loadgate's defaults).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Exit 1 on a warning too.
+    #[arg(long, value_enum, default_value = "critical")]
+    pub fail_on: FailOn,
+    /// Report output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `loadgate gate`.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Target selection.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Baseline file (default: BASELINES/<scenario name>.json).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Folder of baselines.
+    #[arg(long, value_name = "DIR", default_value = crate::baseline::DEFAULT_DIR)]
+    pub baselines: PathBuf,
+    /// Also write the full run result as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Lowest verdict that fails the build.
+    #[arg(long, value_enum, default_value = "critical")]
+    pub fail_on: FailOn,
+    /// Report output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Which verdict exits non-zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 on critical only.
+    Critical,
+    /// Exit 1 on warn or critical.
+    Warn,
+}
+
+/// `loadgate baselines`.
+#[derive(Debug, Subcommand)]
+pub enum BaselinesCommand {
+    /// List baselines with their provenance.
+    List {
+        /// Folder of baselines.
+        #[arg(long, value_name = "DIR", default_value = crate::baseline::DEFAULT_DIR)]
+        dir: PathBuf,
+    },
+    /// Show one baseline: provenance and statistics.
+    Show {
+        /// Scenario name (or a path to a baseline file).
+        name: String,
+        /// Folder of baselines.
+        #[arg(long, value_name = "DIR", default_value = crate::baseline::DEFAULT_DIR)]
+        dir: PathBuf,
+    },
+}
+
+/// `loadgate demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Port on 127.0.0.1 (0 picks a free one and prints it).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Loopback address to bind (the demo is never exposed to the network).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Demo knobs.
+    #[command(flatten)]
+    pub knobs: KnobArgs,
+}

@@ -1,0 +1,173 @@
+//! Steps shared by run, record and gate: target resolution (incl. the embedded demo), provenance,
+//! preflight + load, and writing outputs.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::cli::{KnobArgs, OutputArgs, TargetArgs};
+use crate::error::Error;
+use crate::fsutil::write_atomic;
+use crate::load::demo::{self, DemoKnobs, DemoServer};
+use crate::load::{self, target, Provenance, Target};
+use crate::report::{self, Format, Report};
+use crate::result::RunResult;
+use crate::scenario::units::parse_duration;
+use crate::scenario::Scenario;
+
+/// Validated demo knobs.
+pub fn knobs(k: &KnobArgs) -> Result<DemoKnobs, Error> {
+    let dur = |flag: &'static str, v: &str| -> Result<Duration, Error> {
+        parse_duration(v).map_err(|e| Error::Flag {
+            flag,
+            problem: e.to_string(),
+        })
+    };
+    let knobs = DemoKnobs {
+        slowdown: k.slowdown,
+        delay: dur("--delay", &k.delay)?,
+        spike_fraction: k.spike_fraction,
+        spike_delay: dur("--spike-delay", &k.spike_delay)?,
+        error_rate: k.error_rate,
+        leak_bytes: k.leak_bytes,
+    };
+    knobs.validate().map_err(load::LoadError::from)?;
+    Ok(knobs)
+}
+
+/// The target of a run, and the embedded demo service when `--demo` started one.
+pub struct Resolved {
+    /// Where the load goes.
+    pub target: Target,
+    /// Keeps the embedded demo alive for the run.
+    pub demo: Option<DemoServer>,
+}
+
+/// `--demo` > `--target` > `target.base_url`.
+pub async fn resolve_target(args: &TargetArgs, scenario: &Scenario) -> Result<Resolved, Error> {
+    let knobs = knobs(&args.knobs)?;
+    if !args.demo && knobs != DemoKnobs::default() {
+        return Err(Error::Flag {
+            flag: "--slowdown/--delay/--spike-*/--error-rate/--leak-bytes",
+            problem: "demo knobs apply only to the built-in demo service; add --demo".to_string(),
+        });
+    }
+    if args.demo {
+        let server = demo::start(([127, 0, 0, 1], 0).into(), knobs)
+            .await
+            .map_err(load::LoadError::from)?;
+        let target = Target::parse(&server.url(), "--demo")?;
+        return Ok(Resolved {
+            target,
+            demo: Some(server),
+        });
+    }
+    let target = match (&args.target, &scenario.target.base_url) {
+        (Some(t), _) => Target::parse(t, "--target")?,
+        (None, Some(t)) => {
+            Target::parse(t, &format!("{}: target.base_url", scenario.path.display()))?
+        }
+        (None, None) => {
+            return Err(load::LoadError::NoTarget {
+                scenario: scenario.path.display().to_string(),
+            }
+            .into())
+        }
+    };
+    Ok(Resolved { target, demo: None })
+}
+
+/// Commit of the code under test: `GITHUB_SHA` in Actions, else the working directory's HEAD.
+pub fn git_commit() -> Option<String> {
+    if let Ok(sha) = std::env::var("GITHUB_SHA") {
+        if !sha.trim().is_empty() {
+            return Some(sha.trim().to_string());
+        }
+    }
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let sha = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !sha.is_empty()).then_some(sha)
+}
+
+/// Preflight, then the measured run. Progress goes to stderr.
+pub async fn measure(scenario: &Scenario, resolved: &Resolved) -> Result<RunResult, Error> {
+    let target = &resolved.target;
+    target::preflight(target, &scenario.target.health, &scenario.target.headers).await?;
+    let l = &scenario.load;
+    eprintln!(
+        "loadgate: {} users{} against {} for {} (+{} ramp-up)...",
+        l.users,
+        l.rate
+            .map(|r| format!(" at ≤{r} req/s"))
+            .unwrap_or_default(),
+        target.base(),
+        crate::scenario::units::format_duration(l.duration),
+        crate::scenario::units::format_duration(l.ramp_up),
+    );
+    let provenance = Provenance {
+        git_commit: git_commit(),
+        host: crate::sample::host::current(),
+    };
+    Ok(load::run(scenario, target, provenance).await?)
+}
+
+/// Stops the embedded demo, if any.
+pub async fn finish(resolved: Resolved) {
+    if let Some(d) = resolved.demo {
+        d.stop().await;
+    }
+}
+
+/// Checks before any load that every output file can be written.
+pub fn preflight_outputs(paths: &[Option<&Path>]) -> Result<(), Error> {
+    for p in paths.iter().flatten() {
+        crate::fsutil::check_writable(p)?;
+    }
+    Ok(())
+}
+
+/// Writes a result file (`--out`).
+pub fn write_result(path: &Path, result: &RunResult) -> Result<(), Error> {
+    crate::baseline::save(path, result)?;
+    eprintln!("loadgate: wrote {}", path.display());
+    Ok(())
+}
+
+/// Prints `text` to stdout; a closed pipe (`| head`) is not an error.
+pub fn print(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Stdout(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Emits the report: the chosen format to `--output` or stdout; with `--output`, the table also goes
+/// to stdout so a human sees the result.
+pub fn emit(report: &Report<'_>, output: &OutputArgs) -> Result<(), Error> {
+    let text = report::render(report, output.format);
+    match &output.output {
+        Some(path) => {
+            write_atomic(path, text.as_bytes())?;
+            eprintln!(
+                "loadgate: wrote {} report to {}",
+                format_name(output.format),
+                path.display()
+            );
+            print(&report::render(report, Format::Table))
+        }
+        None => print(&text),
+    }
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Table => "table",
+        Format::Json => "JSON",
+        Format::Markdown => "Markdown",
+    }
+}

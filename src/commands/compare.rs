@@ -1,0 +1,46 @@
+//! `loadgate compare BASELINE RESULT`: judge two stored files. No load, no actions.
+
+use crate::cli::CompareArgs;
+use crate::commands::common;
+use crate::commands::gate::exit_code;
+use crate::compare::{compare, Policy};
+use crate::error::Error;
+use crate::report::{Judged, Report};
+use crate::scenario::validate;
+
+pub fn run(args: CompareArgs) -> Result<u8, Error> {
+    let baseline = crate::baseline::load(&args.baseline)?;
+    let result = crate::baseline::load(&args.result)?;
+    let policy = match &args.scenario {
+        Some(path) => Policy::from_gate(&crate::scenario::load(path)?.gate),
+        None => default_policy(),
+    };
+    common::preflight_outputs(&[args.output.output.as_deref()])?;
+    let comparison = compare(&baseline, &result, &policy);
+    let verdict = crate::verdict::decide(&comparison);
+    let report = Report {
+        run: &result,
+        judged: Some(Judged {
+            baseline: &baseline,
+            comparison: &comparison,
+            verdict: &verdict,
+        }),
+    };
+    common::emit(&report, &args.output)?;
+    Ok(exit_code(verdict.outcome, args.fail_on))
+}
+
+fn default_policy() -> Policy {
+    use crate::scenario::{GateSpec, Thresholds};
+    Policy::from_gate(&GateSpec {
+        thresholds: Thresholds {
+            warn: validate::DEFAULT_WARN,
+            critical: validate::DEFAULT_CRITICAL,
+        },
+        metrics: validate::DEFAULT_METRICS.to_vec(),
+        slos: Vec::new(),
+        latency_floor: validate::DEFAULT_LATENCY_FLOOR,
+        record_max_error_rate: validate::DEFAULT_RECORD_MAX_ERROR_RATE,
+        overrides: Default::default(),
+    })
+}

@@ -1,0 +1,24 @@
+//! Wiring: each subcommand validates its flags and calls the stages in order. No business logic here.
+
+mod baselines;
+mod common;
+mod compare;
+mod demo;
+mod gate;
+mod record;
+mod run;
+
+use crate::cli::Command;
+use crate::error::Error;
+
+/// Runs a command; returns the process exit code (see [`crate::exit`]).
+pub async fn dispatch(command: Command) -> Result<u8, Error> {
+    match command {
+        Command::Run(a) => run::run(a).await,
+        Command::Record(a) => record::run(a).await,
+        Command::Compare(a) => compare::run(a),
+        Command::Gate(a) => gate::run(a).await,
+        Command::Baselines(c) => baselines::run(c),
+        Command::Demo(a) => demo::run(a).await,
+    }
+}

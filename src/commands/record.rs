@@ -1,0 +1,73 @@
+//! `loadgate record`: run, check the run is fit to be a reference, then write the baseline atomically.
+//! A failed, interrupted or unfit run never replaces a baseline.
+
+use crate::baseline;
+use crate::cli::RecordArgs;
+use crate::commands::common;
+use crate::error::Error;
+use crate::exit;
+use crate::report::{Format, Report};
+use crate::result::RunResult;
+use crate::scenario::Scenario;
+
+pub async fn run(args: RecordArgs) -> Result<u8, Error> {
+    let scenario = crate::scenario::load(&args.scenario)?;
+    let path = baseline::path_for(&args.baselines, &scenario.name);
+    if !args.baselines.is_dir() {
+        return Err(Error::Flag {
+            flag: "--baselines",
+            problem: format!(
+                "folder {} does not exist; create it (mkdir -p) or pass another --baselines DIR",
+                args.baselines.display()
+            ),
+        });
+    }
+    common::preflight_outputs(&[Some(&path)])?;
+    let resolved = common::resolve_target(&args.target, &scenario).await?;
+    let result = common::measure(&scenario, &resolved).await;
+    common::finish(resolved).await;
+    let result = result?;
+    common::print(&crate::report::render(
+        &Report {
+            run: &result,
+            judged: None,
+        },
+        Format::Table,
+    ))?;
+    if let Some(reason) = unfit(&scenario, &result) {
+        return Err(Error::RecordRefused { path, reason });
+    }
+    baseline::save(&path, &result)?;
+    eprintln!(
+        "loadgate: recorded baseline {} ({} requests)",
+        path.display(),
+        result.all.requests
+    );
+    Ok(exit::PASS)
+}
+
+/// Why a run cannot serve as a baseline, if it cannot.
+fn unfit(scenario: &Scenario, r: &RunResult) -> Option<String> {
+    let limit = scenario.gate.record_max_error_rate;
+    let rate = r.all.error_rate().unwrap_or(1.0);
+    if r.all.requests == 0 {
+        return Some("the run completed no requests".to_string());
+    }
+    if rate > limit.fraction() {
+        return Some(format!(
+            "its error rate is {:.2}%, above `gate.record_max_error_rate` ({limit}): a baseline must describe a healthy service",
+            rate * 100.0
+        ));
+    }
+    let secs = r.measured_seconds();
+    for &m in &scenario.gate.metrics {
+        let need = m.min_requests();
+        if r.all.requests < need || m.value_of(&r.all, secs).is_none() {
+            return Some(format!(
+                "only {} requests: gated metric `{m}` needs at least {need} to be judged; lengthen `load.duration`, raise `load.rate`, or drop `{m}` from `gate.metrics`",
+                r.all.requests
+            ));
+        }
+    }
+    None
+}

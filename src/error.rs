@@ -1,0 +1,48 @@
+//! The crate's error: one variant per stage's error, plus the command-level refusals. Every message
+//! says what is wrong and how to fix it; `main` prints the chain and exits with [`crate::exit::ERROR`].
+
+use std::path::PathBuf;
+
+use crate::baseline::BaselineError;
+use crate::fsutil::WriteError;
+use crate::load::LoadError;
+use crate::scenario::ScenarioError;
+
+/// Anything that stops loadgate from doing its job.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Scenario file.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// Baseline or result file.
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    /// Load stage.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// Writing an output.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// A flag value is invalid or flags conflict.
+    #[error("{flag}: {problem}")]
+    Flag {
+        /// The flag.
+        flag: &'static str,
+        /// What is wrong and the fix.
+        problem: String,
+    },
+    /// `record` judged the run unfit as a baseline; nothing was written.
+    #[error("not recording {}: {reason}; the existing baseline (if any) is unchanged", path.display())]
+    RecordRefused {
+        /// Baseline that would have been written.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Writing to stdout failed (other than a closed pipe).
+    #[error("cannot write to stdout: {0}")]
+    Stdout(#[source] std::io::Error),
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}

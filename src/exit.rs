@@ -1,0 +1,10 @@
+//! Exit codes: public API, documented in the README. Change them only with a major version.
+
+/// The gate passed (a warning passes too, unless `--fail-on warn`).
+pub const PASS: u8 = 0;
+/// A critical regression or an SLO breach (or a warning with `--fail-on warn`).
+pub const REGRESSION: u8 = 1;
+/// loadgate could not do its job: bad input, unreachable target, I/O error, interrupted run.
+pub const ERROR: u8 = 2;
+/// Incomplete: a tracked metric was missing or had too few samples to judge. Never a silent pass.
+pub const INCOMPLETE: u8 = 3;

@@ -1,0 +1,85 @@
+//! Every file loadgate writes goes through [`write_atomic`]: nothing already stored is lost or
+//! half-written by a failed or interrupted run.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A file could not be written; names the path.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}; check that the directory exists and is writable", path.display())]
+pub struct WriteError {
+    /// The destination.
+    pub path: PathBuf,
+    /// Cause.
+    #[source]
+    pub source: std::io::Error,
+}
+
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename.
+/// Readers see the old content or the new, never a mix; on error the old file is untouched.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let err = |source| WriteError {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".loadgate-")
+        .suffix(".tmp")
+        .tempfile_in(dir_of(path))
+        .map_err(err)?;
+    tmp.write_all(bytes).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+/// Checks, before any load, that `path` can be written later: its directory exists and accepts a
+/// new file. Nothing is left behind.
+pub fn check_writable(path: &Path) -> Result<(), WriteError> {
+    if path.is_dir() {
+        return Err(WriteError {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a directory"),
+        });
+    }
+    tempfile::Builder::new()
+        .prefix(".loadgate-probe-")
+        .tempfile_in(dir_of(path))
+        .map(drop)
+        .map_err(|source| WriteError {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_whole_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.json");
+        write_atomic(&p, b"old").unwrap();
+        write_atomic(&p, b"new content").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new content");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn missing_directory_is_an_error_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("nope/a.json");
+        let e = write_atomic(&p, b"x").unwrap_err();
+        assert!(e.to_string().contains("nope/a.json"));
+        assert!(check_writable(&p).is_err());
+        assert!(check_writable(&dir.path().join("ok.json")).is_ok());
+    }
+}

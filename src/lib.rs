@@ -1,0 +1,39 @@
+//! loadgate: load a service, measure it, compare the run with a stored baseline, decide, act.
+//!
+//! The pipeline flows one way; each stage is a module and imports only the stages to its left,
+//! plus `result` (the plain data), `fsutil`, `error` and `exit`:
+//!
+//! ```text
+//! scenario ──► load (goose) ──► result ──► compare ──► verdict ──► report
+//!                                 ▲
+//!                              baseline (store)
+//! ```
+//!
+//! | module | may import |
+//! | --- | --- |
+//! | `scenario` | `result::metric` (metric names) |
+//! | `result` | nothing (leaf data) |
+//! | `load` | `scenario`, `result` |
+//! | `baseline` | `result`, `scenario` (to check a baseline matches its scenario) |
+//! | `compare` | `scenario`, `result`, `baseline` |
+//! | `verdict` | `compare`, `result` |
+//! | `report` | the data types of the stages above |
+//! | `commands` | everything |
+//!
+//! goose appears only in `load/goose.rs`, comfy-table only in `report/table.rs`, sysinfo only in
+//! `sample/`.
+
+pub mod baseline;
+pub mod cli;
+pub mod commands;
+pub mod compare;
+pub mod error;
+pub mod exit;
+pub mod fsutil;
+pub mod load;
+pub mod logging;
+pub mod report;
+pub mod result;
+pub mod sample;
+pub mod scenario;
+pub mod verdict;

@@ -1,0 +1,185 @@
+//! Stage 2 — send the load and measure it: [`Scenario`] + [`Target`] → [`RunResult`].
+//!
+//! `goose.rs` drives goose, `recorder.rs` measures, `target.rs` resolves and probes the target,
+//! `demo.rs` is the built-in demo service. This stage does not compare or judge.
+
+pub mod demo;
+mod goose;
+pub mod recorder;
+pub mod target;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::result::{Host, LoadSettings, Meta, RunResult, RESULT_SCHEMA_VERSION};
+use crate::scenario::Scenario;
+pub use target::Target;
+
+use self::goose::{Ending, Plan};
+use self::recorder::{Recorder, Timing};
+
+/// Width of one window of the per-window series.
+pub const WINDOW: Duration = Duration::from_secs(1);
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Asks a running load to stop (Ctrl-C / SIGTERM). The run ends gracefully and is marked interrupted.
+pub fn request_stop() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Whether a stop was requested.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Provenance the caller knows and the load stage does not look up itself.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    /// Commit of the code under test.
+    pub git_commit: Option<String>,
+    /// This machine.
+    pub host: Host,
+}
+
+/// Loads `target` with `scenario` and measures it. The target must have passed [`target::preflight`].
+pub async fn run(
+    scenario: &Scenario,
+    target: &Target,
+    provenance: Provenance,
+) -> Result<RunResult, LoadError> {
+    let load = &scenario.load;
+    let started = Instant::now();
+    let measure_from = started + load.ramp_up;
+    let measure_until = measure_from + load.duration;
+    let timing = Timing {
+        measure_from,
+        measure_until,
+        window: WINDOW,
+    };
+    // A user under a global cap of `rate` req/s shared by `users` intends one request every users/rate s.
+    let co_interval_us = load
+        .rate
+        .map(|r| (load.users as u64 * 1_000_000) / r.max(1) as u64);
+    let names = scenario.requests.iter().map(|r| r.name.clone()).collect();
+    let recorder = Arc::new(Recorder::new(
+        names,
+        load.users as usize,
+        timing,
+        load.max_requests,
+        co_interval_us,
+    ));
+    let started_at =
+        chrono::Utc::now() + chrono::Duration::from_std(load.ramp_up).unwrap_or_default();
+    let plan = Plan {
+        base_url: target.base(),
+        requests: scenario.requests.clone(),
+        target_headers: scenario.target.headers.clone(),
+        users: load.users,
+        rate: load.rate,
+        ramp_up: load.ramp_up,
+        request_timeout: load.request_timeout,
+        stop_at: measure_until,
+    };
+    let (ending, stopped) = goose::execute(plan, recorder.clone()).await?;
+    if ending == Ending::Interrupted {
+        return Err(LoadError::Interrupted);
+    }
+    let measured = stopped.clamp(measure_from, measure_until) - measure_from;
+    let window_count = (measured.as_micros().div_ceil(WINDOW.as_micros())) as usize;
+    let (all, requests) = recorder.finish(window_count);
+    let meta = Meta {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario_name: scenario.name.clone(),
+        scenario_hash: scenario.hash.clone(),
+        target_url: target.base(),
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        measured_duration_ms: measured.as_millis() as u64,
+        git_commit: provenance.git_commit,
+        host: provenance.host,
+        load: LoadSettings {
+            users: load.users,
+            rate_rps: load.rate,
+            ramp_up_ms: load.ramp_up.as_millis() as u64,
+            duration_ms: load.duration.as_millis() as u64,
+            max_requests: load.max_requests,
+            request_timeout_ms: load.request_timeout.as_millis() as u64,
+            window_ms: WINDOW.as_millis() as u64,
+        },
+        warmup_requests: recorder.warmup_requests(),
+        stopped_early: (ending == Ending::MaxRequests).then(|| {
+            format!(
+                "max_requests ({}) reached after {:.1}s of measurement",
+                load.max_requests,
+                measured.as_secs_f64()
+            )
+        }),
+        co_correction_interval_us: co_interval_us,
+    };
+    Ok(RunResult {
+        schema_version: RESULT_SCHEMA_VERSION,
+        meta,
+        all,
+        requests,
+    })
+}
+
+/// The load could not be sent or measured.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A base URL is unusable.
+    #[error("{source_name}: target URL `{shown}` is not usable: {problem}")]
+    TargetUrl {
+        /// Where it came from.
+        source_name: String,
+        /// The URL with credentials masked.
+        shown: String,
+        /// What is wrong, and the fix.
+        problem: String,
+    },
+    /// No base URL anywhere.
+    #[error("no target: scenario {scenario} has no `[target] base_url`; pass `--target URL`, or `--demo` for the built-in demo service")]
+    NoTarget {
+        /// Scenario file.
+        scenario: String,
+    },
+    /// The preflight probe failed: no load was sent.
+    #[error("target is not healthy: {url} failed {attempts} attempt(s) over {waited:?} (last: {last}); no load was sent. Check the service is up and `--target`/`target.base_url` is right, or raise `[target.health] retries`")]
+    Unhealthy {
+        /// Probed URL (credentials masked).
+        url: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Last failure.
+        last: String,
+        /// Time spent waiting between attempts.
+        waited: Duration,
+    },
+    /// A header cannot be sent.
+    #[error("request `{request}`: header `{header}` has a name or value HTTP does not allow; fix it in the scenario")]
+    Header {
+        /// Request name.
+        request: String,
+        /// Header name.
+        header: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    /// Goose refused the configuration or failed.
+    #[error("the load generator failed: {0}")]
+    Goose(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The run did not stop in time.
+    #[error("the load did not stop within {after:?} of its end; this is a bug in loadgate, please report it")]
+    DidNotStop {
+        /// Time waited.
+        after: Duration,
+    },
+    /// Ctrl-C or SIGTERM.
+    #[error("interrupted: the run was stopped before its end; nothing was recorded or judged")]
+    Interrupted,
+    /// The demo service failed.
+    #[error(transparent)]
+    Demo(#[from] demo::DemoError),
+}

@@ -1,0 +1,157 @@
+//! The target: which base URL the load goes to, and the preflight probe that must pass before any load.
+//!
+//! Precedence: `--demo` > `--target` > `target.base_url` in the scenario. A URL with credentials is
+//! refused and never echoed: credentials belong in a header from `${env:NAME}`.
+
+use url::Url;
+
+use crate::load::LoadError;
+use crate::scenario::HealthSpec;
+
+/// A validated base URL (http or https, no credentials, no query or fragment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    url: Url,
+}
+
+impl Target {
+    /// Parses and validates a base URL given by `source` (for messages: "--target", "target.base_url").
+    pub fn parse(text: &str, source: &str) -> Result<Self, LoadError> {
+        let bad = |problem: &str| LoadError::TargetUrl {
+            source_name: source.to_string(),
+            shown: redact(text),
+            problem: problem.to_string(),
+        };
+        let url = Url::parse(text.trim())
+            .map_err(|_| bad("not a valid absolute URL (e.g. http://127.0.0.1:8080)"))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad(
+                "it contains credentials; loadgate never stores them: send them as a header with \
+                 `${env:NAME}` in `[target] headers` instead",
+            ));
+        }
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(bad("only http:// and https:// are supported"));
+        }
+        if url.host().is_none() {
+            return Err(bad("it has no host"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(bad(
+                "a base URL has no query or fragment; put them in each request's `path`",
+            ));
+        }
+        Ok(Self { url })
+    }
+
+    /// The base URL as goose needs it (no trailing slash, so `path` joins cleanly).
+    pub fn base(&self) -> String {
+        self.url.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// URL of `path` on this target.
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{}", self.base(), path)
+    }
+}
+
+/// A URL safe to print: credentials masked, or a placeholder when it does not parse.
+pub fn redact(text: &str) -> String {
+    match Url::parse(text.trim()) {
+        Ok(mut u) => {
+            if !u.username().is_empty() || u.password().is_some() {
+                let _ = u.set_username("***");
+                let _ = u.set_password(None);
+            }
+            u.to_string()
+        }
+        Err(_) if text.contains('@') => {
+            "<unparsable URL, not shown: it may hold credentials>".to_string()
+        }
+        Err(_) => text.to_string(),
+    }
+}
+
+/// Probes the target until it answers: the health path must return 2xx; without one, any HTTP
+/// response from `/` proves the service is up. Retries with the scenario's interval.
+pub async fn preflight(
+    target: &Target,
+    health: &HealthSpec,
+    headers: &[(String, String)],
+) -> Result<(), LoadError> {
+    let client = reqwest::Client::builder()
+        .timeout(health.timeout)
+        .build()
+        .map_err(|e| LoadError::Client(e.to_string()))?;
+    let path = health.path.as_deref().unwrap_or("/");
+    let url = target.join(path);
+    let mut last = String::new();
+    for attempt in 0..=health.retries {
+        if attempt > 0 {
+            tokio::time::sleep(health.interval).await;
+        }
+        let mut rb = client.get(&url);
+        for (k, v) in headers {
+            rb = rb.header(k.as_str(), v.as_str());
+        }
+        match rb.send().await {
+            Ok(r) if health.path.is_none() || r.status().is_success() => return Ok(()),
+            Ok(r) => last = format!("{path} answered {}", r.status()),
+            Err(e) if e.is_timeout() => last = format!("no answer within {:?}", health.timeout),
+            Err(e) if e.is_connect() => last = "connection refused or unreachable".to_string(),
+            Err(e) => last = format!("request failed: {}", error_chain(&e)),
+        }
+        log::info!(
+            "preflight attempt {} of {}: {last}",
+            attempt + 1,
+            health.retries + 1
+        );
+    }
+    Err(LoadError::Unhealthy {
+        url: redact(&url),
+        attempts: health.retries + 1,
+        last,
+        waited: health.interval * health.retries,
+    })
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_plain_urls() {
+        let t = Target::parse("http://127.0.0.1:8080/", "--target").unwrap();
+        assert_eq!(t.base(), "http://127.0.0.1:8080");
+        assert_eq!(t.join("/x?y=1"), "http://127.0.0.1:8080/x?y=1");
+        let t = Target::parse("https://staging.example.com/api", "--target").unwrap();
+        assert_eq!(t.join("/v1"), "https://staging.example.com/api/v1");
+    }
+
+    #[test]
+    fn refuses_credentials_without_echoing_them() {
+        let e = Target::parse("http://user:hunter2@host:1/", "--target")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("credentials"), "{e}");
+        assert!(!e.contains("hunter2") && !e.contains("user:"), "{e}");
+    }
+
+    #[test]
+    fn refuses_other_schemes_and_garbage() {
+        for bad in ["ftp://x/", "not a url", "http://x/?q=1", "127.0.0.1:8080"] {
+            assert!(Target::parse(bad, "--target").is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Markdown: the PR comment and the CI job summary. GitHub-flavoured tables, worst rows first.
+
+use crate::compare::Status;
+use crate::report::{change, headline, rate_warning, value, visible_rows, Report};
+use crate::verdict::Outcome;
+
+fn badge(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pass => "✅ pass",
+        Outcome::Warn => "⚠️ warn",
+        Outcome::Incomplete => "❔ incomplete",
+        Outcome::Critical => "❌ critical",
+    }
+}
+
+fn status(s: Status) -> &'static str {
+    match s {
+        Status::Improved => "🟢 improved",
+        Status::Pass => "pass",
+        Status::Info => "info",
+        Status::Warn => "⚠️ warn",
+        Status::Incomplete => "❔ incomplete",
+        Status::Critical => "❌ critical",
+    }
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Renders the Markdown report.
+pub fn render(report: &Report<'_>) -> String {
+    let run = report.run;
+    let mut out = String::new();
+    match report.judged {
+        Some(j) => out.push_str(&format!(
+            "### loadgate: {} — `{}`\n\n",
+            badge(j.verdict.outcome),
+            run.meta.scenario_name
+        )),
+        None => out.push_str(&format!(
+            "### loadgate run — `{}`\n\n",
+            run.meta.scenario_name
+        )),
+    }
+    out.push_str(&format!("{}\n\n", cell(&headline(run))));
+    if let Some(w) = rate_warning(run) {
+        out.push_str(&format!("> **Warning:** {}\n\n", cell(&w)));
+    }
+    let Some(j) = report.judged else {
+        out.push_str(
+            "| request | requests | errors | p50 | p95 | p99 |\n|---|---:|---:|---:|---:|---:|\n",
+        );
+        for (name, s) in run
+            .requests
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .chain([("all", &run.all)])
+        {
+            let us = |v: u64| crate::scenario::units::format_micros(v as f64);
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                cell(name),
+                s.requests,
+                s.errors.total(),
+                us(s.latency.p50_us),
+                us(s.latency.p95_us),
+                us(s.latency.p99_us)
+            ));
+        }
+        return out;
+    };
+    for r in &j.verdict.reasons {
+        let scope = r.request.as_deref().unwrap_or("all");
+        out.push_str(&format!(
+            "- **{}** `{}` {}: {}\n",
+            status(r.status),
+            cell(scope),
+            r.metric,
+            cell(&r.message)
+        ));
+    }
+    if !j.verdict.reasons.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(
+        "| request | metric | baseline | run | change | status |\n|---|---|---:|---:|---:|---|\n",
+    );
+    let mut rows: Vec<_> = visible_rows(j.comparison).collect();
+    rows.sort_by(|a, b| b.status.cmp(&a.status));
+    for r in rows {
+        out.push_str(&format!(
+            "| {} | {}{} | {} | {} | {} | {} |\n",
+            cell(r.request.as_deref().unwrap_or("all")),
+            r.metric,
+            if r.gated { "" } else { " (info)" },
+            value(r.metric, r.baseline),
+            value(r.metric, r.run),
+            change(r.change),
+            status(r.status)
+        ));
+    }
+    for n in &j.comparison.notes {
+        out.push_str(&format!("\n> **Note:** {}\n", cell(n)));
+    }
+    out
+}

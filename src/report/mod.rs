@@ -1,0 +1,106 @@
+//! Stage 6a — render: every format from one [`Report`] value. Renderers are pure
+//! `fn(&Report) -> String`; writing to a file or stdout is the caller's job.
+
+pub mod json;
+pub mod markdown;
+pub mod table;
+
+use crate::compare::{Comparison, Row, Status};
+use crate::result::metric::Metric;
+use crate::result::RunResult;
+use crate::verdict::Verdict;
+
+/// What a report shows: a run, and when it was judged, the comparison and the verdict.
+#[derive(Debug, Clone, Copy)]
+pub struct Report<'a> {
+    /// The measured run.
+    pub run: &'a RunResult,
+    /// The comparison with the baseline, when there was one.
+    pub judged: Option<Judged<'a>>,
+}
+
+/// A comparison and the verdict folded from it.
+#[derive(Debug, Clone, Copy)]
+pub struct Judged<'a> {
+    /// The baseline compared against.
+    pub baseline: &'a RunResult,
+    /// Rows.
+    pub comparison: &'a Comparison,
+    /// Decision.
+    pub verdict: &'a Verdict,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human table.
+    Table,
+    /// Versioned JSON (schemas/report.schema.json).
+    Json,
+    /// Markdown, for PR comments and job summaries.
+    Markdown,
+}
+
+/// Renders `report` in `format`.
+pub fn render(report: &Report<'_>, format: Format) -> String {
+    match format {
+        Format::Table => table::render(report),
+        Format::Json => json::render(report),
+        Format::Markdown => markdown::render(report),
+    }
+}
+
+/// Rows worth a human's attention in a summary: the aggregate's metrics, and per-request rows that are
+/// not a plain pass.
+pub fn visible_rows(c: &Comparison) -> impl Iterator<Item = &Row> {
+    c.rows
+        .iter()
+        .filter(|r| r.request.is_none() || !matches!(r.status, Status::Pass | Status::Info))
+}
+
+/// A value in its metric's unit.
+pub fn value(metric: Metric, v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| crate::compare::show(metric, v))
+}
+
+/// A signed relative change.
+pub fn change(c: Option<f64>) -> String {
+    match c {
+        Some(c) if c.is_finite() => format!("{:+.1}%", c * 100.0),
+        Some(_) => "new".to_string(),
+        None => "-".to_string(),
+    }
+}
+
+/// One-line headline of a run: what, where, how much.
+pub fn headline(run: &RunResult) -> String {
+    let m = &run.meta;
+    let secs = run.measured_seconds();
+    let achieved = (run.all.requests as f64) / secs;
+    let rate = match m.load.rate_rps {
+        Some(target) => format!("{achieved:.1} req/s of a {target} req/s target"),
+        None => format!("{achieved:.1} req/s"),
+    };
+    format!(
+        "scenario `{}` on {}: {} requests in {:.1}s ({rate}), {} users, {} errors",
+        m.scenario_name,
+        m.target_url,
+        run.all.requests,
+        secs,
+        m.load.users,
+        run.all.errors.total()
+    )
+}
+
+/// Warning when the target rate was clearly not reached. goose's throttle is a cap that delivers ~90%
+/// of its rate even on a fast service (GOOSE.md §3), so only a shortfall beyond 20% is flagged.
+pub fn rate_warning(run: &RunResult) -> Option<String> {
+    let target = run.meta.load.rate_rps? as f64;
+    let achieved = run.all.requests as f64 / run.measured_seconds();
+    (achieved < 0.8 * target).then(|| {
+        format!(
+            "achieved {achieved:.1} req/s, below 80% of the {target:.0} req/s target: too few users for the latency, \
+             or the service stalled (latencies are corrected for coordinated omission)"
+        )
+    })
+}

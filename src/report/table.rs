@@ -1,0 +1,144 @@
+//! The human view: comfy-table tables of a run and of its comparison, plus the verdict line.
+//! The only module that knows comfy-table.
+
+use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
+
+use crate::compare::Status;
+use crate::report::{change, headline, rate_warning, value, visible_rows, Report};
+use crate::result::RequestStats;
+use crate::scenario::units::format_micros;
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.iter().map(|h| Cell::new(h)));
+    t
+}
+
+fn right(t: &mut Table, from: usize) {
+    for i in from..t.column_count() {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+fn stats_row(name: &str, s: &RequestStats, secs: f64) -> Vec<String> {
+    let l = &s.latency;
+    let us = |v: u64| format_micros(v as f64);
+    vec![
+        name.to_string(),
+        s.requests.to_string(),
+        format!("{:.2}%", s.error_rate().unwrap_or(0.0) * 100.0),
+        format!("{:.1}", (s.requests - s.errors.total()) as f64 / secs),
+        us(l.p50_us),
+        us(l.p90_us),
+        us(l.p95_us),
+        us(l.p99_us),
+        us(l.max_us),
+        format_micros(l.mean_us),
+    ]
+}
+
+fn status_label(s: Status) -> &'static str {
+    match s {
+        Status::Improved => "improved",
+        Status::Pass => "pass",
+        Status::Info => "info",
+        Status::Warn => "WARN",
+        Status::Incomplete => "INCOMPLETE",
+        Status::Critical => "CRITICAL",
+    }
+}
+
+/// The run's statistics per request, then (when judged) the comparison and the verdict.
+pub fn render(report: &Report<'_>) -> String {
+    let run = report.run;
+    let secs = run.measured_seconds();
+    let mut out = format!("{}\n", headline(run));
+    if let Some(w) = rate_warning(run) {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    let mut t = table(&[
+        "request", "requests", "errors", "req/s", "p50", "p90", "p95", "p99", "max", "mean",
+    ]);
+    for (name, s) in &run.requests {
+        t.add_row(stats_row(name, s, secs));
+    }
+    t.add_row(stats_row("all", &run.all, secs));
+    right(&mut t, 1);
+    out.push_str(&format!("{t}\n"));
+    let e = &run.all.errors;
+    if e.total() > 0 {
+        out.push_str(&format!(
+            "errors: {} unexpected status, {} timeout, {} connect, {} other\n",
+            e.status, e.timeout, e.connect, e.other
+        ));
+    }
+    let Some(j) = report.judged else { return out };
+    let mut t = table(&["request", "metric", "baseline", "run", "change", "status"]);
+    for r in visible_rows(j.comparison) {
+        let metric = if r.gated {
+            r.metric.to_string()
+        } else {
+            format!("{} (info)", r.metric)
+        };
+        t.add_row(vec![
+            r.request.clone().unwrap_or_else(|| "all".to_string()),
+            metric,
+            value(r.metric, r.baseline),
+            value(r.metric, r.run),
+            change(r.change),
+            status_label(r.status).to_string(),
+        ]);
+    }
+    right(&mut t, 2);
+    out.push_str(&format!(
+        "\ncompared with the baseline of {}\n{t}\n",
+        j.baseline.meta.started_at
+    ));
+    for n in &j.comparison.notes {
+        out.push_str(&format!("note: {n}\n"));
+    }
+    let v = j.verdict;
+    for r in &v.reasons {
+        let scope = r.request.as_deref().unwrap_or("all");
+        out.push_str(&format!(
+            "{:<10} {scope} {}: {}\n",
+            status_label(r.status),
+            r.metric,
+            r.message
+        ));
+    }
+    out.push_str(&format!("verdict: {}\n", v.outcome.name().to_uppercase()));
+    out
+}
+
+/// The `baselines list` table.
+pub fn baselines(entries: &[(&std::path::Path, &crate::result::RunResult)]) -> String {
+    let mut t = table(&[
+        "file", "scenario", "recorded", "commit", "host", "requests", "p95", "req/s",
+    ]);
+    for (path, r) in entries {
+        let m = &r.meta;
+        t.add_row(vec![
+            path.display().to_string(),
+            m.scenario_name.clone(),
+            m.started_at.clone(),
+            m.git_commit
+                .as_deref()
+                .map(|c| c.chars().take(10).collect())
+                .unwrap_or_else(|| "-".to_string()),
+            format!("{} ({} CPUs)", m.host.cpu_model, m.host.cpus),
+            r.all.requests.to_string(),
+            format_micros(r.all.latency.p95_us as f64),
+            format!(
+                "{:.1}",
+                (r.all.requests - r.all.errors.total()) as f64 / r.measured_seconds()
+            ),
+        ]);
+    }
+    right(&mut t, 5);
+    format!("{t}\n")
+}

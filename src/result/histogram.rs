@@ -1,0 +1,210 @@
+//! Latency histograms: the lossless unit of measurement that flows from `load` to `compare`.
+//!
+//! A thin newtype over an HdrHistogram of microseconds. It serializes as HdrHistogram's V2 format with
+//! DEFLATE, base64-encoded, so a stored baseline keeps every recorded value at 3 significant digits and
+//! results from several workers merge exactly. Latency never lives in a `Vec` of samples.
+
+use std::fmt;
+
+use base64::Engine;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+use serde::{
+    Deserialize, Deserializer as SerdeDeserializer, Serialize, Serializer as SerdeSerializer,
+};
+
+/// 3 significant digits: values are quantized by at most 0.1%, far below any threshold we gate on.
+const SIGNIFICANT_DIGITS: u8 = 3;
+/// One hour in µs: the longest latency we can represent. Longer values are clamped (a request timeout
+/// is always far shorter), so recording never fails.
+pub const MAX_TRACKABLE_US: u64 = 3_600_000_000;
+
+/// Latency distribution in microseconds.
+#[derive(Clone)]
+pub struct LatencyHistogram(Histogram<u64>);
+
+impl LatencyHistogram {
+    /// An empty histogram that grows to the range of the values it sees.
+    pub fn new() -> Self {
+        // `Histogram::new` only fails for sigfig > 5; 3 is a constant.
+        #[expect(clippy::expect_used, reason = "constant, valid significant digits")]
+        let h = Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is valid");
+        Self(h)
+    }
+
+    /// Records one latency. Zero is stored as 1 µs (the histogram's lowest discernible value).
+    pub fn record(&mut self, us: u64) {
+        self.0.saturating_record(us.clamp(1, MAX_TRACKABLE_US));
+    }
+
+    /// Records one latency and back-fills the values a closed-loop user would have measured had it
+    /// sent at its intended `interval_us` cadence (coordinated-omission correction).
+    pub fn record_corrected(&mut self, us: u64, interval_us: u64) {
+        let us = us.clamp(1, MAX_TRACKABLE_US);
+        if interval_us == 0 || self.0.record_correct(us, interval_us).is_err() {
+            self.0.saturating_record(us);
+        }
+    }
+
+    /// Adds every count of `other` into `self`. Exact: merging is associative and commutative.
+    pub fn merge(&mut self, other: &LatencyHistogram) {
+        // Both sides auto-resize and share lowest value and precision, so `add` cannot fail; fall back to
+        // value-by-value merging if a future hdrhistogram version disagrees.
+        if self.0.add(&other.0).is_err() {
+            for v in other.0.iter_recorded() {
+                let _ = self.0.record_n(v.value_iterated_to(), v.count_at_value());
+            }
+        }
+    }
+
+    /// Number of recorded values.
+    pub fn count(&self) -> u64 {
+        self.0.len()
+    }
+
+    /// Value at quantile `q` in [0, 1]; `None` when empty.
+    pub fn quantile_us(&self, q: f64) -> Option<u64> {
+        (!self.0.is_empty()).then(|| self.0.value_at_quantile(q))
+    }
+
+    /// Arithmetic mean; `None` when empty.
+    pub fn mean_us(&self) -> Option<f64> {
+        (!self.0.is_empty()).then(|| self.0.mean())
+    }
+
+    /// Largest recorded value (bucket-equivalent); `None` when empty.
+    pub fn max_us(&self) -> Option<u64> {
+        (!self.0.is_empty()).then(|| self.0.max())
+    }
+
+    /// Smallest recorded value; `None` when empty.
+    pub fn min_us(&self) -> Option<u64> {
+        (!self.0.is_empty()).then(|| self.0.min())
+    }
+
+    /// Recorded `(value_us, count)` pairs in ascending value order.
+    pub fn buckets(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.0
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+    }
+
+    /// V2 + DEFLATE, base64 (standard alphabet, padded).
+    pub fn to_base64(&self) -> Result<String, HistogramCodecError> {
+        let mut bytes = Vec::new();
+        V2DeflateSerializer::new()
+            .serialize(&self.0, &mut bytes)
+            .map_err(|e| HistogramCodecError(format!("cannot encode histogram: {e:?}")))?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    /// Inverse of [`LatencyHistogram::to_base64`].
+    pub fn from_base64(text: &str) -> Result<Self, HistogramCodecError> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|e| HistogramCodecError(format!("histogram is not valid base64: {e}")))?;
+        let mut h: Histogram<u64> = Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| {
+                HistogramCodecError(format!("histogram is not HdrHistogram V2 data: {e:?}"))
+            })?;
+        h.auto(true);
+        Ok(Self(h))
+    }
+}
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PartialEq for LatencyHistogram {
+    fn eq(&self, other: &Self) -> bool {
+        self.count() == other.count() && self.buckets().eq(other.buckets())
+    }
+}
+
+impl fmt::Debug for LatencyHistogram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LatencyHistogram")
+            .field("count", &self.count())
+            .field("min_us", &self.min_us())
+            .field("max_us", &self.max_us())
+            .finish()
+    }
+}
+
+/// A histogram could not be encoded or decoded.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct HistogramCodecError(String);
+
+impl Serialize for LatencyHistogram {
+    fn serialize<S: SerdeSerializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = self.to_base64().map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+}
+
+impl<'de> Deserialize<'de> for LatencyHistogram {
+    fn deserialize<D: SerdeDeserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::from_base64(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn round_trips_losslessly() {
+        let mut h = LatencyHistogram::new();
+        for v in [1, 50, 999, 1_000, 12_345, 2_000_000] {
+            h.record(v);
+        }
+        let back = LatencyHistogram::from_base64(&h.to_base64().unwrap()).unwrap();
+        assert_eq!(h, back);
+        assert_eq!(back.count(), 6);
+    }
+
+    #[test]
+    fn zero_and_huge_values_are_clamped_not_lost() {
+        let mut h = LatencyHistogram::new();
+        h.record(0);
+        h.record(u64::MAX);
+        assert_eq!(h.count(), 2);
+        assert_eq!(h.min_us(), Some(1));
+    }
+
+    #[test]
+    fn correction_backfills_missed_intervals() {
+        let mut h = LatencyHistogram::new();
+        h.record_corrected(10_000, 1_000);
+        // 10 ms at an intended 1 ms cadence: the 9 requests that would have waited are added.
+        assert_eq!(h.count(), 10);
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        assert!(LatencyHistogram::from_base64("not base64!").is_err());
+        assert!(LatencyHistogram::from_base64("aGVsbG8=").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn merge_is_associative(a in proptest::collection::vec(1u64..10_000_000, 0..50),
+                                b in proptest::collection::vec(1u64..10_000_000, 0..50),
+                                c in proptest::collection::vec(1u64..10_000_000, 0..50)) {
+            let mk = |vs: &[u64]| { let mut h = LatencyHistogram::new(); for v in vs { h.record(*v); } h };
+            let (ha, hb, hc) = (mk(&a), mk(&b), mk(&c));
+            let mut left = ha.clone(); left.merge(&hb); left.merge(&hc);
+            let mut bc = hb.clone(); bc.merge(&hc);
+            let mut right = ha.clone(); right.merge(&bc);
+            prop_assert_eq!(left.count(), (a.len() + b.len() + c.len()) as u64);
+            prop_assert_eq!(left, right);
+        }
+    }
+}

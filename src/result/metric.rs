@@ -1,0 +1,186 @@
+//! The metrics loadgate tracks, their units and which direction is worse.
+//!
+//! Shared vocabulary of `scenario` (which metrics to gate), `compare` (how) and `report` (labels).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::result::RequestStats;
+
+/// A tracked metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Median latency.
+    P50,
+    /// 90th-percentile latency.
+    P90,
+    /// 95th-percentile latency.
+    P95,
+    /// 99th-percentile latency.
+    P99,
+    /// Mean latency.
+    Mean,
+    /// Maximum latency (one sample: reported, rarely worth gating).
+    Max,
+    /// Completed requests per measured second.
+    Throughput,
+    /// Failed / completed requests.
+    ErrorRate,
+}
+
+/// Which way is worse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Latency, errors: more is worse.
+    HigherIsWorse,
+    /// Throughput: less is worse.
+    LowerIsWorse,
+}
+
+/// Unit of a metric's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// Microseconds.
+    Micros,
+    /// Requests per second.
+    PerSecond,
+    /// A fraction in [0, 1].
+    Fraction,
+}
+
+impl Metric {
+    /// Every metric, in report order.
+    pub const ALL: [Metric; 8] = [
+        Metric::P50,
+        Metric::P90,
+        Metric::P95,
+        Metric::P99,
+        Metric::Mean,
+        Metric::Max,
+        Metric::Throughput,
+        Metric::ErrorRate,
+    ];
+
+    /// Name as written in scenario files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::P50 => "p50",
+            Metric::P90 => "p90",
+            Metric::P95 => "p95",
+            Metric::P99 => "p99",
+            Metric::Mean => "mean",
+            Metric::Max => "max",
+            Metric::Throughput => "throughput",
+            Metric::ErrorRate => "error_rate",
+        }
+    }
+
+    /// The bad direction.
+    pub fn direction(self) -> Direction {
+        match self {
+            Metric::Throughput => Direction::LowerIsWorse,
+            _ => Direction::HigherIsWorse,
+        }
+    }
+
+    /// Unit of the value.
+    pub fn unit(self) -> Unit {
+        match self {
+            Metric::Throughput => Unit::PerSecond,
+            Metric::ErrorRate => Unit::Fraction,
+            _ => Unit::Micros,
+        }
+    }
+
+    /// The quantile a percentile metric reads, if it is one.
+    pub fn quantile(self) -> Option<f64> {
+        match self {
+            Metric::P50 => Some(0.50),
+            Metric::P90 => Some(0.90),
+            Metric::P95 => Some(0.95),
+            Metric::P99 => Some(0.99),
+            _ => None,
+        }
+    }
+
+    /// Fewest requests for the value to mean something. For a quantile q, at least 20 values must lie
+    /// beyond it, n·(1 − q) ≥ 20 (STATISTICS.md §3: p99 needs 2000); 200 for the median and mean.
+    pub fn min_requests(self) -> u64 {
+        match self {
+            Metric::P90 => 200,
+            Metric::P95 => 400,
+            Metric::P99 => 2_000,
+            Metric::Max => 1,
+            // Throughput and error rate: a rate over fewer than 200 requests swings by whole percents.
+            Metric::P50 | Metric::Mean | Metric::Throughput | Metric::ErrorRate => 200,
+        }
+    }
+
+    /// The metric's value for `stats` over `measured_seconds`; `None` when there is nothing to read.
+    pub fn value_of(self, stats: &RequestStats, measured_seconds: f64) -> Option<f64> {
+        let h = &stats.histogram;
+        match self {
+            Metric::Mean => h.mean_us(),
+            Metric::Max => h.max_us().map(|v| v as f64),
+            Metric::Throughput => (measured_seconds > 0.0)
+                .then(|| (stats.requests - stats.errors.total()) as f64 / measured_seconds),
+            Metric::ErrorRate => stats.error_rate(),
+            _ => self
+                .quantile()
+                .and_then(|q| h.quantile_us(q))
+                .map(|v| v as f64),
+        }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An unknown metric name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown metric `{0}`; known metrics: p50, p90, p95, p99, mean, max, throughput, error_rate"
+)]
+pub struct UnknownMetric(pub String);
+
+impl FromStr for Metric {
+    type Err = UnknownMetric;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Metric::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| UnknownMetric(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for m in Metric::ALL {
+            assert_eq!(m.name().parse::<Metric>().unwrap(), m);
+        }
+        assert!("p42".parse::<Metric>().is_err());
+    }
+
+    #[test]
+    fn throughput_counts_only_successes() {
+        let mut s = RequestStats {
+            requests: 100,
+            ..Default::default()
+        };
+        s.errors.status = 20;
+        assert_eq!(Metric::Throughput.value_of(&s, 2.0), Some(40.0));
+        assert_eq!(Metric::ErrorRate.value_of(&s, 2.0), Some(0.2));
+    }
+}

@@ -1,0 +1,233 @@
+//! Stage 3 — what a run produced: plain, versioned data (the leaf of the pipeline; no I/O here).
+//!
+//! `load` produces a [`RunResult`]; `baseline` stores one; `compare` reads two. Field names carry
+//! their units. Histograms are lossless, so stored results can be merged and re-analysed later.
+
+pub mod histogram;
+pub mod metric;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use histogram::LatencyHistogram;
+
+/// Version of the RunResult / baseline file format. Bump on any incompatible change.
+pub const RESULT_SCHEMA_VERSION: u32 = 1;
+
+/// Everything one measured run produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunResult {
+    /// Format version, [`RESULT_SCHEMA_VERSION`] when written by this build.
+    pub schema_version: u32,
+    /// Provenance and settings.
+    pub meta: Meta,
+    /// All requests together.
+    pub all: RequestStats,
+    /// Per request name, as named in the scenario.
+    pub requests: BTreeMap<String, RequestStats>,
+}
+
+/// Where, when and how a run was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// loadgate version that made the run.
+    pub tool_version: String,
+    /// Scenario `name`.
+    pub scenario_name: String,
+    /// Hash of the scenario's load-relevant content (requests and load settings), hex SHA-256.
+    pub scenario_hash: String,
+    /// Target base URL, never with credentials.
+    pub target_url: String,
+    /// Start of the measured window (RFC 3339, UTC).
+    pub started_at: String,
+    /// Length of the measured window actually covered.
+    pub measured_duration_ms: u64,
+    /// Commit of the code under test, when known (`GITHUB_SHA`, else `git rev-parse HEAD`).
+    pub git_commit: Option<String>,
+    /// The machine that generated the load.
+    pub host: Host,
+    /// Load settings the run used.
+    pub load: LoadSettings,
+    /// Requests completed during the ramp-up, excluded from every statistic.
+    pub warmup_requests: u64,
+    /// Why the run ended before its duration, if it did (e.g. `max_requests`).
+    pub stopped_early: Option<String>,
+    /// Whether latencies were corrected for coordinated omission, and at which per-user interval.
+    pub co_correction_interval_us: Option<u64>,
+}
+
+/// Machine provenance: absolute latencies rarely transfer between machines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    /// CPU brand string.
+    pub cpu_model: String,
+    /// Logical CPUs.
+    pub cpus: u32,
+    /// Total memory.
+    pub memory_bytes: u64,
+    /// OS name and version.
+    pub os: String,
+    /// Short stable identifier of the fields above (hex); equal fingerprints mean comparable machines.
+    pub fingerprint: String,
+}
+
+/// The load a run applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadSettings {
+    /// Concurrent users.
+    pub users: u32,
+    /// Request-rate cap (requests per second), if any.
+    pub rate_rps: Option<u32>,
+    /// Ramp-up, excluded from the measurements.
+    pub ramp_up_ms: u64,
+    /// Intended measured duration.
+    pub duration_ms: u64,
+    /// Hard bound on requests sent.
+    pub max_requests: u64,
+    /// Per-request timeout.
+    pub request_timeout_ms: u64,
+    /// Width of each entry of `windows`.
+    pub window_ms: u64,
+}
+
+/// Counts and latency for one request name (or all of them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RequestStats {
+    /// Completed requests in the measured window, failed ones included.
+    pub requests: u64,
+    /// Failed requests by kind.
+    pub errors: ErrorCounts,
+    /// Responses by HTTP status code (`"200"`, ...); requests with no response are not here.
+    pub status_codes: BTreeMap<String, u64>,
+    /// Summary percentiles for humans; the histogram is the source of truth.
+    pub latency: LatencySummary,
+    /// Every latency in µs (HdrHistogram V2 + DEFLATE, base64).
+    pub histogram: LatencyHistogram,
+    /// The measured window cut into `window_ms` slices, in order; seconds with no traffic are present.
+    pub windows: Vec<Window>,
+}
+
+/// Failures by kind. A request is counted once, under the first kind that applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorCounts {
+    /// Could not connect (refused, reset before a response, DNS).
+    pub connect: u64,
+    /// No complete response within the request timeout.
+    pub timeout: u64,
+    /// A response whose status is not expected.
+    pub status: u64,
+    /// Any other transport or body error.
+    pub other: u64,
+}
+
+impl ErrorCounts {
+    /// All errors.
+    pub fn total(&self) -> u64 {
+        self.connect + self.timeout + self.status + self.other
+    }
+
+    /// Adds `other` into `self`.
+    pub fn add(&mut self, other: &ErrorCounts) {
+        self.connect += other.connect;
+        self.timeout += other.timeout;
+        self.status += other.status;
+        self.other += other.other;
+    }
+}
+
+/// Human-readable summary of a histogram, in µs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySummary {
+    /// Minimum.
+    pub min_us: u64,
+    /// Median.
+    pub p50_us: u64,
+    /// 90th percentile.
+    pub p90_us: u64,
+    /// 95th percentile.
+    pub p95_us: u64,
+    /// 99th percentile.
+    pub p99_us: u64,
+    /// Maximum.
+    pub max_us: u64,
+    /// Mean.
+    pub mean_us: f64,
+}
+
+impl LatencySummary {
+    /// Summary of `h` (all zero when empty).
+    pub fn of(h: &LatencyHistogram) -> Self {
+        let q = |q: f64| h.quantile_us(q).unwrap_or(0);
+        Self {
+            min_us: h.min_us().unwrap_or(0),
+            p50_us: q(0.50),
+            p90_us: q(0.90),
+            p95_us: q(0.95),
+            p99_us: q(0.99),
+            max_us: h.max_us().unwrap_or(0),
+            mean_us: h.mean_us().unwrap_or(0.0),
+        }
+    }
+}
+
+/// One slice of the measured window: the statistical unit of the noise guard and the timeline of charts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// Requests completed in this window.
+    pub requests: u64,
+    /// Of which failed.
+    pub errors: u64,
+    /// Latencies of this window's requests.
+    pub histogram: LatencyHistogram,
+}
+
+impl RequestStats {
+    /// Error rate as a fraction in [0, 1]; `None` with no requests.
+    pub fn error_rate(&self) -> Option<f64> {
+        (self.requests > 0).then(|| self.errors.total() as f64 / self.requests as f64)
+    }
+
+    /// Adds `other`'s counts, histogram and windows (aligned by index) into `self`.
+    pub fn merge(&mut self, other: &RequestStats) {
+        self.requests += other.requests;
+        self.errors.add(&other.errors);
+        for (code, n) in &other.status_codes {
+            *self.status_codes.entry(code.clone()).or_default() += n;
+        }
+        self.histogram.merge(&other.histogram);
+        if self.windows.len() < other.windows.len() {
+            self.windows
+                .resize_with(other.windows.len(), Window::default);
+        }
+        for (mine, theirs) in self.windows.iter_mut().zip(&other.windows) {
+            mine.requests += theirs.requests;
+            mine.errors += theirs.errors;
+            mine.histogram.merge(&theirs.histogram);
+        }
+        self.latency = LatencySummary::of(&self.histogram);
+    }
+}
+
+impl RunResult {
+    /// Stats for a request name, or the aggregate for `None`.
+    pub fn stats(&self, request: Option<&str>) -> Option<&RequestStats> {
+        match request {
+            None => Some(&self.all),
+            Some(name) => self.requests.get(name),
+        }
+    }
+
+    /// Measured duration in seconds (never zero, to keep rates finite).
+    pub fn measured_seconds(&self) -> f64 {
+        (self.meta.measured_duration_ms.max(1)) as f64 / 1000.0
+    }
+}

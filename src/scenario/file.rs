@@ -1,0 +1,105 @@
+//! The on-disk scenario format: serde structs mirroring the TOML exactly.
+//!
+//! Nothing here is validated beyond types; `validate.rs` turns a [`ScenarioFile`] into a
+//! [`crate::scenario::Scenario`]. Unknown keys are refused so a typo never silently does nothing.
+
+#![allow(
+    missing_docs,
+    reason = "fields mirror the TOML keys, documented in scenarios/README.md"
+)]
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Top level of a scenario file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub schema_version: Option<u32>,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub target: TargetFile,
+    #[serde(default)]
+    pub load: LoadFile,
+    #[serde(default)]
+    pub request: Vec<RequestFile>,
+    #[serde(default)]
+    pub gate: GateFile,
+}
+
+/// `[target]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetFile {
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub health: Option<HealthFile>,
+}
+
+/// `[target.health]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthFile {
+    pub path: String,
+    pub retries: Option<u32>,
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+}
+
+/// `[load]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadFile {
+    pub users: Option<u32>,
+    pub rate: Option<u32>,
+    pub ramp_up: Option<String>,
+    pub duration: Option<String>,
+    pub max_requests: Option<u64>,
+    pub request_timeout: Option<String>,
+}
+
+/// One `[[request]]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestFile {
+    pub name: String,
+    #[serde(default = "default_method")]
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<String>,
+    pub weight: Option<i64>,
+    pub expect_status: Option<Vec<u16>>,
+}
+
+fn default_method() -> String {
+    "GET".to_string()
+}
+
+/// `[gate]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateFile {
+    pub warn: Option<String>,
+    pub critical: Option<String>,
+    pub metrics: Option<Vec<String>>,
+    #[serde(default)]
+    pub slo: BTreeMap<String, toml::Value>,
+    pub latency_floor: Option<String>,
+    pub record_max_error_rate: Option<String>,
+    #[serde(default)]
+    pub overrides: BTreeMap<String, BTreeMap<String, ThresholdFile>>,
+}
+
+/// A per-request, per-metric threshold override.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdFile {
+    pub warn: Option<String>,
+    pub critical: Option<String>,
+}

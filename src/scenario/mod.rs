@@ -1,0 +1,243 @@
+//! Stage 1 — what to send: a validated scenario, read from a TOML file.
+//!
+//! `file.rs` is the on-disk format, `validate.rs` turns it into the plain types below, `units.rs`
+//! parses values with units. Nothing downstream sees raw TOML. This module imports nothing else
+//! from the crate but `result::metric` (the shared vocabulary of metric names).
+
+pub mod file;
+pub mod units;
+pub mod validate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::result::metric::Metric;
+pub use units::Percent;
+
+/// The scenario format version this build reads.
+pub const SCENARIO_SCHEMA_VERSION: u32 = 1;
+
+/// A validated scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// File it was read from.
+    pub path: PathBuf,
+    /// Name; the baseline is `baselines/<name>.json`.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Where to send it.
+    pub target: TargetSpec,
+    /// How hard and how long.
+    pub load: LoadSpec,
+    /// What to send (at least one).
+    pub requests: Vec<RequestSpec>,
+    /// How to judge.
+    pub gate: GateSpec,
+    /// SHA-256 (hex) of the load-relevant content before `${env:..}` expansion, so a changed scenario
+    /// is detected but secrets never influence, or leak through, the hash.
+    pub hash: String,
+}
+
+/// `[target]`, validated. Header values are expanded and may hold secrets: never store or print them.
+#[derive(Clone, PartialEq)]
+pub struct TargetSpec {
+    /// Base URL from the file; `--target` and `--demo` override it.
+    pub base_url: Option<String>,
+    /// Headers sent with every request.
+    pub headers: Vec<(String, String)>,
+    /// Preflight health check.
+    pub health: HealthSpec,
+}
+
+impl std::fmt::Debug for TargetSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TargetSpec")
+            .field("base_url", &self.base_url)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("health", &self.health)
+            .finish()
+    }
+}
+
+/// Preflight: the target must answer before any load is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthSpec {
+    /// Path to probe; `None` probes `/` and accepts any HTTP response.
+    pub path: Option<String>,
+    /// Attempts after the first.
+    pub retries: u32,
+    /// Pause between attempts.
+    pub interval: Duration,
+    /// Timeout of one attempt.
+    pub timeout: Duration,
+}
+
+/// `[load]`, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadSpec {
+    /// Concurrent users (closed loops).
+    pub users: u32,
+    /// Global request-rate cap, requests per second.
+    pub rate: Option<u32>,
+    /// Time to start all users; excluded from measurements.
+    pub ramp_up: Duration,
+    /// Measured time.
+    pub duration: Duration,
+    /// Hard bound on requests, whatever else is set.
+    pub max_requests: u64,
+    /// Per-request timeout.
+    pub request_timeout: Duration,
+}
+
+/// HTTP methods goose 0.19 can send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// PATCH
+    Patch,
+    /// DELETE
+    Delete,
+    /// HEAD
+    Head,
+}
+
+impl Method {
+    /// Upper-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+        }
+    }
+}
+
+/// One `[[request]]`, validated and expanded.
+#[derive(Clone, PartialEq)]
+pub struct RequestSpec {
+    /// Unique name; the key of per-request results.
+    pub name: String,
+    /// Method.
+    pub method: Method,
+    /// Path and query, starting with `/`.
+    pub path: String,
+    /// Extra headers (after the target's).
+    pub headers: Vec<(String, String)>,
+    /// Body, if any.
+    pub body: Option<String>,
+    /// Relative frequency (≥ 1).
+    pub weight: u32,
+    /// Accepted status codes; empty means any 2xx.
+    pub expect_status: Vec<u16>,
+}
+
+impl std::fmt::Debug for RequestSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestSpec")
+            .field("name", &self.name)
+            .field("method", &self.method)
+            .field("weight", &self.weight)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestSpec {
+    /// Whether `status` counts as success.
+    pub fn accepts(&self, status: u16) -> bool {
+        if self.expect_status.is_empty() {
+            (200..300).contains(&status)
+        } else {
+            self.expect_status.contains(&status)
+        }
+    }
+}
+
+/// Warn and critical thresholds, relative change in the bad direction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Warn at this change.
+    pub warn: Percent,
+    /// Critical at this change.
+    pub critical: Percent,
+}
+
+/// An absolute service-level objective on the aggregate: breaching it is critical whatever the baseline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slo {
+    /// Metric it bounds.
+    pub metric: Metric,
+    /// Bound in the metric's unit (µs, req/s, fraction): a maximum, or a minimum for throughput.
+    pub limit: f64,
+}
+
+/// `[gate]`, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateSpec {
+    /// Default thresholds.
+    pub thresholds: Thresholds,
+    /// Metrics that decide the verdict.
+    pub metrics: Vec<Metric>,
+    /// Absolute objectives.
+    pub slos: Vec<Slo>,
+    /// A latency change smaller than this is never a regression (µs jitter on a tiny latency).
+    pub latency_floor: Duration,
+    /// `record` refuses a run with a higher error rate.
+    pub record_max_error_rate: Percent,
+    /// Per request name, per metric thresholds; such a metric may go critical on that request alone.
+    pub overrides: BTreeMap<String, BTreeMap<Metric, Thresholds>>,
+}
+
+/// Reads and validates a scenario file, expanding `${env:NAME}` from the process environment.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    validate::from_toml(path, &text, &|k| std::env::var(k).ok())
+}
+
+/// A scenario cannot be used. Messages name the file, the key and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file cannot be read.
+    #[error("cannot read scenario {}: {source}; check the path (scenarios live in scenarios/*.toml)", path.display())]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or a key of the wrong type or unknown.
+    #[error("scenario {} is not valid: {message}\n  every key is documented in scenarios/README.md", path.display())]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("scenario {}: `{key}`: {problem}; {fix}", path.display())]
+    Invalid {
+        /// File.
+        path: PathBuf,
+        /// Dotted key, e.g. `request[2].weight`.
+        key: String,
+        /// What is wrong.
+        problem: String,
+        /// How to fix it.
+        fix: String,
+    },
+}

@@ -1,0 +1,557 @@
+//! Scenario file → validated [`Scenario`]: defaults, ranges, `${env:NAME}` expansion, the scenario hash.
+//!
+//! Every error names the file, the key and the fix. Defaults are defined here, once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::result::metric::Metric;
+use crate::scenario::file::{
+    GateFile, LoadFile, RequestFile, ScenarioFile, TargetFile, ThresholdFile,
+};
+use crate::scenario::units::{parse_duration, Percent};
+use crate::scenario::{
+    GateSpec, HealthSpec, LoadSpec, Method, RequestSpec, Scenario, ScenarioError, Slo, TargetSpec,
+    Thresholds, SCENARIO_SCHEMA_VERSION,
+};
+
+/// Goose's default is one user per CPU, which makes load depend on the machine: pick a fixed number.
+pub const DEFAULT_USERS: u32 = 8;
+/// Long enough for connection pools and caches to warm, short enough for a PR job.
+pub const DEFAULT_RAMP_UP: Duration = Duration::from_secs(5);
+/// 30 s gives ~25 usable one-second windows: the minimum the noise guard wants (STATISTICS.md §3).
+pub const DEFAULT_DURATION: Duration = Duration::from_secs(30);
+/// A hard bound so a fast target and a long duration cannot run away.
+pub const DEFAULT_MAX_REQUESTS: u64 = 1_000_000;
+/// Goose's default is 60 s, which turns a hung target into a hung CI job.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Warn at +10% in the bad direction (DESIGN.md §6).
+pub const DEFAULT_WARN: Percent = Percent::from_fraction(0.10);
+/// Critical at +20% in the bad direction (DESIGN.md §6).
+pub const DEFAULT_CRITICAL: Percent = Percent::from_fraction(0.20);
+/// Below 200 µs, a change is scheduler and loopback jitter, not a regression a user would feel.
+pub const DEFAULT_LATENCY_FLOOR: Duration = Duration::from_micros(200);
+/// A baseline with more than 1% errors describes a broken service, not a reference.
+pub const DEFAULT_RECORD_MAX_ERROR_RATE: Percent = Percent::from_fraction(0.01);
+/// Gated unless `[gate] metrics` says otherwise; p90 and max are reported only.
+pub const DEFAULT_METRICS: [Metric; 6] = [
+    Metric::P50,
+    Metric::P95,
+    Metric::P99,
+    Metric::Mean,
+    Metric::Throughput,
+    Metric::ErrorRate,
+];
+const DEFAULT_HEALTH_RETRIES: u32 = 5;
+const DEFAULT_HEALTH_INTERVAL: Duration = Duration::from_secs(1);
+const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Environment lookup, injected so tests do not touch the process environment.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+struct Ctx<'a> {
+    path: &'a Path,
+    env: EnvLookup<'a>,
+}
+
+impl Ctx<'_> {
+    fn invalid(
+        &self,
+        key: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> ScenarioError {
+        ScenarioError::Invalid {
+            path: self.path.to_path_buf(),
+            key: key.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+
+    fn duration(
+        &self,
+        key: &str,
+        value: Option<&String>,
+        default: Duration,
+    ) -> Result<Duration, ScenarioError> {
+        match value {
+            None => Ok(default),
+            Some(v) => {
+                parse_duration(v).map_err(|e| self.invalid(key, e.to_string(), "fix the value"))
+            }
+        }
+    }
+
+    fn percent(
+        &self,
+        key: &str,
+        value: Option<&String>,
+        default: Percent,
+    ) -> Result<Percent, ScenarioError> {
+        match value {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|e: crate::scenario::units::UnitError| {
+                self.invalid(key, e.to_string(), "fix the value")
+            }),
+        }
+    }
+
+    /// Expands `${env:NAME}`; any other `${..}` is refused so a typo is not sent verbatim.
+    fn expand(&self, key: &str, text: &str) -> Result<String, ScenarioError> {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after.find('}').ok_or_else(|| {
+                self.invalid(
+                    key,
+                    "`${` without a closing `}`",
+                    "write `${env:NAME}`, or remove the `${`",
+                )
+            })?;
+            let inner = &after[..end];
+            let name = inner.strip_prefix("env:").ok_or_else(|| {
+                self.invalid(
+                    key,
+                    format!("unknown variable `${{{inner}}}`"),
+                    "only environment variables are supported: write `${env:NAME}`",
+                )
+            })?;
+            let value = (self.env)(name).ok_or_else(|| {
+                self.invalid(
+                    key,
+                    format!("environment variable `{name}` is not set"),
+                    format!("export {name}=... before running loadgate (or remove it from the scenario)"),
+                )
+            })?;
+            out.push_str(&value);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+/// Parses and validates scenario text read from `path`.
+pub fn from_toml(path: &Path, text: &str, env: EnvLookup<'_>) -> Result<Scenario, ScenarioError> {
+    let file: ScenarioFile = toml::from_str(text).map_err(|e| ScenarioError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string().trim_end().to_string(),
+    })?;
+    let cx = Ctx { path, env };
+    let version = file.schema_version.unwrap_or(SCENARIO_SCHEMA_VERSION);
+    if version != SCENARIO_SCHEMA_VERSION {
+        return Err(cx.invalid(
+            "schema_version",
+            format!("version {version} is not supported by this loadgate"),
+            format!("write `schema_version = {SCENARIO_SCHEMA_VERSION}`, or use the loadgate release that wrote it"),
+        ));
+    }
+    validate_name(&cx, &file.name)?;
+    let target = target(&cx, &file.target)?;
+    let load = load(&cx, &file.load)?;
+    let requests = requests(&cx, &file.request)?;
+    let gate = gate(&cx, &file.gate, &requests)?;
+    Ok(Scenario {
+        path: path.to_path_buf(),
+        name: file.name.clone(),
+        description: file.description.clone(),
+        target,
+        load,
+        requests,
+        gate,
+        hash: hash(&file),
+    })
+}
+
+fn validate_name(cx: &Ctx<'_>, name: &str) -> Result<(), ScenarioError> {
+    let ok = !name.is_empty()
+        && name.len() <= 100
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !name.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(cx.invalid(
+            "name",
+            format!("`{name}` cannot name a baseline file"),
+            "use letters, digits, `-`, `_` and `.` (e.g. `checkout-api`)",
+        ))
+    }
+}
+
+fn target(cx: &Ctx<'_>, t: &TargetFile) -> Result<TargetSpec, ScenarioError> {
+    let base_url = t
+        .base_url
+        .as_ref()
+        .map(|u| cx.expand("target.base_url", u))
+        .transpose()?;
+    let headers = headers(cx, "target.headers", &t.headers)?;
+    let health = match &t.health {
+        None => HealthSpec {
+            path: None,
+            retries: DEFAULT_HEALTH_RETRIES,
+            interval: DEFAULT_HEALTH_INTERVAL,
+            timeout: DEFAULT_HEALTH_TIMEOUT,
+        },
+        Some(h) => {
+            check_path(cx, "target.health.path", &h.path)?;
+            HealthSpec {
+                path: Some(h.path.clone()),
+                retries: h.retries.unwrap_or(DEFAULT_HEALTH_RETRIES),
+                interval: cx.duration(
+                    "target.health.interval",
+                    h.interval.as_ref(),
+                    DEFAULT_HEALTH_INTERVAL,
+                )?,
+                timeout: cx.duration(
+                    "target.health.timeout",
+                    h.timeout.as_ref(),
+                    DEFAULT_HEALTH_TIMEOUT,
+                )?,
+            }
+        }
+    };
+    if health.timeout.is_zero() {
+        return Err(cx.invalid(
+            "target.health.timeout",
+            "must be above zero",
+            "e.g. `timeout = \"2s\"`",
+        ));
+    }
+    Ok(TargetSpec {
+        base_url,
+        headers,
+        health,
+    })
+}
+
+fn headers(
+    cx: &Ctx<'_>,
+    key: &str,
+    h: &BTreeMap<String, String>,
+) -> Result<Vec<(String, String)>, ScenarioError> {
+    h.iter()
+        .map(|(name, value)| {
+            let k = format!("{key}.{name}");
+            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            if name.is_empty() || !name.chars().all(token) {
+                return Err(cx.invalid(
+                    &k,
+                    "not a valid HTTP header name",
+                    "use letters, digits and `-`",
+                ));
+            }
+            let value = cx.expand(&k, value)?;
+            if value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
+                return Err(cx.invalid(&k, "header value contains a line break", "remove it"));
+            }
+            Ok((name.clone(), value))
+        })
+        .collect()
+}
+
+fn check_path(cx: &Ctx<'_>, key: &str, path: &str) -> Result<(), ScenarioError> {
+    if !path.starts_with('/') {
+        return Err(cx.invalid(
+            key,
+            format!("path `{path}` does not start with `/`"),
+            format!(
+                "write `/{}`; the host belongs in `target.base_url`",
+                path.trim_start_matches('/')
+            ),
+        ));
+    }
+    if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(cx.invalid(
+            key,
+            "path contains whitespace",
+            "percent-encode it (space is %20)",
+        ));
+    }
+    Ok(())
+}
+
+fn load(cx: &Ctx<'_>, l: &LoadFile) -> Result<LoadSpec, ScenarioError> {
+    let users = l.users.unwrap_or(DEFAULT_USERS);
+    if !(1..=10_000).contains(&users) {
+        return Err(cx.invalid(
+            "load.users",
+            format!("{users} users is out of range"),
+            "use 1 to 10000",
+        ));
+    }
+    if l.rate == Some(0) {
+        return Err(cx.invalid(
+            "load.rate",
+            "a rate of 0 sends nothing",
+            "set a rate ≥ 1, or remove `rate` for no cap",
+        ));
+    }
+    let duration = cx.duration("load.duration", l.duration.as_ref(), DEFAULT_DURATION)?;
+    if duration < Duration::from_secs(1) {
+        return Err(cx.invalid(
+            "load.duration",
+            "shorter than 1s",
+            "measure for at least \"1s\" (30s or more to gate)",
+        ));
+    }
+    let max_requests = l.max_requests.unwrap_or(DEFAULT_MAX_REQUESTS);
+    if max_requests == 0 {
+        return Err(cx.invalid("load.max_requests", "0 sends nothing", "set a bound ≥ 1"));
+    }
+    let request_timeout = cx.duration(
+        "load.request_timeout",
+        l.request_timeout.as_ref(),
+        DEFAULT_REQUEST_TIMEOUT,
+    )?;
+    if request_timeout < Duration::from_millis(1) {
+        return Err(cx.invalid(
+            "load.request_timeout",
+            "shorter than 1ms",
+            "e.g. `request_timeout = \"5s\"`",
+        ));
+    }
+    Ok(LoadSpec {
+        users,
+        rate: l.rate,
+        ramp_up: cx.duration("load.ramp_up", l.ramp_up.as_ref(), DEFAULT_RAMP_UP)?,
+        duration,
+        max_requests,
+        request_timeout,
+    })
+}
+
+fn requests(cx: &Ctx<'_>, list: &[RequestFile]) -> Result<Vec<RequestSpec>, ScenarioError> {
+    if list.is_empty() {
+        return Err(cx.invalid(
+            "request",
+            "the scenario sends no requests",
+            "add at least one `[[request]]` with a `name` and a `path`",
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    list.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let key = |k: &str| format!("request[{i}].{k} (\"{}\")", r.name);
+            if r.name.trim().is_empty() {
+                return Err(cx.invalid(
+                    format!("request[{i}].name"),
+                    "empty name",
+                    "give every request a unique name",
+                ));
+            }
+            if !seen.insert(r.name.as_str()) {
+                return Err(cx.invalid(
+                    key("name"),
+                    "duplicate request name",
+                    "request names must be unique: rename one",
+                ));
+            }
+            let method = match r.method.to_ascii_uppercase().as_str() {
+                "GET" => Method::Get,
+                "POST" => Method::Post,
+                "PUT" => Method::Put,
+                "PATCH" => Method::Patch,
+                "DELETE" => Method::Delete,
+                "HEAD" => Method::Head,
+                other => {
+                    return Err(cx.invalid(
+                        key("method"),
+                        format!("method `{other}` is not supported"),
+                        "use GET, POST, PUT, PATCH, DELETE or HEAD",
+                    ))
+                }
+            };
+            let path = cx.expand(&key("path"), &r.path)?;
+            check_path(cx, &key("path"), &path)?;
+            let weight = r.weight.unwrap_or(1);
+            if !(1..=10_000).contains(&weight) {
+                return Err(cx.invalid(
+                    key("weight"),
+                    format!("weight {weight} is out of range"),
+                    "use a whole number from 1 to 10000 (remove the request to stop sending it)",
+                ));
+            }
+            let expect_status = r.expect_status.clone().unwrap_or_default();
+            if let Some(bad) = expect_status.iter().find(|s| !(100..=599).contains(*s)) {
+                return Err(cx.invalid(
+                    key("expect_status"),
+                    format!("{bad} is not an HTTP status"),
+                    "use codes 100-599",
+                ));
+            }
+            Ok(RequestSpec {
+                name: r.name.clone(),
+                method,
+                path,
+                headers: headers(cx, &key("headers"), &r.headers)?,
+                body: r
+                    .body
+                    .as_ref()
+                    .map(|b| cx.expand(&key("body"), b))
+                    .transpose()?,
+                weight: weight as u32,
+                expect_status,
+            })
+        })
+        .collect()
+}
+
+fn thresholds(
+    cx: &Ctx<'_>,
+    key: &str,
+    t: &ThresholdFile,
+    default: Thresholds,
+) -> Result<Thresholds, ScenarioError> {
+    let warn = cx.percent(&format!("{key}.warn"), t.warn.as_ref(), default.warn)?;
+    let critical = cx.percent(
+        &format!("{key}.critical"),
+        t.critical.as_ref(),
+        default.critical,
+    )?;
+    if warn.fraction() > critical.fraction() {
+        return Err(cx.invalid(
+            key,
+            format!("warn ({warn}) is above critical ({critical})"),
+            "set warn ≤ critical",
+        ));
+    }
+    Ok(Thresholds { warn, critical })
+}
+
+fn metric(cx: &Ctx<'_>, key: &str, name: &str) -> Result<Metric, ScenarioError> {
+    name.parse()
+        .map_err(|e: crate::result::metric::UnknownMetric| {
+            cx.invalid(key, e.to_string(), "fix the name")
+        })
+}
+
+fn gate(cx: &Ctx<'_>, g: &GateFile, requests: &[RequestSpec]) -> Result<GateSpec, ScenarioError> {
+    let defaults = Thresholds {
+        warn: DEFAULT_WARN,
+        critical: DEFAULT_CRITICAL,
+    };
+    let top = ThresholdFile {
+        warn: g.warn.clone(),
+        critical: g.critical.clone(),
+    };
+    let thresholds = thresholds(cx, "gate", &top, defaults)?;
+    let metrics = match &g.metrics {
+        None => DEFAULT_METRICS.to_vec(),
+        Some(names) => {
+            let mut ms = Vec::new();
+            for n in names {
+                let m = metric(cx, "gate.metrics", n)?;
+                if !ms.contains(&m) {
+                    ms.push(m);
+                }
+            }
+            ms
+        }
+    };
+    let mut slos = Vec::new();
+    for (name, value) in &g.slo {
+        let key = format!("gate.slo.{name}");
+        let m = metric(cx, &key, name)?;
+        let text = value.as_str();
+        let limit = match (m, text) {
+            (Metric::ErrorRate, Some(t)) => cx
+                .percent(&key, Some(&t.to_string()), DEFAULT_WARN)?
+                .fraction(),
+            (Metric::Throughput, None) => value
+                .as_integer()
+                .map(|v| v as f64)
+                .or_else(|| value.as_float())
+                .filter(|v| *v > 0.0)
+                .ok_or_else(|| {
+                    cx.invalid(
+                        &key,
+                        "not a positive number",
+                        "write the minimum req/s, e.g. `throughput = 150`",
+                    )
+                })?,
+            (Metric::Throughput | Metric::ErrorRate, _) => {
+                return Err(cx.invalid(
+                    &key,
+                    "wrong type",
+                    "write `error_rate = \"1%\"` or `throughput = 150` (req/s)",
+                ))
+            }
+            (_, Some(t)) => cx
+                .duration(&key, Some(&t.to_string()), Duration::ZERO)?
+                .as_micros() as f64,
+            (_, None) => {
+                return Err(cx.invalid(
+                    &key,
+                    "not a duration",
+                    "write a latency bound like `p95 = \"350ms\"`",
+                ))
+            }
+        };
+        slos.push(Slo { metric: m, limit });
+    }
+    let mut overrides = BTreeMap::new();
+    for (request, per_metric) in &g.overrides {
+        if !requests.iter().any(|r| &r.name == request) {
+            return Err(cx.invalid(
+                format!("gate.overrides.\"{request}\""),
+                "no request has this name",
+                "use the `name` of a `[[request]]`",
+            ));
+        }
+        let mut map = BTreeMap::new();
+        for (m, t) in per_metric {
+            let key = format!("gate.overrides.\"{request}\".{m}");
+            map.insert(
+                metric(cx, &key, m)?,
+                self::thresholds(cx, &key, t, thresholds)?,
+            );
+        }
+        overrides.insert(request.clone(), map);
+    }
+    Ok(GateSpec {
+        thresholds,
+        metrics,
+        slos,
+        latency_floor: cx.duration(
+            "gate.latency_floor",
+            g.latency_floor.as_ref(),
+            DEFAULT_LATENCY_FLOOR,
+        )?,
+        record_max_error_rate: cx.percent(
+            "gate.record_max_error_rate",
+            g.record_max_error_rate.as_ref(),
+            DEFAULT_RECORD_MAX_ERROR_RATE,
+        )?,
+        overrides,
+    })
+}
+
+/// Hash of what determines the load: requests and load settings, before env expansion. Gate settings,
+/// descriptions and the target URL can change without invalidating a baseline.
+fn hash(file: &ScenarioFile) -> String {
+    #[derive(serde::Serialize)]
+    struct Hashed<'a> {
+        load: &'a LoadFile,
+        request: &'a [RequestFile],
+    }
+    let canonical = serde_json::to_vec(&Hashed {
+        load: &file.load,
+        request: &file.request,
+    })
+    .unwrap_or_default();
+    let digest = Sha256::digest(&canonical);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests;
