@@ -1,1 +1,176 @@
-fn main() {}
+//! Criterion benchmarks of loadgate's own costs: per-request recording (the hot path under load),
+//! histogram serialization, compare + verdict over many request names, and report rendering.
+//!
+//! Run with `cargo bench`; quote ratios from one run (machines here are shared and noisy).
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use loadgate::compare::{compare, Policy};
+use loadgate::load::recorder::{Outcome, Recorder, Timing};
+use loadgate::report::{self, Format, Judged, Report};
+use loadgate::result::{
+    Host, LatencyHistogram, LatencySummary, LoadSettings, Meta, RequestStats, RunResult, Window,
+};
+use loadgate::scenario::{GateSpec, Percent, Thresholds};
+
+fn timing() -> Timing {
+    let now = Instant::now();
+    Timing {
+        measure_from: now,
+        measure_until: now + Duration::from_secs(3600),
+        window: Duration::from_secs(1),
+    }
+}
+
+fn recording(c: &mut Criterion) {
+    let mut g = c.benchmark_group("record");
+    let ok = Outcome {
+        latency_us: 1_234,
+        status: Some(200),
+        error: None,
+    };
+    let recorder = Recorder::new(
+        vec!["a".into(), "b".into(), "c".into()],
+        8,
+        timing(),
+        u64::MAX,
+        None,
+    );
+    let mut i = 0usize;
+    g.bench_function("one request into a shard", |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            recorder.record(i % 8, i % 3, black_box(ok), Instant::now());
+        })
+    });
+    // The floor the recorder is measured against: reading the clock, which any recording needs.
+    g.bench_function("Instant::now alone", |b| {
+        b.iter(|| black_box(Instant::now()))
+    });
+    g.finish();
+}
+
+fn stats(seed: u64, windows: usize) -> RequestStats {
+    let mut s = RequestStats::default();
+    for w in 0..windows {
+        let mut win = Window::default();
+        for k in 0..200u64 {
+            let v = 1_000 + (k * 37 + seed * 11 + w as u64 * 7) % 5_000;
+            win.histogram.record(v);
+            s.histogram.record(v);
+        }
+        win.requests = 200;
+        s.requests += 200;
+        s.windows.push(win);
+    }
+    s.latency = LatencySummary::of(&s.histogram);
+    s
+}
+
+fn result(names: usize, seed: u64) -> RunResult {
+    let mut requests = BTreeMap::new();
+    let mut all = RequestStats::default();
+    for n in 0..names {
+        let s = stats(seed + n as u64, 5);
+        all.merge(&s);
+        requests.insert(format!("request {n:03}"), s);
+    }
+    let host = Host {
+        cpu_model: "bench".into(),
+        cpus: 2,
+        memory_bytes: 1 << 34,
+        os: "linux".into(),
+        fingerprint: "0".into(),
+    };
+    let load = LoadSettings {
+        users: 8,
+        rate_rps: None,
+        ramp_up_ms: 0,
+        duration_ms: 5_000,
+        max_requests: 1 << 30,
+        request_timeout_ms: 5_000,
+        window_ms: 1_000,
+    };
+    let meta = Meta {
+        tool_version: "bench".into(),
+        scenario_name: "bench".into(),
+        scenario_hash: "0".into(),
+        target_url: "http://127.0.0.1:1".into(),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        measured_duration_ms: 5_000,
+        git_commit: None,
+        host,
+        load,
+        warmup_requests: 0,
+        stopped_early: None,
+        co_correction_interval_us: None,
+    };
+    RunResult {
+        schema_version: 1,
+        meta,
+        all,
+        requests,
+    }
+}
+
+fn policy() -> Policy {
+    Policy::from_gate(&GateSpec {
+        thresholds: Thresholds {
+            warn: Percent::from_fraction(0.1),
+            critical: Percent::from_fraction(0.2),
+        },
+        metrics: loadgate::scenario::validate::DEFAULT_METRICS.to_vec(),
+        slos: Vec::new(),
+        latency_floor: Duration::from_micros(200),
+        record_max_error_rate: Percent::from_fraction(0.01),
+        overrides: BTreeMap::new(),
+    })
+}
+
+fn histograms(c: &mut Criterion) {
+    let h: LatencyHistogram = stats(1, 30).histogram;
+    let text = h.to_base64().unwrap_or_default();
+    c.bench_function("histogram V2+DEFLATE encode", |b| {
+        b.iter(|| black_box(h.to_base64()))
+    });
+    c.bench_function("histogram V2+DEFLATE decode", |b| {
+        b.iter(|| black_box(LatencyHistogram::from_base64(&text)))
+    });
+}
+
+fn comparing(c: &mut Criterion) {
+    let (base, run) = (result(500, 1), result(500, 2));
+    let p = policy();
+    c.bench_function("compare + verdict, 500 request names", |b| {
+        b.iter(|| black_box(loadgate::verdict::decide(&compare(&base, &run, &p))))
+    });
+    let comparison = compare(&base, &run, &p);
+    let verdict = loadgate::verdict::decide(&comparison);
+    let r = Report {
+        run: &run,
+        judged: Some(Judged {
+            baseline: &base,
+            comparison: &comparison,
+            verdict: &verdict,
+        }),
+    };
+    for (name, f) in [
+        ("render table", Format::Table),
+        ("render markdown", Format::Markdown),
+        ("render json", Format::Json),
+    ] {
+        c.bench_function(&format!("{name}, 500 request names"), |b| {
+            b.iter(|| black_box(report::render(&r, f)))
+        });
+    }
+}
+
+criterion_group!(benches, recording, histograms, comparing);
+criterion_main!(benches);

@@ -73,7 +73,7 @@ pub fn decide(c: &Comparison) -> Verdict {
             message: r.reason.clone(),
         })
         .collect();
-    reasons.sort_by(|a, b| b.status.cmp(&a.status));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.status));
     let worst = reasons.first().map(|r| r.status);
     let outcome = match worst {
         Some(Status::Critical) => Outcome::Critical,

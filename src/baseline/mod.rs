@@ -111,8 +111,11 @@ pub fn save(path: &Path, result: &RunResult) -> Result<(), BaselineError> {
     Ok(())
 }
 
+/// A listed file and what loading it gave.
+pub type Listed = (PathBuf, Result<RunResult, BaselineError>);
+
 /// Every `*.json` file in `dir`, sorted, each loaded (or its error).
-pub fn list(dir: &Path) -> Result<Vec<(PathBuf, Result<RunResult, BaselineError>)>, BaselineError> {
+pub fn list(dir: &Path) -> Result<Vec<Listed>, BaselineError> {
     let entries = std::fs::read_dir(dir).map_err(|source| BaselineError::Read {
         path: dir.to_path_buf(),
         source,

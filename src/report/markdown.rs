@@ -87,7 +87,7 @@ pub fn render(report: &Report<'_>) -> String {
         "| request | metric | baseline | run | change | status |\n|---|---|---:|---:|---:|---|\n",
     );
     let mut rows: Vec<_> = visible_rows(j.comparison).collect();
-    rows.sort_by(|a, b| b.status.cmp(&a.status));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.status));
     for r in rows {
         out.push_str(&format!(
             "| {} | {}{} | {} | {} | {} | {} |\n",

@@ -38,7 +38,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
         _ => return Err(err()),
     };
     let micros = value * micros_per_unit;
-    if !micros.is_finite() || micros < 0.0 || micros > 1e15 {
+    if !micros.is_finite() || !(0.0..=1e15).contains(&micros) {
         return Err(err());
     }
     Ok(Duration::from_micros(micros.round() as u64))

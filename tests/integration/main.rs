@@ -1,1 +1,12 @@
+//! The single integration test binary: runs the real `loadgate` binary against loopback servers
+//! that the tests start on port 0, bounded in requests and time.
 
+mod compare;
+mod demo;
+mod errors;
+mod gate;
+mod record;
+mod run;
+mod schema;
+mod snapshots;
+mod support;
