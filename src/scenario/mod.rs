@@ -54,7 +54,9 @@ pub struct TargetSpec {
 impl std::fmt::Debug for TargetSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TargetSpec")
-            .field("base_url", &self.base_url)
+            // The URL may embed an expanded `${env:..}`; loadgate refuses credentials in it later,
+            // but a Debug print must not leak them first.
+            .field("base_url", &self.base_url.as_ref().map(|_| "<set>"))
             .field(
                 "headers",
                 &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
@@ -138,7 +140,7 @@ pub struct RequestSpec {
     pub headers: Vec<(String, String)>,
     /// Body, if any.
     pub body: Option<String>,
-    /// Relative frequency (≥ 1).
+    /// Times per user iteration (≥ 1): goose runs each request weight/gcd times per iteration.
     pub weight: u32,
     /// Accepted status codes; empty means any 2xx.
     pub expect_status: Vec<u16>,

@@ -393,7 +393,7 @@ fn requests(cx: &Ctx<'_>, list: &[RequestFile]) -> Result<Vec<RequestSpec>, Scen
                 name: r.name.clone(),
                 method,
                 path,
-                headers: headers(cx, &key("headers"), &r.headers)?,
+                headers: headers(cx, &format!("request[{i}].headers"), &r.headers)?,
                 body: r
                     .body
                     .as_ref()
@@ -455,6 +455,13 @@ fn gate(cx: &Ctx<'_>, g: &GateFile, requests: &[RequestSpec]) -> Result<GateSpec
                     ms.push(m);
                 }
             }
+            if ms.is_empty() {
+                return Err(cx.invalid(
+                    "gate.metrics",
+                    "an empty list gates nothing, so every gate would end incomplete",
+                    "list the metrics to gate, or remove the key for the defaults",
+                ));
+            }
             ms
         }
     };
@@ -464,9 +471,7 @@ fn gate(cx: &Ctx<'_>, g: &GateFile, requests: &[RequestSpec]) -> Result<GateSpec
         let m = metric(cx, &key, name)?;
         let text = value.as_str();
         let limit = match (m, text) {
-            (Metric::ErrorRate, Some(t)) => cx
-                .percent(&key, Some(&t.to_string()), DEFAULT_WARN)?
-                .fraction(),
+            (Metric::ErrorRate, Some(t)) => fraction_at_most_one(cx, &key, t)?,
             (Metric::Throughput, None) => value
                 .as_integer()
                 .map(|v| v as f64)
@@ -527,13 +532,29 @@ fn gate(cx: &Ctx<'_>, g: &GateFile, requests: &[RequestSpec]) -> Result<GateSpec
             g.latency_floor.as_ref(),
             DEFAULT_LATENCY_FLOOR,
         )?,
-        record_max_error_rate: cx.percent(
-            "gate.record_max_error_rate",
-            g.record_max_error_rate.as_ref(),
-            DEFAULT_RECORD_MAX_ERROR_RATE,
-        )?,
+        record_max_error_rate: match &g.record_max_error_rate {
+            None => DEFAULT_RECORD_MAX_ERROR_RATE,
+            Some(t) => {
+                Percent::from_fraction(fraction_at_most_one(cx, "gate.record_max_error_rate", t)?)
+            }
+        },
         overrides,
     })
+}
+
+/// An error rate: a percentage no larger than 100%.
+fn fraction_at_most_one(cx: &Ctx<'_>, key: &str, text: &str) -> Result<f64, ScenarioError> {
+    let f = cx
+        .percent(key, Some(&text.to_string()), DEFAULT_WARN)?
+        .fraction();
+    if f > 1.0 {
+        return Err(cx.invalid(
+            key,
+            format!("{text} is above 100%"),
+            "an error rate is between \"0%\" and \"100%\"",
+        ));
+    }
+    Ok(f)
 }
 
 /// Hash of what determines the load: requests and load settings, before env expansion. Gate settings,
