@@ -143,7 +143,7 @@ pub struct GateArgs {
     /// Target selection.
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Baseline file (default: BASELINES/<scenario name>.json).
+    /// Baseline file (default: `BASELINES/<scenario name>.json`).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
     /// Folder of baselines.

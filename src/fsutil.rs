@@ -35,6 +35,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         .tempfile_in(dir_of(path))
         .map_err(err)?;
     tmp.write_all(bytes).map_err(err)?;
+    // tempfile creates 0600 files; a report or baseline should get the permissions the file already
+    // had, or the usual 0644 for a new one.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map(|m| m.permissions().mode())
+            .unwrap_or(0o644);
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(err)?;
+    }
     tmp.as_file().sync_all().map_err(err)?;
     tmp.persist(path).map_err(|e| err(e.error))?;
     Ok(())
@@ -71,6 +83,14 @@ mod tests {
         write_atomic(&p, b"new content").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"new content");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o644
+            );
+        }
     }
 
     #[test]

@@ -79,6 +79,12 @@ fn check_complete(r: &RunResult) -> Result<(), &'static str> {
             "per-request counts do not add up to the total: the file was edited or damaged",
         );
     }
+    let stats = std::iter::once(&r.all).chain(r.requests.values());
+    for s in stats {
+        if s.errors.total() > s.requests || s.windows.iter().any(|w| w.errors > w.requests) {
+            return Err("it counts more errors than requests: the file was edited or damaged");
+        }
+    }
     if r.meta.measured_duration_ms == 0 {
         return Err("its measured duration is zero");
     }

@@ -45,7 +45,7 @@ fn stats(s: &crate::result::RequestStats, secs: f64) -> Stats<'_> {
         requests: s.requests,
         errors: &s.errors,
         error_rate: s.error_rate().unwrap_or(0.0),
-        throughput_rps: (s.requests - s.errors.total()) as f64 / secs,
+        throughput_rps: s.requests.saturating_sub(s.errors.total()) as f64 / secs,
         status_codes: &s.status_codes,
         latency: &s.latency,
     }

@@ -31,7 +31,10 @@ fn stats_row(name: &str, s: &RequestStats, secs: f64) -> Vec<String> {
         name.to_string(),
         s.requests.to_string(),
         format!("{:.2}%", s.error_rate().unwrap_or(0.0) * 100.0),
-        format!("{:.1}", (s.requests - s.errors.total()) as f64 / secs),
+        format!(
+            "{:.1}",
+            s.requests.saturating_sub(s.errors.total()) as f64 / secs
+        ),
         us(l.p50_us),
         us(l.p90_us),
         us(l.p95_us),
@@ -135,7 +138,7 @@ pub fn baselines(entries: &[(&std::path::Path, &crate::result::RunResult)]) -> S
             format_micros(r.all.latency.p95_us as f64),
             format!(
                 "{:.1}",
-                (r.all.requests - r.all.errors.total()) as f64 / r.measured_seconds()
+                r.all.requests.saturating_sub(r.all.errors.total()) as f64 / r.measured_seconds()
             ),
         ]);
     }

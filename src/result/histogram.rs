@@ -34,7 +34,12 @@ impl LatencyHistogram {
 
     /// Records one latency. Zero is stored as 1 µs (the histogram's lowest discernible value).
     pub fn record(&mut self, us: u64) {
-        self.0.saturating_record(us.clamp(1, MAX_TRACKABLE_US));
+        let us = us.clamp(1, MAX_TRACKABLE_US);
+        // `record` grows the auto-resizing histogram; `saturating_record` would not, and would clamp
+        // every value to the current range.
+        if self.0.record(us).is_err() {
+            self.0.saturating_record(us);
+        }
     }
 
     /// Records one latency and back-fills the values a closed-loop user would have measured had it
@@ -42,7 +47,7 @@ impl LatencyHistogram {
     pub fn record_corrected(&mut self, us: u64, interval_us: u64) {
         let us = us.clamp(1, MAX_TRACKABLE_US);
         if interval_us == 0 || self.0.record_correct(us, interval_us).is_err() {
-            self.0.saturating_record(us);
+            self.record(us);
         }
     }
 
@@ -168,6 +173,9 @@ mod tests {
         let back = LatencyHistogram::from_base64(&h.to_base64().unwrap()).unwrap();
         assert_eq!(h, back);
         assert_eq!(back.count(), 6);
+        // Values keep their magnitude (regression: an auto-resizing histogram once clamped to 2us).
+        assert_eq!(back.max_us().unwrap() / 1000, 2_000);
+        assert_eq!(back.quantile_us(0.5).unwrap(), 999);
     }
 
     #[test]

@@ -127,8 +127,9 @@ impl Metric {
         match self {
             Metric::Mean => h.mean_us(),
             Metric::Max => h.max_us().map(|v| v as f64),
-            Metric::Throughput => (measured_seconds > 0.0)
-                .then(|| (stats.requests - stats.errors.total()) as f64 / measured_seconds),
+            Metric::Throughput => (measured_seconds > 0.0).then(|| {
+                stats.requests.saturating_sub(stats.errors.total()) as f64 / measured_seconds
+            }),
             Metric::ErrorRate => stats.error_rate(),
             _ => self
                 .quantile()
