@@ -1,1 +1,135 @@
-//! (being written)
+//! `loadgate gate`: record a baseline against one in-process demo service, gate against another
+//! (or the same), and check the verdict, the exit code and the reports.
+//!
+//! Injected regressions are large (latency doubled, 20% errors), and tests that expect a pass gate
+//! the same server twice with a 2 ms latency floor: a verdict here must not depend on machine noise.
+
+use loadgate::load::demo::DemoKnobs;
+
+use crate::support::{scenario, Demo, Test, SCENARIO};
+
+/// Latency changes under 2 ms (about a third of the template's latencies) are jitter: for tests that
+/// gate an unchanged service and must pass on a busy runner.
+const NOISE_FLOOR: &str = r#"latency_floor = "2ms""#;
+
+/// Records the template scenario against `demo` (with `gate_extra` in `[gate]`).
+fn recorded(demo: &Demo, gate_extra: &str, exclusive: bool) -> Test {
+    let t = Test::new().scenario(&scenario(demo.url(), gate_extra));
+    let t = if exclusive { t.exclusive() } else { t };
+    t.run(&["record", SCENARIO]).code(0);
+    t
+}
+
+#[test]
+fn unchanged_service_passes() {
+    let demo = Demo::start();
+    let t = recorded(&demo, NOISE_FLOOR, true);
+    t.run(&["gate", SCENARIO])
+        .code(0)
+        .stdout_has(&["verdict: PASS", "compared with the baseline"])
+        .stderr_has(&["verdict pass (exit 0)"]);
+}
+
+#[test]
+fn doubled_latency_is_critical() {
+    let demo = Demo::start();
+    let t = recorded(&demo, "", true);
+    // Slowdown 2 doubles the service time: /fast 2 → 4 ms, /products 5 → 10 ms, about +60% end to
+    // end, three times the 20% critical threshold (slowdown 1.5 measures only about +30%).
+    let slow = Demo::with(DemoKnobs {
+        slowdown: 2.0,
+        ..DemoKnobs::default()
+    });
+    let out = t.run(&["gate", SCENARIO, "--target", slow.url()]);
+    out.code(1).stdout_has(&["verdict: CRITICAL"]);
+    let critical: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("CRITICAL"))
+        .collect();
+    assert!(
+        critical
+            .iter()
+            .any(|l| l.contains("all p50") || l.contains("all mean")),
+        "no critical p50 or mean row\n{out}"
+    );
+}
+
+#[test]
+fn json_report_goes_to_the_file_and_the_table_to_stdout() {
+    let demo = Demo::start();
+    let t = recorded(&demo, NOISE_FLOOR, true);
+    let out = t.run(&[
+        "gate",
+        SCENARIO,
+        "--format",
+        "json",
+        "--output",
+        "report.json",
+    ]);
+    out.code(0)
+        .stdout_has(&["verdict: PASS", "│ all"])
+        .stderr_has(&["wrote JSON report to report.json"]);
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&out.stdout).is_err(),
+        "stdout should hold the table, not the JSON\n{out}"
+    );
+    let report = t.json("report.json");
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["verdict"]["outcome"], "pass", "{report:#}");
+    assert!(
+        report["rows"].as_array().is_some_and(|r| !r.is_empty()),
+        "{report:#}"
+    );
+    assert_eq!(report["run"]["meta"]["scenario_name"], "t");
+    assert!(report["baseline"]["all"]["requests"].as_u64() > Some(0));
+    assert_eq!(t.files("."), ["baselines", "report.json", "scenarios"]);
+}
+
+#[test]
+fn fail_on_warn_turns_a_warning_into_exit_1() {
+    let demo = Demo::start();
+    let t = recorded(&demo, NOISE_FLOOR, true);
+    // 0.25% errors, from a deterministic sequence: about 3 of ~1 100 requests. Above the 0.1-point
+    // warn floor of the error rate, below its 0.5-point critical floor: a warning, nothing more.
+    let flaky = Demo::with(DemoKnobs {
+        error_rate: 0.0025,
+        ..DemoKnobs::default()
+    });
+    let out = t.run(&[
+        "gate",
+        SCENARIO,
+        "--target",
+        flaky.url(),
+        "--fail-on",
+        "warn",
+    ]);
+    out.code(1)
+        .stdout_has(&["verdict: WARN"])
+        .stderr_has(&["verdict warn (exit 1)"]);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("WARN") && l.contains("all error_rate")),
+        "no warning on the aggregate error rate\n{out}"
+    );
+}
+
+#[test]
+fn error_rate_breach_is_critical() {
+    let demo = Demo::start();
+    let t = recorded(&demo, r#"slo = { error_rate = "1%" }"#, false);
+    let failing = Demo::with(DemoKnobs {
+        error_rate: 0.2,
+        ..DemoKnobs::default()
+    });
+    let out = t.run(&["gate", SCENARIO, "--target", failing.url()]);
+    out.code(1)
+        .stdout_has(&["verdict: CRITICAL", "SLO breached: error_rate"]);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("CRITICAL") && l.contains("all error_rate")),
+        "no critical error_rate row\n{out}"
+    );
+}
