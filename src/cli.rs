@@ -49,7 +49,6 @@ pub struct TargetArgs {
     #[arg(long)]
     pub demo: bool,
     /// Demo knobs (with --demo).
-    /// Demo knobs.
     #[command(flatten)]
     pub knobs: KnobArgs,
 }

@@ -65,9 +65,10 @@ pub fn check_writable(path: &Path) -> Result<(), WriteError> {
         .prefix(".loadgate-probe-")
         .tempfile_in(dir_of(path))
         .map(drop)
-        .map_err(|source| WriteError {
+        // Keep the kind (permission denied, not found), not tempfile's message naming its probe file.
+        .map_err(|e| WriteError {
             path: path.to_path_buf(),
-            source,
+            source: std::io::Error::from(e.kind()),
         })
 }
 

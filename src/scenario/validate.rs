@@ -80,9 +80,13 @@ impl Ctx<'_> {
     ) -> Result<Duration, ScenarioError> {
         match value {
             None => Ok(default),
-            Some(v) => {
-                parse_duration(v).map_err(|e| self.invalid(key, e.to_string(), "fix the value"))
-            }
+            Some(v) => parse_duration(v).map_err(|e| {
+                self.invalid(
+                    key,
+                    e.to_string(),
+                    "see scenarios/README.md for its unit and range",
+                )
+            }),
         }
     }
 
@@ -95,7 +99,11 @@ impl Ctx<'_> {
         match value {
             None => Ok(default),
             Some(v) => v.parse().map_err(|e: crate::scenario::units::UnitError| {
-                self.invalid(key, e.to_string(), "fix the value")
+                self.invalid(
+                    key,
+                    e.to_string(),
+                    "see scenarios/README.md for its unit and range",
+                )
             }),
         }
     }
@@ -139,9 +147,13 @@ impl Ctx<'_> {
 
 /// Parses and validates scenario text read from `path`.
 pub fn from_toml(path: &Path, text: &str, env: EnvLookup<'_>) -> Result<Scenario, ScenarioError> {
-    let file: ScenarioFile = toml::from_str(text).map_err(|e| ScenarioError::Parse {
-        path: path.to_path_buf(),
-        message: e.to_string().trim_end().to_string(),
+    let file: ScenarioFile = toml::from_str(text).map_err(|e| {
+        let mut message = e.to_string().trim_end().to_string();
+        if message.contains("expected a string") && message.contains("invalid type") {
+            // A bare `duration = 3`: say what a value with a unit looks like.
+            message.push_str("\n  durations and percentages are strings with a unit, e.g. \"3s\", \"250ms\", \"10%\"");
+        }
+        ScenarioError::Parse { path: path.to_path_buf(), message }
     })?;
     let cx = Ctx { path, env };
     let version = file.schema_version.unwrap_or(SCENARIO_SCHEMA_VERSION);
