@@ -12,7 +12,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use loadgate::compare::{compare, Policy};
+use loadgate::compare::guard::Z_BETA;
+use loadgate::compare::{compare, Noise, Policy, Settings};
 use loadgate::load::recorder::{Outcome, Recorder, Timing};
 use loadgate::report::{self, Format, Judged, Report};
 use loadgate::result::{
@@ -78,7 +79,7 @@ fn result(names: usize, seed: u64) -> RunResult {
     let mut requests = BTreeMap::new();
     let mut all = RequestStats::default();
     for n in 0..names {
-        let s = stats(seed + n as u64, 5);
+        let s = stats(seed + n as u64, 30);
         all.merge(&s);
         requests.insert(format!("request {n:03}"), s);
     }
@@ -93,7 +94,7 @@ fn result(names: usize, seed: u64) -> RunResult {
         users: 8,
         rate_rps: None,
         ramp_up_ms: 0,
-        duration_ms: 5_000,
+        duration_ms: 30_000,
         max_requests: 1 << 30,
         request_timeout_ms: 5_000,
         window_ms: 1_000,
@@ -104,13 +105,14 @@ fn result(names: usize, seed: u64) -> RunResult {
         scenario_hash: "0".into(),
         target_url: "http://127.0.0.1:1".into(),
         started_at: "2026-01-01T00:00:00Z".into(),
-        measured_duration_ms: 5_000,
+        measured_duration_ms: 30_000,
         git_commit: None,
         host,
         load,
         warmup_requests: 0,
         stopped_early: None,
         co_correction_interval_us: None,
+        run_windows: Vec::new(),
     };
     RunResult {
         schema_version: 1,
@@ -146,12 +148,19 @@ fn histograms(c: &mut Criterion) {
 }
 
 fn comparing(c: &mut Criterion) {
-    let (base, run) = (result(500, 1), result(500, 2));
+    // 50 names × 30 one-second windows: every row goes through the bootstrap (2000 resamples).
+    let (base, run) = (result(50, 1), result(50, 2));
     let p = policy();
-    c.bench_function("compare + verdict, 500 request names", |b| {
-        b.iter(|| black_box(loadgate::verdict::decide(&compare(&base, &run, &p))))
+    let noise = Noise::defaults();
+    let settings = Settings {
+        policy: &p,
+        noise: &noise,
+        z_beta: Z_BETA,
+    };
+    c.bench_function("compare + verdict, 50 request names, 30 windows", |b| {
+        b.iter(|| black_box(loadgate::verdict::decide(&compare(&base, &run, settings))))
     });
-    let comparison = compare(&base, &run, &p);
+    let comparison = compare(&base, &run, settings);
     let verdict = loadgate::verdict::decide(&comparison);
     let r = Report {
         run: &run,
@@ -166,7 +175,7 @@ fn comparing(c: &mut Criterion) {
         ("render markdown", Format::Markdown),
         ("render json", Format::Json),
     ] {
-        c.bench_function(&format!("{name}, 500 request names"), |b| {
+        c.bench_function(&format!("{name}, 50 request names"), |b| {
             b.iter(|| black_box(report::render(&r, f)))
         });
     }

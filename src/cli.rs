@@ -32,6 +32,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Preflight, run, compare with the baseline, decide, report, exit with the verdict's code.
     Gate(GateArgs),
+    /// Measure this machine's run-to-run noise with A/A pairs, for the noise guard.
+    Calibrate(CalibrateArgs),
     /// List or show stored baselines.
     #[command(subcommand)]
     Baselines(BaselinesCommand),
@@ -114,6 +116,26 @@ pub struct RecordArgs {
     /// Folder of baselines.
     #[arg(long, value_name = "DIR", default_value = crate::baseline::DEFAULT_DIR)]
     pub baselines: PathBuf,
+    /// Record this many runs and keep them all in the baseline, so one lucky run cannot fail every
+    /// later gate.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub runs: u32,
+}
+
+/// `loadgate calibrate`.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Target selection.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// A/A pairs to run (each pair is two runs of the same build); 30 or more for a trustworthy τ.
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u32).range(3..=500))]
+    pub pairs: u32,
+    /// Folder of baselines (the calibration is written beside the baseline).
+    #[arg(long, value_name = "DIR", default_value = crate::baseline::DEFAULT_DIR)]
+    pub baselines: PathBuf,
 }
 
 /// `loadgate compare`.
@@ -126,6 +148,9 @@ pub struct CompareArgs {
     /// Take thresholds, gated metrics and SLOs from this scenario (default: loadgate's defaults).
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
+    /// Run-to-run noise measured by `loadgate calibrate` (default: uncalibrated defaults).
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
     /// Exit 1 on a warning too.
     #[arg(long, value_enum, default_value = "critical")]
     pub fail_on: FailOn,
@@ -151,6 +176,13 @@ pub struct GateArgs {
     /// Also write the full run result as JSON.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Confirmation run: a suspect (not gross) critical regression is re-measured once and must fail
+    /// again on the pooled runs before the gate fails (the two-stage rule of the noise guard). 0 disables.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=1))]
+    pub confirm: u32,
+    /// Run-to-run noise from `loadgate calibrate` (default: `BASELINES/<scenario name>.calibration.json` if present).
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
     /// Lowest verdict that fails the build.
     #[arg(long, value_enum, default_value = "critical")]
     pub fail_on: FailOn,

@@ -56,6 +56,9 @@ pub struct Verdict {
 }
 
 /// Folds rows: any critical → critical; else any incomplete → incomplete; else any warn → warn.
+/// Also incomplete: an unstable candidate run (unless a decisive critical stands), and half or more
+/// of the critical-eligible rows unjudgeable (missing data or too noisy: Kayenta's NODATA rule).
+/// Too-noisy rows are listed as reasons, so a pass never hides a metric that was not really gated.
 pub fn decide(c: &Comparison) -> Verdict {
     let mut reasons: Vec<Reason> = c
         .rows
@@ -64,29 +67,64 @@ pub fn decide(c: &Comparison) -> Verdict {
             matches!(
                 r.status,
                 Status::Critical | Status::Incomplete | Status::Warn
-            )
+            ) || (r.too_noisy && r.gated)
         })
         .map(|r| Reason {
             request: r.request.clone(),
             metric: r.metric.to_string(),
-            status: r.status,
+            status: if matches!(r.status, Status::Pass | Status::Improved) {
+                Status::Info
+            } else {
+                r.status
+            },
             message: r.reason.clone(),
         })
         .collect();
+    let eligible: Vec<_> = c.rows.iter().filter(|r| r.gated && r.can_fail).collect();
+    let unjudged = eligible
+        .iter()
+        .filter(|r| r.status == Status::Incomplete || r.too_noisy)
+        .count();
+    if !eligible.is_empty()
+        && 2 * unjudged >= eligible.len()
+        && !reasons.iter().any(|r| r.status == Status::Incomplete)
+    {
+        reasons.push(Reason {
+            request: None,
+            metric: "gate".to_string(),
+            status: Status::Incomplete,
+            message: format!("{unjudged} of {} critical metrics could not be judged (too little data or too noisy)", eligible.len()),
+        });
+    }
+    let decisive = c
+        .rows
+        .iter()
+        .any(|r| r.decisive && r.status == Status::Critical);
+    if let Some(why) = &c.unstable {
+        if !decisive {
+            reasons.push(Reason {
+                request: None,
+                metric: "run".to_string(),
+                status: Status::Incomplete,
+                message: format!("unstable run, not judged: {why}; run the gate again"),
+            });
+        }
+    }
     reasons.sort_by_key(|r| std::cmp::Reverse(r.status));
     let worst = reasons.first().map(|r| r.status);
-    let outcome = match worst {
+    let mut outcome = match worst {
         Some(Status::Critical) => Outcome::Critical,
         Some(Status::Incomplete) => Outcome::Incomplete,
         Some(Status::Warn) => Outcome::Warn,
         _ => Outcome::Pass,
     };
+    if c.unstable.is_some() && !decisive {
+        outcome = Outcome::Incomplete;
+    }
     let gated_rows = c.rows.iter().filter(|r| r.gated).count();
-    let outcome = if gated_rows == 0 {
-        Outcome::Incomplete
-    } else {
-        outcome
-    };
+    if gated_rows == 0 {
+        outcome = Outcome::Incomplete;
+    }
     Verdict {
         outcome,
         reasons,
@@ -107,7 +145,13 @@ mod tests {
             baseline: Some(1.0),
             run: Some(1.0),
             change: Some(0.0),
+            interval: None,
+            mde: None,
             gated,
+            can_fail: gated,
+            too_noisy: false,
+            suspect: false,
+            decisive: false,
             status,
             reason: String::new(),
         }
@@ -133,11 +177,51 @@ mod tests {
             (vec![], Outcome::Incomplete),
         ];
         for (rows, want) in cases {
-            let v = decide(&Comparison {
-                rows,
-                notes: vec![],
-            });
+            let v = decide(&comparison(rows, None));
             assert_eq!(v.outcome, want);
         }
+    }
+
+    fn comparison(rows: Vec<Row>, unstable: Option<String>) -> Comparison {
+        Comparison {
+            rows,
+            notes: vec![],
+            noise: String::new(),
+            runs: (1, 1),
+            unstable,
+        }
+    }
+
+    #[test]
+    fn an_unstable_run_is_not_judged_unless_decisively_critical() {
+        let v = decide(&comparison(
+            vec![row(Status::Pass, true)],
+            Some("stall".into()),
+        ));
+        assert_eq!(v.outcome, Outcome::Incomplete);
+        let mut slo = row(Status::Critical, true);
+        slo.decisive = true;
+        assert_eq!(
+            decide(&comparison(vec![slo], Some("stall".into()))).outcome,
+            Outcome::Critical
+        );
+    }
+
+    #[test]
+    fn half_the_critical_metrics_too_noisy_is_incomplete_and_noisy_rows_are_listed() {
+        let mut noisy = row(Status::Pass, true);
+        noisy.too_noisy = true;
+        let v = decide(&comparison(
+            vec![
+                noisy.clone(),
+                row(Status::Pass, true),
+                row(Status::Pass, true),
+            ],
+            None,
+        ));
+        assert_eq!(v.outcome, Outcome::Pass);
+        assert_eq!(v.reasons.len(), 1, "the noisy row is named");
+        let v = decide(&comparison(vec![noisy, row(Status::Pass, true)], None));
+        assert_eq!(v.outcome, Outcome::Incomplete);
     }
 }

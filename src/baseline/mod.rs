@@ -3,6 +3,8 @@
 //! Loading checks the schema version, completeness and that the baseline belongs to the scenario;
 //! saving is atomic. A failed run never reaches [`save`].
 
+pub mod calibration;
+
 use std::path::{Path, PathBuf};
 
 use crate::fsutil::{write_atomic, WriteError};
@@ -129,6 +131,7 @@ pub fn list(dir: &Path) -> Result<Vec<Listed>, BaselineError> {
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| !p.to_string_lossy().ends_with(".calibration.json"))
         .collect();
     paths.sort();
     Ok(paths

@@ -171,3 +171,45 @@ fn format_name(f: Format) -> &'static str {
         Format::Markdown => "Markdown",
     }
 }
+
+/// The run-to-run noise to use: a calibration from `explicit`, or beside the baseline, when it
+/// matches this scenario and machine; otherwise the documented defaults, with a note saying why.
+pub fn noise_for(
+    scenario: Option<&Scenario>,
+    explicit: Option<&Path>,
+    beside: Option<&Path>,
+) -> Result<(crate::compare::Noise, Option<String>), Error> {
+    use crate::compare::Noise;
+    let path = match (explicit, beside) {
+        (Some(p), _) => p,
+        (None, Some(p)) => p,
+        (None, None) => return Ok((Noise::defaults(), None)),
+    };
+    let Some(c) = crate::baseline::calibration::load(path)? else {
+        if explicit.is_some() {
+            return Err(crate::baseline::BaselineError::Missing {
+                path: path.to_path_buf(),
+            }
+            .into());
+        }
+        return Ok((Noise::defaults(), None));
+    };
+    let host = crate::sample::host::current();
+    if c.host.fingerprint != host.fingerprint {
+        let note = format!(
+            "calibration {} was measured on another machine ({}, {} CPUs) and is not used: noise does not transfer \
+             between machines; run `loadgate calibrate` on this runner class",
+            path.display(),
+            c.host.cpu_model,
+            c.host.cpus
+        );
+        return Ok((Noise::defaults(), Some(note)));
+    }
+    if let Some(s) = scenario {
+        if c.scenario_hash != s.hash {
+            let note = format!("calibration {} was measured for another version of the scenario and is not used; re-run `loadgate calibrate`", path.display());
+            return Ok((Noise::defaults(), Some(note)));
+        }
+    }
+    Ok((Noise::calibrated(&c), None))
+}

@@ -3,7 +3,8 @@
 use crate::cli::CompareArgs;
 use crate::commands::common;
 use crate::commands::gate::exit_code;
-use crate::compare::{compare, Policy};
+use crate::compare::guard::Z_BETA;
+use crate::compare::{compare, Policy, Settings};
 use crate::error::Error;
 use crate::report::{Judged, Report};
 use crate::scenario::validate;
@@ -16,7 +17,17 @@ pub fn run(args: CompareArgs) -> Result<u8, Error> {
         None => default_policy(),
     };
     common::preflight_outputs(&[args.output.output.as_deref()])?;
-    let comparison = compare(&baseline, &result, &policy);
+    let (noise, note) = common::noise_for(None, args.calibration.as_deref(), None)?;
+    let mut comparison = compare(
+        &baseline,
+        &result,
+        Settings {
+            policy: &policy,
+            noise: &noise,
+            z_beta: Z_BETA,
+        },
+    );
+    comparison.notes.extend(note);
     let verdict = crate::verdict::decide(&comparison);
     let report = Report {
         run: &result,

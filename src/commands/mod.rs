@@ -1,6 +1,7 @@
 //! Wiring: each subcommand validates its flags and calls the stages in order. No business logic here.
 
 mod baselines;
+mod calibrate;
 mod common;
 mod compare;
 mod demo;
@@ -18,6 +19,7 @@ pub async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Record(a) => record::run(a).await,
         Command::Compare(a) => compare::run(a),
         Command::Gate(a) => gate::run(a).await,
+        Command::Calibrate(a) => calibrate::run(a).await,
         Command::Baselines(c) => baselines::run(c),
         Command::Demo(a) => demo::run(a).await,
     }

@@ -24,9 +24,13 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
     }
     common::preflight_outputs(&[Some(&path)])?;
     let resolved = common::resolve_target(&args.target, &scenario).await?;
-    let result = common::measure(&scenario, &resolved).await;
+    let runs = measure_all(&scenario, &resolved, args.runs).await;
     common::finish(resolved).await;
-    let result = result?;
+    let runs = runs?;
+    let result = RunResult::pool(&runs).ok_or_else(|| Error::RecordRefused {
+        path: path.clone(),
+        reason: "no run was made".to_string(),
+    })?;
     common::print(&crate::report::render(
         &Report {
             run: &result,
@@ -34,16 +38,42 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
         },
         Format::Table,
     ))?;
-    if let Some(reason) = unfit(&scenario, &result) {
-        return Err(Error::RecordRefused { path, reason });
+    for (i, run) in runs.iter().enumerate() {
+        if let Some(reason) = unfit(&scenario, run) {
+            let which = if runs.len() > 1 {
+                format!("run {} of {}: ", i + 1, runs.len())
+            } else {
+                String::new()
+            };
+            return Err(Error::RecordRefused {
+                path,
+                reason: format!("{which}{reason}"),
+            });
+        }
     }
     baseline::save(&path, &result)?;
     eprintln!(
-        "loadgate: recorded baseline {} ({} requests)",
+        "loadgate: recorded baseline {} ({} requests in {} run(s))",
         path.display(),
-        result.all.requests
+        result.all.requests,
+        result.runs()
     );
     Ok(exit::PASS)
+}
+
+async fn measure_all(
+    scenario: &Scenario,
+    resolved: &common::Resolved,
+    runs: u32,
+) -> Result<Vec<RunResult>, Error> {
+    let mut out = Vec::new();
+    for i in 0..runs {
+        if runs > 1 {
+            eprintln!("loadgate: baseline run {} of {runs}", i + 1);
+        }
+        out.push(common::measure(scenario, resolved).await?);
+    }
+    Ok(out)
 }
 
 /// Why a run cannot serve as a baseline, if it cannot.

@@ -1,22 +1,32 @@
 //! Stage 4 — compare a run with its baseline: pure functions, no I/O, no printing.
 //!
-//! `compare(baseline, run, policy)` yields one [`Row`] per (request, metric): the aggregate for every
-//! metric, and each request name for the gated metrics. The verdict is folded from the rows
-//! downstream; renderers only display them. The statistical noise guard will live here too.
+//! `compare(baseline, run, policy, noise)` yields one [`Row`] per (request, metric): the aggregate for
+//! every metric, and each request name for the gated metrics. Latency and throughput rows go
+//! through the noise guard (`guard.rs`): a block bootstrap over per-second windows gives each run's
+//! within-run variance, `noise.rs` adds the run-to-run term τ, and a change counts only when it is
+//! beyond the threshold and beyond what noise explains. Error rates use Wilson/Newcombe intervals.
 
+pub mod bootstrap;
+pub mod guard;
+pub mod noise;
 pub mod policy;
 pub mod rules;
+pub mod stability;
+pub mod stats;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::result::metric::Metric;
-use crate::result::{RequestStats, RunResult};
+use crate::result::metric::{Direction, Metric, Unit};
+use crate::result::{RequestStats, RunResult, Window};
+pub use noise::Noise;
 pub use policy::Policy;
 pub use rules::Status;
 
-use self::rules::{judge, Rule};
+use self::bootstrap::{bootstrap, Evidence};
+use self::guard::{Call, Levels, LogThresholds};
+use self::stats::seed_of;
 
 /// One compared value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,8 +41,20 @@ pub struct Row {
     pub run: Option<f64>,
     /// Relative change (run − baseline) / baseline, signed; `None` when not computable.
     pub change: Option<f64>,
+    /// 95% interval of the relative change, when the noise could be estimated.
+    pub interval: Option<(f64, f64)>,
+    /// Minimum detectable effect: the smallest regression this row flags with 95% power.
+    pub mde: Option<f64>,
     /// Whether this row decides the verdict.
     pub gated: bool,
+    /// Whether this row may go critical (aggregate rows, and per-request overrides).
+    pub can_fail: bool,
+    /// Too noisy to gate at its critical threshold: reported, never critical.
+    pub too_noisy: bool,
+    /// Close enough to critical that a confirmation run is worth it.
+    pub suspect: bool,
+    /// Critical without confirmation: an SLO breach, an error-rate rise, or a gross regression.
+    pub decisive: bool,
     /// Outcome.
     pub status: Status,
     /// Why, in words.
@@ -46,28 +68,96 @@ pub struct Comparison {
     pub rows: Vec<Row>,
     /// Warnings about the comparison itself (different host, different load settings).
     pub notes: Vec<String>,
+    /// Where the run-to-run noise term came from.
+    pub noise: String,
+    /// Runs pooled on each side (baseline, candidate).
+    pub runs: (usize, usize),
+    /// Why the candidate run is unfit to judge (outlier seconds), if it is.
+    pub unstable: Option<String>,
 }
 
-/// Compares `run` with `baseline` under `policy`.
-pub fn compare(baseline: &RunResult, run: &RunResult, policy: &Policy) -> Comparison {
-    let mut rows = Vec::new();
-    for metric in Metric::ALL {
-        rows.push(row(baseline, run, policy, None, metric));
-    }
+/// How one comparison is made.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings<'a> {
+    /// Thresholds, metrics, SLOs.
+    pub policy: &'a Policy,
+    /// Run-to-run noise.
+    pub noise: &'a Noise,
+    /// Power quantile: [`guard::Z_BETA`], or [`guard::Z_BETA_CONFIRMED`] after a confirmation run.
+    pub z_beta: f64,
+}
+
+/// Compares `run` with `baseline`. Either side may pool several runs (their windows concatenated,
+/// `meta.run_windows` telling where each run starts).
+pub fn compare(baseline: &RunResult, run: &RunResult, settings: Settings<'_>) -> Comparison {
+    let policy = settings.policy;
     let names: BTreeSet<&String> = baseline
         .requests
         .keys()
         .chain(run.requests.keys())
         .collect();
-    for name in names {
-        for &metric in &policy.metrics {
-            rows.push(row(baseline, run, policy, Some(name), metric));
+    let mut scopes: Vec<Option<&String>> = vec![None];
+    scopes.extend(names.iter().copied().map(Some));
+    let critical_family = scopes
+        .iter()
+        .flat_map(|r| policy.metrics.iter().map(move |m| (r, m)))
+        .filter(|(r, m)| policy.for_row(r.map(String::as_str), **m).1)
+        .count();
+    let warn_family = policy.metrics.len() * scopes.len();
+    let levels = Levels::new(critical_family, warn_family, settings.z_beta);
+    let mut rows = Vec::new();
+    for scope in scopes {
+        let req = scope.map(String::as_str);
+        let (b, r) = (baseline.stats(req), run.stats(req));
+        let seed = seed_of(&[
+            &baseline.meta.started_at,
+            &run.meta.started_at,
+            req.unwrap_or(""),
+        ]);
+        let eb = b.and_then(|s| evidence(s, baseline, seed));
+        let er = r.and_then(|s| evidence(s, run, seed ^ 0x5555));
+        let metrics: Vec<Metric> = if scope.is_none() {
+            Metric::ALL.to_vec()
+        } else {
+            policy.metrics.clone()
+        };
+        for metric in metrics {
+            let sides = Sides {
+                baseline,
+                run,
+                b,
+                r,
+                eb: eb.as_ref(),
+                er: er.as_ref(),
+            };
+            rows.push(row(&sides, settings, levels, scope, metric));
         }
     }
     Comparison {
         rows,
         notes: notes(baseline, run),
+        noise: settings.noise.source.clone(),
+        runs: (baseline.runs(), run.runs()),
+        unstable: stability::unstable(run),
     }
+}
+
+struct Sides<'a> {
+    baseline: &'a RunResult,
+    run: &'a RunResult,
+    b: Option<&'a RequestStats>,
+    r: Option<&'a RequestStats>,
+    eb: Option<&'a BTreeMap<Metric, Evidence>>,
+    er: Option<&'a BTreeMap<Metric, Evidence>>,
+}
+
+fn evidence(
+    stats: &RequestStats,
+    result: &RunResult,
+    seed: u64,
+) -> Option<BTreeMap<Metric, Evidence>> {
+    let parts: Vec<&[Window]> = result.split_windows(&stats.windows);
+    bootstrap(&parts, result.meta.load.window_ms as f64 / 1000.0, seed)
 }
 
 fn notes(baseline: &RunResult, run: &RunResult) -> Vec<String> {
@@ -92,20 +182,20 @@ fn notes(baseline: &RunResult, run: &RunResult) -> Vec<String> {
 }
 
 fn row(
-    baseline: &RunResult,
-    run: &RunResult,
-    policy: &Policy,
+    s: &Sides<'_>,
+    settings: Settings<'_>,
+    levels: Levels,
     request: Option<&String>,
     metric: Metric,
 ) -> Row {
+    let policy = settings.policy;
     let req = request.map(String::as_str);
     let gated = policy.gates(metric);
     let (thresholds, can_fail) = policy.for_row(req, metric);
-    let (b_stats, r_stats) = (baseline.stats(req), run.stats(req));
-    let value = |s: Option<&RequestStats>, r: &RunResult| {
-        s.and_then(|s| metric.value_of(s, r.measured_seconds()))
+    let value = |st: Option<&RequestStats>, r: &RunResult| {
+        st.and_then(|st| metric.value_of(st, r.measured_seconds()))
     };
-    let (b, r) = (value(b_stats, baseline), value(r_stats, run));
+    let (b, r) = (value(s.b, s.baseline), value(s.r, s.run));
     let change = match (b, r) {
         (Some(b), Some(r)) if b != 0.0 => Some((r - b) / b),
         (Some(b), Some(r)) if b == r => Some(0.0),
@@ -117,7 +207,13 @@ fn row(
         baseline: b,
         run: r,
         change,
+        interval: None,
+        mde: None,
         gated,
+        can_fail: gated && can_fail,
+        too_noisy: false,
+        suspect: false,
+        decisive: false,
         status: Status::Info,
         reason: String::new(),
     };
@@ -128,20 +224,17 @@ fn row(
         Status::Info
     };
     let (Some(bv), Some(rv)) = (b, r) else {
-        let side = match (b_stats, r_stats) {
+        let side = match (s.b, s.r) {
             (None, _) => "the baseline has no such request",
             (_, None) => "the run has no such request",
-            (_, Some(s)) if s.requests == 0 => "the run completed no requests",
+            (_, Some(st)) if st.requests == 0 => "the run completed no requests",
             _ => "no value could be computed (no successful responses)",
         };
         (out.status, out.reason) = (short, side.to_string());
         return out;
     };
     let need = metric.min_requests();
-    let counts = (
-        b_stats.map_or(0, |s| s.requests),
-        r_stats.map_or(0, |s| s.requests),
-    );
+    let counts = (s.b.map_or(0, |x| x.requests), s.r.map_or(0, |x| x.requests));
     if counts.0 < need || counts.1 < need {
         out.status = short;
         out.reason = format!(
@@ -151,16 +244,16 @@ fn row(
         return out;
     }
     if req.is_none() {
-        if let Some(slo) = policy.slos.iter().find(|s| s.metric == metric) {
+        if let Some(slo) = policy.slos.iter().find(|x| x.metric == metric) {
             let breached = match metric.direction() {
-                crate::result::metric::Direction::HigherIsWorse => rv > slo.limit,
-                crate::result::metric::Direction::LowerIsWorse => rv < slo.limit,
+                Direction::HigherIsWorse => rv > slo.limit,
+                Direction::LowerIsWorse => rv < slo.limit,
             };
             if breached {
                 out.status = Status::Critical;
+                out.decisive = true;
                 out.reason = format!(
-                    "SLO breached: {} is {} against an objective of {}",
-                    metric,
+                    "SLO breached: {metric} is {} against an objective of {}",
                     show(metric, rv),
                     show(metric, slo.limit)
                 );
@@ -168,25 +261,279 @@ fn row(
             }
         }
     }
-    let rule = Rule {
-        metric,
-        thresholds,
-        latency_floor_us: policy.latency_floor_us,
-        can_fail,
+    let (status, reason) = if metric == Metric::ErrorRate {
+        error_rate(s, thresholds, levels, can_fail)
+    } else {
+        guarded(
+            s, settings, levels, metric, thresholds, can_fail, bv, rv, &mut out,
+        )
     };
-    let (status, reason) = judge(&rule, bv, rv);
     out.reason = reason;
     out.status = if gated || status == Status::Info {
         status
     } else {
         Status::Info
     };
+    if metric == Metric::ErrorRate && out.status == Status::Critical {
+        out.decisive = true;
+    }
+    if !gated {
+        out.can_fail = false;
+        out.suspect = false;
+        out.decisive = false;
+    }
     out
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one row's inputs; grouping them would only rename them"
+)]
+fn guarded(
+    s: &Sides<'_>,
+    settings: Settings<'_>,
+    levels: Levels,
+    metric: Metric,
+    thresholds: crate::scenario::Thresholds,
+    can_fail: bool,
+    bv: f64,
+    rv: f64,
+    out: &mut Row,
+) -> (Status, String) {
+    let (Some(eb), Some(er)) = (
+        s.eb.and_then(|e| e.get(&metric)),
+        s.er.and_then(|e| e.get(&metric)),
+    ) else {
+        let status = if out.gated && can_fail {
+            Status::Incomplete
+        } else {
+            Status::Info
+        };
+        return (status, format!("too few windows to estimate the noise (need {} seconds of measurement on each side)", bootstrap::MIN_WINDOWS));
+    };
+    let lower = metric.direction() == Direction::LowerIsWorse;
+    let sign = if lower { -1.0 } else { 1.0 };
+    let d = sign * (rv.max(1e-9).ln() - bv.max(1e-9).ln());
+    let tau = settings.noise.tau(metric);
+    let (nb, nr) = (s.baseline.runs() as f64, s.run.runs() as f64);
+    let within = eb.log_var + er.log_var;
+    let se = (within + tau * tau * (1.0 / nb + 1.0 / nr)).sqrt();
+    let raw = rv.max(1e-9).ln() - bv.max(1e-9).ln();
+    out.interval = Some(((raw - 1.96 * se).exp() - 1.0, (raw + 1.96 * se).exp() - 1.0));
+    let lt = LogThresholds::new(thresholds, lower);
+    let j = guard::judge(d, se, lt, levels, can_fail);
+    out.mde = Some(j.mde);
+    out.too_noisy = j.too_noisy && can_fail;
+    out.suspect = j.suspect;
+    out.decisive = j.gross;
+    let pct = |x: f64| format!("{:+.1}%", x * 100.0);
+    if metric.unit() == Unit::Micros && (rv - bv).abs() < settings.policy.latency_floor_us {
+        out.suspect = false;
+        out.decisive = false;
+        return (
+            Status::Pass,
+            format!(
+                "{} ({:.0}us) is within the latency floor of {:.0}us",
+                pct(raw.exp() - 1.0),
+                (rv - bv).abs(),
+                settings.policy.latency_floor_us
+            ),
+        );
+    }
+    let noisy = if out.too_noisy {
+        let target = lt.critical / (levels.z_critical + levels.z_beta);
+        let hint = match guard::length_factor(within, tau * tau * (1.0 / nb + 1.0 / nr), target) {
+            Some(f) => format!("a run about {:.0}x longer would make it gateable", f.ceil()),
+            None => "longer runs will not help: calibrate the run-to-run noise (`loadgate calibrate`) or record several baseline runs (`record --runs 3`)".to_string(),
+        };
+        format!(
+            "; too noisy to gate at {} (MDE {:.0}%): {hint}",
+            thresholds.critical,
+            j.mde * 100.0
+        )
+    } else {
+        String::new()
+    };
+    let worse = if lower {
+        (1.0 - (-d).exp()) * 100.0
+    } else {
+        (d.exp() - 1.0) * 100.0
+    };
+    let result = match j.call {
+        Call::Critical => (
+            Status::Critical,
+            format!(
+                "{worse:+.1}% worse (95% interval {}): beyond noise, and consistent with a regression of {} or more",
+                interval_text(out.interval),
+                thresholds.critical
+            ),
+        ),
+        Call::Warn if !can_fail && (d.exp() - 1.0) >= thresholds.critical.fraction() => {
+            (Status::Warn, format!("{worse:+.1}% worse, beyond noise; per-request rows warn unless overridden in [gate.overrides]"))
+        }
+        Call::Warn => (Status::Warn, format!("{worse:+.1}% worse (95% interval {}), beyond the warn threshold {}", interval_text(out.interval), thresholds.warn)),
+        Call::Improved => (Status::Improved, format!("{:.1}% better", -worse)),
+        Call::PassConfident if out.too_noisy => (Status::Pass, format!("{worse:+.1}%: within noise")),
+        Call::PassConfident => (Status::Pass, format!("{worse:+.1}%: no regression of {} or more (95% confidence)", thresholds.critical)),
+        Call::PassInconclusive => (Status::Pass, format!("{worse:+.1}%: within noise, but a regression of {} could hide in it (MDE {:.0}%)", thresholds.critical, j.mde * 100.0)),
+    };
+    (result.0, format!("{}{noisy}", result.1))
+}
+
+fn interval_text(i: Option<(f64, f64)>) -> String {
+    i.map_or_else(
+        || "-".to_string(),
+        |(a, b)| format!("{:+.1}%..{:+.1}%", a * 100.0, b * 100.0),
+    )
+}
+
+/// Error rate: Wilson intervals per run, Newcombe for the difference, widened for bursts
+/// (overdispersion over 5 s windows); absolute floors of 0.1 / 0.5 points and minimum error counts
+/// (STATISTICS.md §5).
+fn error_rate(
+    s: &Sides<'_>,
+    t: crate::scenario::Thresholds,
+    lv: Levels,
+    can_fail: bool,
+) -> (Status, String) {
+    let (Some(b), Some(r)) = (s.b, s.r) else {
+        return (Status::Info, "missing".to_string());
+    };
+    let (ea, na) = (b.errors.total() as f64, b.requests as f64);
+    let (eb, nb) = (r.errors.total() as f64, r.requests as f64);
+    let (phi_a, phi_b) = (overdispersion(&b.windows), overdispersion(&r.windows));
+    let (pa, pb) = (ea / na, eb / nb);
+    let diff = pb - pa;
+    let lower = |z: f64| stats::newcombe(ea / phi_a, na / phi_a, eb / phi_b, nb / phi_b, z).0;
+    let text = |p: f64| format!("{:.2}%", p * 100.0);
+    let critical = lower(lv.z_critical) > 0.0
+        && pb >= (1.0 + t.critical.fraction()) * pa
+        && diff >= policy::ERROR_RATE_CRITICAL_FLOOR
+        && eb >= 10.0;
+    let warn = lower(lv.z_warn) > 0.0
+        && pb >= (1.0 + t.warn.fraction()) * pa
+        && diff >= policy::ERROR_RATE_WARN_FLOOR
+        && eb >= 5.0;
+    if critical && can_fail {
+        (
+            Status::Critical,
+            format!(
+                "error rate {} → {} ({} errors), beyond noise and the 0.5-point floor",
+                text(pa),
+                text(pb),
+                eb
+            ),
+        )
+    } else if critical || warn {
+        (
+            Status::Warn,
+            format!(
+                "error rate {} → {} ({} errors), beyond noise",
+                text(pa),
+                text(pb),
+                eb
+            ),
+        )
+    } else if diff <= -policy::ERROR_RATE_WARN_FLOOR
+        && stats::newcombe(ea, na, eb, nb, lv.z_warn).1 < 0.0
+    {
+        (
+            Status::Improved,
+            format!("error rate {} → {}", text(pa), text(pb)),
+        )
+    } else {
+        (
+            Status::Pass,
+            format!(
+                "error rate {} → {}: not a significant rise",
+                text(pa),
+                text(pb)
+            ),
+        )
+    }
+}
+
+/// Dispersion factor φ ≥ 1 of errors over 5 s windows: bursts of errors carry less evidence than
+/// the same count spread evenly.
+fn overdispersion(windows: &[Window]) -> f64 {
+    let chunks: Vec<(f64, f64)> = windows
+        .chunks(5)
+        .map(|c| {
+            (
+                c.iter().map(|w| w.errors as f64).sum(),
+                c.iter().map(|w| w.requests as f64).sum(),
+            )
+        })
+        .filter(|(_, n)| *n > 0.0)
+        .collect();
+    let (e, n): (f64, f64) = chunks
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+    if chunks.len() < 2 || e == 0.0 || e == n {
+        return 1.0;
+    }
+    let p = e / n;
+    let x2: f64 = chunks
+        .iter()
+        .map(|(ek, nk)| (ek - nk * p).powi(2) / (nk * p * (1.0 - p)))
+        .sum();
+    (x2 / (chunks.len() - 1) as f64).max(1.0)
+}
+
+/// Applies the confirmation rule to a pooled comparison: a non-decisive critical row stays critical
+/// only if the same row was suspect (or critical) in the first run (STATISTICS.md §4.5).
+pub fn confirm(first: &Comparison, mut pooled: Comparison) -> Comparison {
+    for row in &mut pooled.rows {
+        if row.status != Status::Critical || row.decisive {
+            continue;
+        }
+        let before = first
+            .rows
+            .iter()
+            .find(|r| r.request == row.request && r.metric == row.metric);
+        if !before.is_some_and(|b| b.suspect || b.status == Status::Critical) {
+            row.status = Status::Warn;
+            row.reason
+                .push_str(" (not confirmed: the first run did not flag it)");
+        }
+    }
+    let flagged: Vec<String> = first
+        .rows
+        .iter()
+        .filter(|r| r.suspect || (r.status == Status::Critical && !r.decisive))
+        .map(label)
+        .collect();
+    let confirmed: Vec<String> = pooled
+        .rows
+        .iter()
+        .filter(|r| r.status == Status::Critical)
+        .map(label)
+        .collect();
+    pooled.notes.push(if confirmed.is_empty() {
+        format!(
+            "a confirmation run did not confirm the suspect regression in {}",
+            flagged.join(", ")
+        )
+    } else {
+        format!("a confirmation run confirmed: {}", confirmed.join(", "))
+    });
+    pooled
+}
+
+/// Whether a comparison calls for a confirmation run: something is suspect and nothing is decisive.
+pub fn needs_confirmation(c: &Comparison) -> bool {
+    !c.rows
+        .iter()
+        .any(|r| r.decisive && r.status == Status::Critical)
+        && c.rows.iter().any(|r| r.gated && r.suspect)
+}
+
+fn label(r: &Row) -> String {
+    format!("{} {}", r.request.as_deref().unwrap_or("all"), r.metric)
 }
 
 /// A value in its unit, for messages.
 pub fn show(metric: Metric, v: f64) -> String {
-    use crate::result::metric::Unit;
     match metric.unit() {
         Unit::Micros => crate::scenario::units::format_micros(v),
         Unit::PerSecond => format!("{v:.1} req/s"),

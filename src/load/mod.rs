@@ -19,9 +19,6 @@ pub use target::Target;
 use self::goose::{Ending, Plan};
 use self::recorder::{Recorder, Timing};
 
-/// Width of one window of the per-window series.
-pub const WINDOW: Duration = Duration::from_secs(1);
-
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Asks a running load to stop (Ctrl-C / SIGTERM). The run ends gracefully and is marked interrupted.
@@ -53,10 +50,11 @@ pub async fn run(
     let started = Instant::now();
     let measure_from = started + load.ramp_up;
     let measure_until = measure_from + load.duration;
+    let window = load.window;
     let timing = Timing {
         measure_from,
         measure_until,
-        window: WINDOW,
+        window,
     };
     // A user under a global cap of `rate` req/s shared by `users` intends one request every users/rate s.
     let co_interval_us = load
@@ -87,7 +85,7 @@ pub async fn run(
         return Err(LoadError::Interrupted);
     }
     let measured = stopped.clamp(measure_from, measure_until) - measure_from;
-    let window_count = (measured.as_micros().div_ceil(WINDOW.as_micros())) as usize;
+    let window_count = (measured.as_micros().div_ceil(window.as_micros())) as usize;
     let (all, requests) = recorder.finish(window_count);
     let meta = Meta {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -105,7 +103,7 @@ pub async fn run(
             duration_ms: load.duration.as_millis() as u64,
             max_requests: load.max_requests,
             request_timeout_ms: load.request_timeout.as_millis() as u64,
-            window_ms: WINDOW.as_millis() as u64,
+            window_ms: window.as_millis() as u64,
         },
         warmup_requests: recorder.warmup_requests(),
         stopped_early: (ending == Ending::MaxRequests).then(|| {
@@ -116,6 +114,7 @@ pub async fn run(
             )
         }),
         co_correction_interval_us: co_interval_us,
+        run_windows: Vec::new(),
     };
     Ok(RunResult {
         schema_version: RESULT_SCHEMA_VERSION,

@@ -1,7 +1,7 @@
 //! Markdown: the PR comment and the CI job summary. GitHub-flavoured tables, worst rows first.
 
 use crate::compare::Status;
-use crate::report::{change, headline, rate_warning, value, visible_rows, Report};
+use crate::report::{change, headline, interval, mde, rate_warning, value, visible_rows, Report};
 use crate::verdict::Outcome;
 
 fn badge(o: Outcome) -> &'static str {
@@ -84,22 +84,30 @@ pub fn render(report: &Report<'_>) -> String {
         out.push('\n');
     }
     out.push_str(
-        "| request | metric | baseline | run | change | status |\n|---|---|---:|---:|---:|---|\n",
+        "| request | metric | baseline | run | change | 95% interval | MDE | status |\n|---|---|---:|---:|---:|---:|---:|---|\n",
     );
     let mut rows: Vec<_> = visible_rows(j.comparison).collect();
     rows.sort_by_key(|r| std::cmp::Reverse(r.status));
     for r in rows {
         out.push_str(&format!(
-            "| {} | {}{} | {} | {} | {} | {} |\n",
+            "| {} | {}{} | {} | {} | {} | {} | {} | {} |\n",
             cell(r.request.as_deref().unwrap_or("all")),
             r.metric,
             if r.gated { "" } else { " (info)" },
             value(r.metric, r.baseline),
             value(r.metric, r.run),
             change(r.change),
+            interval(r.interval),
+            mde(r),
             status(r.status)
         ));
     }
+    out.push_str(&format!(
+        "\n<sub>{} baseline run(s) vs {} candidate run(s); noise: {}</sub>\n",
+        j.comparison.runs.0,
+        j.comparison.runs.1,
+        cell(&j.comparison.noise)
+    ));
     for n in &j.comparison.notes {
         out.push_str(&format!("\n> **Note:** {}\n", cell(n)));
     }

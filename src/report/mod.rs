@@ -72,6 +72,23 @@ pub fn change(c: Option<f64>) -> String {
     }
 }
 
+/// A 95% interval of a relative change, or `-`.
+pub fn interval(i: Option<(f64, f64)>) -> String {
+    i.map_or_else(
+        || "-".to_string(),
+        |(a, b)| format!("{:+.1}%..{:+.1}%", a * 100.0, b * 100.0),
+    )
+}
+
+/// A row's minimum detectable effect, marked when the row is too noisy to gate.
+pub fn mde(r: &Row) -> String {
+    match r.mde {
+        Some(m) if r.too_noisy => format!("{:.0}% (noisy)", m * 100.0),
+        Some(m) => format!("{:.0}%", m * 100.0),
+        None => "-".to_string(),
+    }
+}
+
 /// One-line headline of a run: what, where, how much.
 pub fn headline(run: &RunResult) -> String {
     let m = &run.meta;

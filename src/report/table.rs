@@ -4,7 +4,7 @@
 use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
 
 use crate::compare::Status;
-use crate::report::{change, headline, rate_warning, value, visible_rows, Report};
+use crate::report::{change, headline, interval, mde, rate_warning, value, visible_rows, Report};
 use crate::result::RequestStats;
 use crate::scenario::units::format_micros;
 
@@ -80,7 +80,16 @@ pub fn render(report: &Report<'_>) -> String {
         ));
     }
     let Some(j) = report.judged else { return out };
-    let mut t = table(&["request", "metric", "baseline", "run", "change", "status"]);
+    let mut t = table(&[
+        "request",
+        "metric",
+        "baseline",
+        "run",
+        "change",
+        "95% interval",
+        "MDE",
+        "status",
+    ]);
     for r in visible_rows(j.comparison) {
         let metric = if r.gated {
             r.metric.to_string()
@@ -93,13 +102,15 @@ pub fn render(report: &Report<'_>) -> String {
             value(r.metric, r.baseline),
             value(r.metric, r.run),
             change(r.change),
+            interval(r.interval),
+            mde(r),
             status_label(r.status).to_string(),
         ]);
     }
     right(&mut t, 2);
     out.push_str(&format!(
-        "\ncompared with the baseline of {}\n{t}\n",
-        j.baseline.meta.started_at
+        "\ncompared with the baseline of {} ({} run(s) vs {}); noise: {}\n{t}\n",
+        j.baseline.meta.started_at, j.comparison.runs.0, j.comparison.runs.1, j.comparison.noise
     ));
     for n in &j.comparison.notes {
         out.push_str(&format!("note: {n}\n"));

@@ -3,6 +3,7 @@
 //! `load` produces a [`RunResult`]; `baseline` stores one; `compare` reads two. Field names carry
 //! their units. Histograms are lossless, so stored results can be merged and re-analysed later.
 
+pub mod calibration;
 pub mod histogram;
 pub mod metric;
 
@@ -57,6 +58,10 @@ pub struct Meta {
     pub stopped_early: Option<String>,
     /// Whether latencies were corrected for coordinated omission, and at which per-user interval.
     pub co_correction_interval_us: Option<u64>,
+    /// When several runs are pooled (a multi-run baseline, a confirmed gate): how many windows each
+    /// run contributed, in order. Empty for a single run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub run_windows: Vec<u32>,
 }
 
 /// Machine provenance: absolute latencies rarely transfer between machines.
@@ -217,6 +222,16 @@ impl RequestStats {
     }
 }
 
+/// Adds `other` into `stats`, appending its windows after the existing ones.
+fn append(stats: &mut RequestStats, other: &RequestStats) {
+    let windows = std::mem::take(&mut stats.windows);
+    let mut merged_other = other.clone();
+    merged_other.windows.clear();
+    stats.merge(&merged_other);
+    stats.windows = windows;
+    stats.windows.extend(other.windows.iter().cloned());
+}
+
 impl RunResult {
     /// Stats for a request name, or the aggregate for `None`.
     pub fn stats(&self, request: Option<&str>) -> Option<&RequestStats> {
@@ -226,8 +241,110 @@ impl RunResult {
         }
     }
 
+    /// Number of runs pooled in this result (1 for a single run).
+    pub fn runs(&self) -> usize {
+        self.meta.run_windows.len().max(1)
+    }
+
+    /// Splits a series of windows of this result into its runs (stratification for the bootstrap).
+    pub fn split_windows<'a>(&self, windows: &'a [Window]) -> Vec<&'a [Window]> {
+        if self.meta.run_windows.len() < 2 {
+            return vec![windows];
+        }
+        let mut parts = Vec::new();
+        let mut start = 0usize;
+        for &k in &self.meta.run_windows {
+            let end = (start + k as usize).min(windows.len());
+            if end > start {
+                parts.push(&windows[start..end]);
+            }
+            start = end;
+        }
+        if start < windows.len() {
+            parts.push(&windows[start..]);
+        }
+        parts
+    }
+
+    /// Pools several runs of the same scenario into one result: counts and histograms add, windows
+    /// are concatenated run after run (`meta.run_windows` records the boundaries), durations add.
+    /// The first run's provenance is kept. `None` for an empty list.
+    pub fn pool(runs: &[RunResult]) -> Option<RunResult> {
+        let first = runs.first()?;
+        let mut out = first.clone();
+        let boundaries = |r: &RunResult| -> Vec<u32> {
+            if r.meta.run_windows.is_empty() {
+                vec![r.all.windows.len() as u32]
+            } else {
+                r.meta.run_windows.clone()
+            }
+        };
+        out.meta.run_windows = boundaries(first);
+        for r in &runs[1..] {
+            out.meta.run_windows.extend(boundaries(r));
+            out.meta.measured_duration_ms += r.meta.measured_duration_ms;
+            out.meta.warmup_requests += r.meta.warmup_requests;
+            append(&mut out.all, &r.all);
+            for (name, stats) in &r.requests {
+                let mine = out.requests.entry(name.clone()).or_default();
+                append(mine, stats);
+            }
+        }
+        if out.meta.run_windows.len() < 2 {
+            out.meta.run_windows.clear();
+        }
+        Some(out)
+    }
+
     /// Measured duration in seconds (never zero, to keep rates finite).
     pub fn measured_seconds(&self) -> f64 {
         (self.meta.measured_duration_ms.max(1)) as f64 / 1000.0
+    }
+}
+
+/// Fixtures for unit tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// An empty single-run result with plausible provenance.
+    pub fn result() -> RunResult {
+        let host = Host {
+            cpu_model: "test".into(),
+            cpus: 2,
+            memory_bytes: 1 << 34,
+            os: "test".into(),
+            fingerprint: "0".into(),
+        };
+        let load = LoadSettings {
+            users: 8,
+            rate_rps: None,
+            ramp_up_ms: 0,
+            duration_ms: 30_000,
+            max_requests: 1 << 30,
+            request_timeout_ms: 5_000,
+            window_ms: 1_000,
+        };
+        let meta = Meta {
+            tool_version: "test".into(),
+            scenario_name: "test".into(),
+            scenario_hash: "0".into(),
+            target_url: "http://127.0.0.1:1".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            measured_duration_ms: 30_000,
+            git_commit: None,
+            host,
+            load,
+            warmup_requests: 0,
+            stopped_early: None,
+            co_correction_interval_us: None,
+            run_windows: Vec::new(),
+        };
+        RunResult {
+            schema_version: RESULT_SCHEMA_VERSION,
+            meta,
+            all: RequestStats::default(),
+            requests: BTreeMap::new(),
+        }
     }
 }

@@ -50,16 +50,25 @@ pub struct HealthFile {
     pub timeout: Option<String>,
 }
 
-/// `[load]`.
+/// `[load]`. Absent keys are skipped when serialized: this struct and [`RequestFile`] feed the
+/// scenario hash, which must not change when a new optional key is added to the format.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoadFile {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rate: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ramp_up: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_requests: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
 }
 
 /// One `[[request]]`.
@@ -70,10 +79,13 @@ pub struct RequestFile {
     #[serde(default = "default_method")]
     pub method: String,
     pub path: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expect_status: Option<Vec<u16>>,
 }
 

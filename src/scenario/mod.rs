@@ -94,6 +94,8 @@ pub struct LoadSpec {
     pub max_requests: u64,
     /// Per-request timeout.
     pub request_timeout: Duration,
+    /// Width of one window of the per-window series (the noise guard's unit of evidence).
+    pub window: Duration,
 }
 
 /// HTTP methods goose 0.19 can send.

@@ -24,6 +24,9 @@ pub const DEFAULT_USERS: u32 = 8;
 pub const DEFAULT_RAMP_UP: Duration = Duration::from_secs(5);
 /// 30 s gives ~25 usable one-second windows: the minimum the noise guard wants (STATISTICS.md §3).
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(30);
+/// One-second windows: long enough to hold many requests, short enough that a 30 s run gives the
+/// noise guard ~30 blocks to resample.
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(1);
 /// A hard bound so a fast target and a long duration cannot run away.
 pub const DEFAULT_MAX_REQUESTS: u64 = 1_000_000;
 /// Goose's default is 60 s, which turns a hung target into a hung CI job.
@@ -331,7 +334,17 @@ fn load(cx: &Ctx<'_>, l: &LoadFile) -> Result<LoadSpec, ScenarioError> {
             "e.g. `request_timeout = \"5s\"`",
         ));
     }
+    let window = cx.duration("load.window", l.window.as_ref(), DEFAULT_WINDOW)?;
+    if window < Duration::from_millis(100) || window > Duration::from_secs(60) || window > duration
+    {
+        return Err(cx.invalid(
+            "load.window",
+            "must be between 100ms and 60s, and no longer than `load.duration`",
+            "keep the default \"1s\" unless runs are very short (tests) or very long (soaks)",
+        ));
+    }
     Ok(LoadSpec {
+        window,
         users,
         rate: l.rate,
         ramp_up: cx.duration("load.ramp_up", l.ramp_up.as_ref(), DEFAULT_RAMP_UP)?,

@@ -18,6 +18,11 @@ fn stretched(t: &Test, factor: f64) -> Result<Vec<u8>, Box<dyn std::error::Error
         .as_u64()
         .ok_or("base.json has no meta.measured_duration_ms")?;
     r["meta"]["measured_duration_ms"] = serde_json::json!((ms as f64 * factor).round() as u64);
+    // Stretch the windows too, so the per-window series the noise guard resamples agree.
+    let window = r["meta"]["load"]["window_ms"]
+        .as_u64()
+        .ok_or("base.json has no meta.load.window_ms")?;
+    r["meta"]["load"]["window_ms"] = serde_json::json!((window as f64 * factor).round() as u64);
     Ok(serde_json::to_vec_pretty(&r)?)
 }
 
@@ -72,14 +77,19 @@ fn gating_p99_on_a_short_run_is_incomplete() {
 
 #[test]
 fn a_warning_fails_only_with_fail_on_warn() {
-    let t = with_result("");
-    t.put("slower.json", stretched(&t, 1.15).expect("stretch")); // throughput -13%: beyond warn (10%), under critical
+    // A lenient critical threshold (60%): throughput −23% is beyond the warn threshold and the noise,
+    // and far from critical.
+    let t = with_result("").write(
+        "scenarios/lenient.toml",
+        scenario("http://127.0.0.1:9", r#"critical = "60%""#),
+    );
+    t.put("slower.json", stretched(&t, 1.3).expect("stretch"));
     let args = [
         "compare",
         "base.json",
         "slower.json",
         "--scenario",
-        SCENARIO,
+        "scenarios/lenient.toml",
     ];
     t.run(&args)
         .code(0)

@@ -6,8 +6,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use loadgate::compare::{compare, Comparison, Policy};
+use loadgate::compare::guard::Z_BETA;
+use loadgate::compare::{compare, Comparison, Noise, Policy, Settings};
 use loadgate::report::{render, Format, Judged, Report};
+use loadgate::result::calibration::{Calibration, CALIBRATION_SCHEMA_VERSION};
+use loadgate::result::metric::Metric;
 use loadgate::result::{
     Host, LatencySummary, LoadSettings, Meta, RequestStats, RunResult, Window,
     RESULT_SCHEMA_VERSION,
@@ -105,6 +108,7 @@ fn meta(started_at: &str) -> Meta {
         warmup_requests: 250,
         stopped_early: None,
         co_correction_interval_us: None,
+        run_windows: Vec::new(),
     }
 }
 
@@ -161,10 +165,33 @@ pub(crate) fn default_policy() -> Policy {
     })
 }
 
+/// A calibration of this fixture's runner: 2% run-to-run noise on every metric, so the +50% p95
+/// regression is gateable (uncalibrated defaults make p95 of a one-run baseline informational).
+pub(crate) fn calibrated_noise() -> Noise {
+    let tau: BTreeMap<Metric, f64> = Metric::ALL.iter().map(|m| (*m, 0.02)).collect();
+    Noise::calibrated(&Calibration {
+        schema_version: CALIBRATION_SCHEMA_VERSION,
+        scenario_name: "checkout".to_string(),
+        scenario_hash: meta("x").scenario_hash,
+        host: meta("x").host,
+        created_at: "2026-01-04T09:00:00Z".to_string(),
+        pairs: 30,
+        sd_aa: tau.clone(),
+        tau,
+    })
+}
+
 /// The fixture pair judged: what `gate` computes before rendering.
 pub(crate) fn judged() -> (RunResult, RunResult, Comparison, Verdict) {
     let (base, run) = (baseline(), run());
-    let comparison = compare(&base, &run, &default_policy());
+    let policy = default_policy();
+    let noise = calibrated_noise();
+    let settings = Settings {
+        policy: &policy,
+        noise: &noise,
+        z_beta: Z_BETA,
+    };
+    let comparison = compare(&base, &run, settings);
     let verdict = decide(&comparison);
     (base, run, comparison, verdict)
 }
@@ -195,7 +222,7 @@ fn render_run(format: Format) -> String {
 }
 
 #[test]
-fn the_fixture_has_one_critical_one_warning_and_one_improvement() {
+fn the_fixture_has_criticals_a_warning_and_an_improvement() {
     use loadgate::compare::Status;
     use loadgate::result::metric::Metric;
     use loadgate::verdict::Outcome;
@@ -208,7 +235,9 @@ fn the_fixture_has_one_critical_one_warning_and_one_improvement() {
         .map(|r| (r.metric, r.status))
         .collect();
     let expected = [
-        (Metric::P50, Status::Warn),
+        // +15% on precise data is critical: the noise guard's critical line sits below 20% when the
+        // noise is small, so that a real 20% regression is caught 95% of the time.
+        (Metric::P50, Status::Critical),
         (Metric::P90, Status::Info),
         (Metric::P95, Status::Critical),
         (Metric::P99, Status::Pass),
@@ -219,6 +248,10 @@ fn the_fixture_has_one_critical_one_warning_and_one_improvement() {
     ];
     assert_eq!(aggregate, BTreeMap::from(expected));
     assert_eq!(verdict.outcome, Outcome::Critical);
+    assert!(
+        comparison.rows.iter().any(|r| r.status == Status::Warn),
+        "a per-request row warns"
+    );
 }
 
 #[test]

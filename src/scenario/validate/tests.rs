@@ -219,6 +219,7 @@ fn minimal_scenario_gets_the_documented_defaults() {
             duration: DEFAULT_DURATION,
             max_requests: DEFAULT_MAX_REQUESTS,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            window: DEFAULT_WINDOW,
         }
     );
     assert_eq!(s.requests.len(), 1);

@@ -1,0 +1,85 @@
+//! `loadgate calibrate`: run A/A pairs of the same build and store the run-to-run noise τ per metric
+//! beside the baseline, with this machine's fingerprint (STATISTICS.md §4.1).
+
+use crate::baseline::calibration;
+use crate::cli::CalibrateArgs;
+use crate::commands::common;
+use crate::compare::guard::{Levels, Z_BETA};
+use crate::compare::noise::{calibrate, RECOMMENDED_PAIRS};
+use crate::error::Error;
+use crate::exit;
+use crate::result::calibration::{Calibration, CALIBRATION_SCHEMA_VERSION};
+
+pub async fn run(args: CalibrateArgs) -> Result<u8, Error> {
+    let scenario = crate::scenario::load(&args.scenario)?;
+    let path = calibration::path_for(&args.baselines, &scenario.name);
+    common::preflight_outputs(&[Some(&path)])?;
+    if (args.pairs as usize) < RECOMMENDED_PAIRS {
+        eprintln!("warning: {} pairs is fewer than the {RECOMMENDED_PAIRS} the noise guard's error rates assume; τ will be imprecise", args.pairs);
+    }
+    let resolved = common::resolve_target(&args.target, &scenario).await?;
+    let pairs = measure_pairs(&scenario, &resolved, args.pairs).await;
+    common::finish(resolved).await;
+    let pairs = pairs?;
+    let measured = calibrate(&pairs);
+    if measured.is_empty() {
+        return Err(Error::RecordRefused {
+            path,
+            reason: "no metric could be measured in every pair (too few windows or requests per run); lengthen `load.duration`".to_string(),
+        });
+    }
+    let host = pairs
+        .first()
+        .map(|p| p.0.meta.host.clone())
+        .unwrap_or_else(crate::sample::host::current);
+    let c = Calibration {
+        schema_version: CALIBRATION_SCHEMA_VERSION,
+        scenario_name: scenario.name.clone(),
+        scenario_hash: scenario.hash.clone(),
+        host,
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        pairs: pairs.len() as u32,
+        tau: measured.iter().map(|(m, (t, _))| (*m, *t)).collect(),
+        sd_aa: measured.iter().map(|(m, (_, s))| (*m, *s)).collect(),
+    };
+    calibration::save(&path, &c)?;
+    let lv = Levels::new(
+        scenario.gate.metrics.len(),
+        scenario.gate.metrics.len(),
+        Z_BETA,
+    );
+    let mut text = format!(
+        "calibrated {} from {} A/A pairs; wrote {}\n",
+        scenario.name,
+        c.pairs,
+        path.display()
+    );
+    for (m, (tau, sd)) in &measured {
+        // MDE of a 1-vs-1 gate from τ alone (within-run noise only adds to it).
+        let mde = ((lv.z_critical + lv.z_beta) * tau * 2f64.sqrt()).exp() - 1.0;
+        text.push_str(&format!(
+            "  {:<11} τ {:.4}  A/A sd {:.4}  run-to-run MDE ≥ {:.1}%\n",
+            m.name(),
+            tau,
+            sd,
+            mde * 100.0
+        ));
+    }
+    common::print(&text)?;
+    Ok(exit::PASS)
+}
+
+async fn measure_pairs(
+    scenario: &crate::scenario::Scenario,
+    resolved: &common::Resolved,
+    pairs: u32,
+) -> Result<Vec<(crate::result::RunResult, crate::result::RunResult)>, Error> {
+    let mut out = Vec::new();
+    for i in 0..pairs {
+        eprintln!("loadgate: A/A pair {} of {pairs}", i + 1);
+        let a = common::measure(scenario, resolved).await?;
+        let b = common::measure(scenario, resolved).await?;
+        out.push((a, b));
+    }
+    Ok(out)
+}

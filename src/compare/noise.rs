@@ -1,0 +1,155 @@
+//! The run-to-run noise term τ of the noise guard: documented conservative defaults until
+//! `loadgate calibrate` measures it from A/A pairs (STATISTICS.md §4.1).
+
+use std::collections::BTreeMap;
+
+use crate::compare::bootstrap::bootstrap;
+use crate::compare::stats::{chi_square_quantile, seed_of};
+use crate::result::calibration::Calibration;
+use crate::result::metric::Metric;
+use crate::result::RunResult;
+
+/// Uncalibrated τ (per-run standard deviation of ln θ between runs of the same build) by metric
+/// (STATISTICS.md §4.1). Deliberately conservative: an uncalibrated 30 s gate detects ~27% changes,
+/// and calibration earns the 20% guarantee.
+pub fn default_tau(m: Metric) -> f64 {
+    match m {
+        Metric::P50 | Metric::Mean | Metric::Throughput => 0.04,
+        Metric::P90 | Metric::P95 => 0.06,
+        Metric::P99 | Metric::Max => 0.10,
+        Metric::ErrorRate => 0.0, // error rates use Wilson/Newcombe intervals, not τ
+    }
+}
+
+/// Where the τ in use came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Noise {
+    tau: BTreeMap<Metric, f64>,
+    /// Human description for reports: "uncalibrated defaults", "calibrated from 30 A/A pairs ...".
+    pub source: String,
+    /// Whether τ was measured.
+    pub calibrated: bool,
+}
+
+impl Noise {
+    /// The documented defaults.
+    pub fn defaults() -> Self {
+        Self {
+            tau: Metric::ALL.iter().map(|m| (*m, default_tau(*m))).collect(),
+            source: "uncalibrated: default run-to-run noise (run `loadgate calibrate` on this runner to gate tighter)".to_string(),
+            calibrated: false,
+        }
+    }
+
+    /// A measured calibration; metrics it lacks keep their defaults.
+    pub fn calibrated(c: &Calibration) -> Self {
+        let mut n = Self::defaults();
+        for (m, t) in &c.tau {
+            n.tau.insert(*m, *t);
+        }
+        n.source = format!(
+            "calibrated from {} A/A pairs on {} ({})",
+            c.pairs, c.host.cpu_model, c.created_at
+        );
+        n.calibrated = true;
+        n
+    }
+
+    /// τ for a metric.
+    pub fn tau(&self, m: Metric) -> f64 {
+        self.tau.get(&m).copied().unwrap_or_else(|| default_tau(m))
+    }
+}
+
+/// Fewest A/A pairs for a calibration; 30 per STATISTICS.md §4.1 (with 16 the toy A/A critical rate
+/// tripled). Fewer are accepted with a warning by the caller.
+pub const RECOMMENDED_PAIRS: usize = 30;
+
+/// τ and the A/A standard deviation per metric from A/A pairs (same build twice).
+/// sd⁺ is the winsorized A/A sd raised to its 90% chi-square upper bound; τ² = max(0, sd⁺² − mean v)/2.
+pub fn calibrate(pairs: &[(RunResult, RunResult)]) -> BTreeMap<Metric, (f64, f64)> {
+    let mut per_metric: BTreeMap<Metric, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for (i, (a, b)) in pairs.iter().enumerate() {
+        let seed = seed_of(&["calibrate", &i.to_string()]);
+        let (Some(ea), Some(eb)) = (
+            bootstrap(
+                &[&a.all.windows],
+                a.meta.load.window_ms as f64 / 1000.0,
+                seed,
+            ),
+            bootstrap(
+                &[&b.all.windows],
+                b.meta.load.window_ms as f64 / 1000.0,
+                seed ^ 1,
+            ),
+        ) else {
+            continue;
+        };
+        for m in Metric::ALL {
+            let (Some(va), Some(vb)) = (
+                m.value_of(&a.all, a.measured_seconds()),
+                m.value_of(&b.all, b.measured_seconds()),
+            ) else {
+                continue;
+            };
+            let (Some(xa), Some(xb)) = (ea.get(&m), eb.get(&m)) else {
+                continue;
+            };
+            if va <= 0.0 || vb <= 0.0 {
+                continue;
+            }
+            let e = per_metric.entry(m).or_default();
+            e.0.push(vb.ln() - va.ln());
+            e.1.push(xa.log_var + xb.log_var);
+        }
+    }
+    per_metric
+        .into_iter()
+        .filter(|(_, (d, _))| d.len() >= 3)
+        .map(|(m, (d, v))| {
+            let n = d.len() as f64;
+            let sd = winsorized_sd(&d);
+            let upper = sd * ((n - 1.0) / chi_square_quantile(0.10, n - 1.0)).sqrt();
+            let mean_v = v.iter().sum::<f64>() / n;
+            let tau = ((upper * upper - mean_v).max(0.0) / 2.0).sqrt();
+            (m, (tau, sd))
+        })
+        .collect()
+}
+
+/// Standard deviation after clamping to the 5th and 95th percentiles (one wild pair must not set τ).
+fn winsorized_sd(xs: &[f64]) -> f64 {
+    let mut s = xs.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    let lo = s[((n as f64 * 0.05).floor() as usize).min(n - 1)];
+    let hi = s[((n as f64 * 0.95).ceil() as usize)
+        .saturating_sub(1)
+        .min(n - 1)];
+    let w: Vec<f64> = xs.iter().map(|x| x.clamp(lo, hi)).collect();
+    let mean = w.iter().sum::<f64>() / n as f64;
+    (w.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0).max(1.0)).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn winsorizing_tames_one_outlier() {
+        let mut xs: Vec<f64> = (0..40)
+            .map(|i| if i % 2 == 0 { 0.01 } else { -0.01 })
+            .collect();
+        let plain = winsorized_sd(&xs);
+        xs[0] = 5.0;
+        assert!(winsorized_sd(&xs) < 0.05, "{}", winsorized_sd(&xs));
+        assert!((plain - 0.01).abs() < 0.002);
+    }
+
+    #[test]
+    fn defaults_are_labelled_uncalibrated() {
+        let n = Noise::defaults();
+        assert!(!n.calibrated && n.source.contains("uncalibrated"));
+        assert_eq!(n.tau(Metric::P99), 0.10);
+    }
+}

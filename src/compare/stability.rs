@@ -1,0 +1,85 @@
+//! Run validity (STATISTICS.md §7): a run whose seconds are too often far from its own median — a
+//! stalled staging service, a noisy neighbour — is "unstable": rerun it, don't judge it.
+//! Outliers are detected, never dropped from the statistics.
+
+use crate::compare::stats::{median, modified_z};
+use crate::result::RunResult;
+
+/// |modified z| above this marks an outlier second (hyperfine uses the same scale).
+pub const OUTLIER_Z: f64 = 10.0;
+/// More than this fraction of outlier seconds makes a run unstable.
+pub const MAX_OUTLIER_FRACTION: f64 = 0.10;
+/// This many outlier seconds in a row make a run unstable (a stall).
+pub const MAX_CONSECUTIVE: usize = 3;
+/// A second must also differ from the median by this much: under a rate cap the per-second counts
+/// are so steady that their MAD is a request or two, and a 5% dip would otherwise look like 10σ.
+pub const MIN_RELATIVE_DEVIATION: f64 = 0.25;
+
+/// Why a run is unstable, or `None` when it is fit to judge.
+pub fn unstable(run: &RunResult) -> Option<String> {
+    let windows = &run.all.windows;
+    if windows.len() < 10 {
+        return None; // too short to tell; the bootstrap reports too few windows itself
+    }
+    let throughput: Vec<f64> = windows.iter().map(|w| w.requests as f64).collect();
+    let p50: Vec<f64> = windows
+        .iter()
+        .map(|w| w.histogram.quantile_us(0.5).unwrap_or(0) as f64)
+        .collect();
+    for (series, name) in [
+        (&throughput, "requests per second"),
+        (&p50, "median latency per second"),
+    ] {
+        let m = median(series);
+        let flags: Vec<bool> = modified_z(series)
+            .iter()
+            .zip(series.iter())
+            .map(|(z, x)| z.abs() > OUTLIER_Z && (x - m).abs() > MIN_RELATIVE_DEVIATION * m.abs())
+            .collect();
+        let count = flags.iter().filter(|f| **f).count();
+        let longest = flags.split(|f| !*f).map(<[bool]>::len).max().unwrap_or(0);
+        if count as f64 > MAX_OUTLIER_FRACTION * flags.len() as f64 || longest >= MAX_CONSECUTIVE {
+            return Some(format!(
+                "{count} of {} seconds are outliers in {name} (longest run of {longest}); the service or the machine was disturbed",
+                flags.len()
+            ));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::{LatencyHistogram, Window};
+
+    fn run_with(latencies: &[u64]) -> RunResult {
+        let mut r = crate::result::testing::result();
+        r.all.windows = latencies
+            .iter()
+            .map(|&l| {
+                let mut h = LatencyHistogram::new();
+                for _ in 0..100 {
+                    h.record(l);
+                }
+                Window {
+                    requests: 100,
+                    errors: 0,
+                    histogram: h,
+                }
+            })
+            .collect();
+        r
+    }
+
+    #[test]
+    fn a_steady_run_is_stable_and_a_stall_is_not() {
+        let steady: Vec<u64> = (0..30).map(|i| 1_000 + (i % 5) * 20).collect();
+        assert_eq!(unstable(&run_with(&steady)), None);
+        let mut stalled = steady.clone();
+        for v in &mut stalled[10..14] {
+            *v = 50_000;
+        }
+        assert!(unstable(&run_with(&stalled)).is_some());
+    }
+}
