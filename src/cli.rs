@@ -183,6 +183,13 @@ pub struct GateArgs {
     /// Run-to-run noise from `loadgate calibrate` (default: `BASELINES/<scenario name>.calibration.json` if present).
     #[arg(long, value_name = "FILE")]
     pub calibration: Option<PathBuf>,
+    /// Paired mode: load the baseline build at this URL and the candidate in alternating segments
+    /// (A B B A ...) on this machine, and judge from the pairs; no stored baseline is used.
+    #[arg(long, value_name = "BASE_URL", conflicts_with_all = ["baseline", "calibration"])]
+    pub paired: Option<String>,
+    /// Paired mode: segments per build (the scenario's duration is split between them).
+    #[arg(long, value_name = "N", default_value_t = 4, requires = "paired", value_parser = clap::value_parser!(u32).range(2..=20))]
+    pub segments: u32,
     /// Lowest verdict that fails the build.
     #[arg(long, value_enum, default_value = "critical")]
     pub fail_on: FailOn,

@@ -18,6 +18,9 @@ const UNSTABLE_RERUNS: u32 = 1;
 
 pub async fn run(args: GateArgs) -> Result<u8, Error> {
     let scenario = crate::scenario::load(&args.scenario)?;
+    if let Some(base_url) = &args.paired {
+        return run_paired(&args, &scenario, base_url).await;
+    }
     let path = args
         .baseline
         .clone()
@@ -50,6 +53,47 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
     common::emit(&report, &args.output)?;
     let code = exit_code(verdict.outcome, args.fail_on);
     eprintln!("loadgate: verdict {} (exit {code})", verdict.outcome.name());
+    Ok(code)
+}
+
+async fn run_paired(
+    args: &GateArgs,
+    scenario: &crate::scenario::Scenario,
+    base_url: &str,
+) -> Result<u8, Error> {
+    common::preflight_outputs(&[args.out.as_deref(), args.output.output.as_deref()])?;
+    let resolved = common::resolve_target(&args.target, scenario).await?;
+    if let Err(e) = crate::load::target::preflight(
+        &resolved.target,
+        &scenario.target.health,
+        &scenario.target.headers,
+    )
+    .await
+    {
+        common::finish(resolved).await;
+        return Err(e.into());
+    }
+    let judged = crate::commands::paired::judge(scenario, &resolved, base_url, args.segments).await;
+    common::finish(resolved).await;
+    let (base, cand, comparison) = judged?;
+    if let Some(out) = &args.out {
+        common::write_result(out, &cand)?;
+    }
+    let verdict = decide(&comparison);
+    let report = Report {
+        run: &cand,
+        judged: Some(Judged {
+            baseline: &base,
+            comparison: &comparison,
+            verdict: &verdict,
+        }),
+    };
+    common::emit(&report, &args.output)?;
+    let code = exit_code(verdict.outcome, args.fail_on);
+    eprintln!(
+        "loadgate: verdict {} (exit {code}, paired mode)",
+        verdict.outcome.name()
+    );
     Ok(code)
 }
 

@@ -6,6 +6,7 @@ mod common;
 mod compare;
 mod demo;
 mod gate;
+mod paired;
 mod record;
 mod run;
 

@@ -41,6 +41,18 @@ impl Noise {
         }
     }
 
+    /// Paired mode: both builds are measured in alternating segments on the same machine, so drift
+    /// of the runner or of staging cancels; half the uncalibrated τ remains for what alternation
+    /// cannot cancel (STATISTICS.md §4.6).
+    pub fn paired() -> Self {
+        Self {
+            tau: Metric::ALL.iter().map(|m| (*m, default_tau(*m) / 2.0)).collect(),
+            source: "paired mode: baseline and candidate alternated on this machine (half the default run-to-run noise)"
+                .to_string(),
+            calibrated: false,
+        }
+    }
+
     /// A measured calibration; metrics it lacks keep their defaults.
     pub fn calibrated(c: &Calibration) -> Self {
         let mut n = Self::defaults();

@@ -42,6 +42,14 @@ impl LatencyHistogram {
         }
     }
 
+    /// Records `n` occurrences of one latency.
+    pub fn record_n(&mut self, us: u64, n: u64) {
+        let us = us.clamp(1, MAX_TRACKABLE_US);
+        if n > 0 && self.0.record_n(us, n).is_err() {
+            self.0.saturating_record_n(us, n);
+        }
+    }
+
     /// Records one latency and back-fills the values a closed-loop user would have measured had it
     /// sent at its intended `interval_us` cadence (coordinated-omission correction).
     pub fn record_corrected(&mut self, us: u64, interval_us: u64) {

@@ -137,3 +137,47 @@ fn error_rate_breach_is_critical() {
         "no critical error_rate row\n{out}"
     );
 }
+
+#[test]
+fn paired_mode_passes_two_identical_builds_and_catches_a_slow_one() {
+    let base = Demo::start();
+    let same = Demo::start();
+    let t = Test::new()
+        .scenario(&scenario(same.url(), NOISE_FLOOR))
+        .exclusive();
+    // No baseline file: paired mode measures the baseline build itself, in alternating segments.
+    t.run(&["gate", SCENARIO, "--paired", base.url(), "--segments", "2"])
+        .code(0)
+        .stdout_has(&["verdict: PASS", "paired mode"])
+        .stderr_has(&["paired segment 2 of 2: baseline"]);
+    let slow = Demo::with(DemoKnobs {
+        slowdown: 2.0,
+        ..DemoKnobs::default()
+    });
+    t.run(&[
+        "gate",
+        SCENARIO,
+        "--target",
+        slow.url(),
+        "--paired",
+        base.url(),
+        "--segments",
+        "2",
+    ])
+    .code(1)
+    .stdout_has(&["verdict: CRITICAL"]);
+    assert!(t.baselines().is_empty(), "paired mode writes no baseline");
+}
+
+#[test]
+fn paired_mode_refuses_too_many_segments_and_a_bad_url() {
+    let demo = Demo::start();
+    let t = Test::new().scenario(&scenario(demo.url(), ""));
+    t.run(&["gate", SCENARIO, "--paired", demo.url(), "--segments", "20"])
+        .code(2)
+        .stderr_has(&["--segments", "fewer segments"]);
+    t.run(&["gate", SCENARIO, "--paired", "http://u:secret@127.0.0.1:1/"])
+        .code(2)
+        .stderr_has(&["--paired", "credentials"])
+        .never_shows("secret");
+}
