@@ -207,6 +207,20 @@ mod tests {
         }
 
         #[test]
+        fn flipping_the_direction_mirrors_the_call(d in -1.0f64..1.0, s in 0.0f64..0.5, w in 0.01f64..0.5, extra in 0.0f64..0.5) {
+            // A rise by factor f when higher is worse is the same evidence as a fall to 1/f when lower
+            // is worse; thresholds of x on the rise are x/(1+x) on the fall.
+            let up = Thresholds { warn: Percent::from_fraction(w), critical: Percent::from_fraction(w + extra) };
+            let down = Thresholds {
+                warn: Percent::from_fraction(w / (1.0 + w)),
+                critical: Percent::from_fraction((w + extra) / (1.0 + w + extra)),
+            };
+            let a = judge(d, s, LogThresholds::new(up, false), lv(), true);
+            let b = judge(d, s, LogThresholds::new(down, true), lv(), true);
+            prop_assert_eq!(a.call, b.call);
+        }
+
+        #[test]
         fn never_critical_below_the_warn_threshold(d in -1.0f64..0.0953, s in 0.0f64..0.5) {
             prop_assert_ne!(judge(d, s, LogThresholds::new(T, false), lv(), true).call, Call::Critical);
         }

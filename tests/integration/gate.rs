@@ -181,3 +181,72 @@ fn paired_mode_refuses_too_many_segments_and_a_bad_url() {
         .stderr_has(&["--paired", "credentials"])
         .never_shows("secret");
 }
+
+#[test]
+fn a_baseline_without_windows_is_refused_and_kept() {
+    let demo = Demo::start();
+    let t = recorded(&demo, "", false);
+    let mut b = t.json("baselines/t.json");
+    b["all"]["windows"] = serde_json::json!([]);
+    t.put(
+        "baselines/t.json",
+        serde_json::to_vec_pretty(&b).expect("json"),
+    );
+    let before = t.baselines();
+    t.run(&["gate", SCENARIO]).code(2).stderr_has(&[
+        "baselines/t.json",
+        "no per-window series",
+        "loadgate record",
+    ]);
+    assert_eq!(t.baselines(), before);
+}
+
+#[test]
+fn too_few_seconds_to_bootstrap_is_incomplete() {
+    let demo = Demo::start();
+    // One-second windows over a 3 s run: 3 windows, the noise guard needs 10.
+    let text = scenario(demo.url(), "").replace(r#"window = "250ms""#, r#"window = "1s""#);
+    let t = Test::new().scenario(&text);
+    t.run(&["record", SCENARIO]).code(0);
+    t.run(&["gate", SCENARIO]).code(3).stdout_has(&[
+        "verdict: INCOMPLETE",
+        "too few windows to estimate the noise",
+    ]);
+}
+
+#[test]
+fn a_calibration_from_another_machine_is_not_used_and_says_so() {
+    let demo = Demo::start();
+    let t = recorded(&demo, NOISE_FLOOR, true);
+    let hash = t.json("baselines/t.json")["meta"]["scenario_hash"].clone();
+    let calibration = serde_json::json!({
+        "schema_version": 1,
+        "scenario_name": "t",
+        "scenario_hash": hash,
+        "host": { "cpu_model": "Some Other CPU", "cpus": 64, "memory_bytes": 1u64 << 38, "os": "Linux", "fingerprint": "ffffffffffff" },
+        "created_at": "2026-01-01T00:00:00Z",
+        "pairs": 30,
+        "tau": { "p50": 0.001 },
+        "sd_aa": { "p50": 0.001 }
+    });
+    t.put(
+        "baselines/t.calibration.json",
+        serde_json::to_vec_pretty(&calibration).expect("json"),
+    );
+    let before = t.baselines();
+    t.run(&["gate", SCENARIO]).code(0).stdout_has(&[
+        "measured on another machine",
+        "Some Other CPU",
+        "uncalibrated",
+    ]);
+    t.put("baselines/t.calibration.json", b"{ not json");
+    t.run(&["gate", SCENARIO])
+        .code(2)
+        .stderr_has(&["t.calibration.json", "not valid JSON"]);
+    let mut after = t.baselines();
+    after.insert(
+        "t.calibration.json".into(),
+        before["t.calibration.json"].clone(),
+    );
+    assert_eq!(after, before, "the baseline is untouched");
+}
