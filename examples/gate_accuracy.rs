@@ -14,7 +14,7 @@ use std::path::Path;
 use loadgate::compare::guard::{Z_BETA, Z_BETA_CONFIRMED};
 use loadgate::compare::noise::calibrate;
 use loadgate::compare::stats::{wilson, SplitMix64};
-use loadgate::compare::{compare, confirm, needs_confirmation, Noise, Policy, Settings};
+use loadgate::compare::{compare, confirm, needs_confirmation, Noise, Policy, Settings, Status};
 use loadgate::result::calibration::{Calibration, CALIBRATION_SCHEMA_VERSION};
 use loadgate::result::{LatencyHistogram, LatencySummary, RequestStats, RunResult};
 use loadgate::verdict::{decide, Outcome};
@@ -130,13 +130,14 @@ fn transform(run: &RunResult, case: Case, seed: u64) -> RunResult {
     r
 }
 
+/// Judges like `gate` does; returns the outcome and the rows that warned or worse.
 fn judge(
     base: &RunResult,
     cand: &RunResult,
-    confirm_with: &RunResult,
+    again: &RunResult,
     policy: &Policy,
     noise: &Noise,
-) -> Outcome {
+) -> (Outcome, Vec<String>) {
     let first = compare(
         base,
         cand,
@@ -146,21 +147,30 @@ fn judge(
             z_beta: Z_BETA,
         },
     );
-    if !needs_confirmation(&first) {
-        return decide(&first).outcome;
-    }
-    let pooled =
-        RunResult::pool(&[cand.clone(), confirm_with.clone()]).unwrap_or_else(|| cand.clone());
-    let second = compare(
-        base,
-        &pooled,
-        Settings {
-            policy,
-            noise,
-            z_beta: Z_BETA_CONFIRMED,
-        },
-    );
-    decide(&confirm(&first, second)).outcome
+    let last = if needs_confirmation(&first) {
+        let pooled =
+            RunResult::pool(&[cand.clone(), again.clone()]).unwrap_or_else(|| cand.clone());
+        let second = compare(
+            base,
+            &pooled,
+            Settings {
+                policy,
+                noise,
+                z_beta: Z_BETA_CONFIRMED,
+            },
+        );
+        confirm(&first, second)
+    } else {
+        first
+    };
+    let v = decide(&last);
+    let flagged = v
+        .reasons
+        .iter()
+        .filter(|r| matches!(r.status, Status::Warn | Status::Critical))
+        .map(|r| format!("{} {}", r.request.as_deref().unwrap_or("all"), r.metric))
+        .collect();
+    (v.outcome, flagged)
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -207,8 +217,13 @@ fn main() -> Result<(), Box<dyn Error>> {
         host: cal[0].meta.host.clone(),
         created_at: cal[0].meta.started_at.clone(),
         pairs: cal_pairs.len() as u32,
-        tau: measured.iter().map(|(m, (t, _))| (*m, *t)).collect(),
-        sd_aa: measured.iter().map(|(m, (_, s))| (*m, *s)).collect(),
+        tau: measured.all.iter().map(|(m, (t, _))| (*m, *t)).collect(),
+        sd_aa: measured.all.iter().map(|(m, (_, s))| (*m, *s)).collect(),
+        requests: measured
+            .requests
+            .iter()
+            .map(|(r, ms)| (r.clone(), ms.iter().map(|(m, (t, _))| (*m, *t)).collect()))
+            .collect(),
     };
     eprintln!(
         "τ from {} calibration pairs: {:?}",
@@ -235,6 +250,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     for case in cases {
         for (label, noise) in &noises {
             let (mut critical, mut flagged, mut total) = (0u32, 0u32, 0u32);
+            let mut rows: std::collections::BTreeMap<String, u32> = Default::default();
             for i in 0..n {
                 for j in 0..n {
                     if i == j {
@@ -251,7 +267,10 @@ fn main() -> Result<(), Box<dyn Error>> {
                     let seed = (i * 1000 + j) as u64;
                     let cand = transform(&eval[j], case, seed);
                     let again = transform(&eval[k], case, seed ^ 0xabc);
-                    let outcome = judge(&eval[i], &cand, &again, &policy, noise);
+                    let (outcome, why) = judge(&eval[i], &cand, &again, &policy, noise);
+                    for w in why {
+                        *rows.entry(w).or_default() += 1;
+                    }
                     total += 1;
                     critical += u32::from(outcome == Outcome::Critical);
                     flagged += u32::from(matches!(outcome, Outcome::Critical | Outcome::Warn));
@@ -266,6 +285,9 @@ fn main() -> Result<(), Box<dyn Error>> {
                 hi * 100.0,
                 100.0 * flagged as f64 / total as f64
             );
+            if matches!(case, Case::None) {
+                eprintln!("A/A {label}: rows that warned or worse: {rows:?}");
+            }
         }
     }
     Ok(())

@@ -130,6 +130,10 @@ pub struct CalibrateArgs {
     /// Target selection.
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Instead of running pairs, pair up these stored results of one unchanged build (from
+    /// `run --out`, e.g. nightly re-recordings), in order: 1st with 2nd, 3rd with 4th, ...
+    #[arg(long = "from", value_name = "RESULT", num_args = 2.., conflicts_with_all = ["target", "demo"])]
+    pub from: Vec<PathBuf>,
     /// A/A pairs to run (each pair is two runs of the same build); 30 or more for a trustworthy τ.
     #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u32).range(3..=500))]
     pub pairs: u32,

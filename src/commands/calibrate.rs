@@ -9,20 +9,23 @@ use crate::compare::noise::{calibrate, RECOMMENDED_PAIRS};
 use crate::error::Error;
 use crate::exit;
 use crate::result::calibration::{Calibration, CALIBRATION_SCHEMA_VERSION};
+use crate::result::RunResult;
 
 pub async fn run(args: CalibrateArgs) -> Result<u8, Error> {
     let scenario = crate::scenario::load(&args.scenario)?;
     let path = calibration::path_for(&args.baselines, &scenario.name);
     common::preflight_outputs(&[Some(&path)])?;
-    if (args.pairs as usize) < RECOMMENDED_PAIRS {
-        eprintln!("warning: {} pairs is fewer than the {RECOMMENDED_PAIRS} the noise guard's error rates assume; τ will be imprecise", args.pairs);
-    }
-    let resolved = common::resolve_target(&args.target, &scenario).await?;
-    let pairs = measure_pairs(&scenario, &resolved, args.pairs).await;
-    common::finish(resolved).await;
-    let pairs = pairs?;
+    let pairs = if args.from.is_empty() {
+        warn_if_few(args.pairs as usize);
+        let resolved = common::resolve_target(&args.target, &scenario).await?;
+        let pairs = measure_pairs(&scenario, &resolved, args.pairs).await;
+        common::finish(resolved).await;
+        pairs?
+    } else {
+        stored_pairs(&scenario, &args.from)?
+    };
     let measured = calibrate(&pairs);
-    if measured.is_empty() {
+    if measured.all.is_empty() {
         return Err(Error::RecordRefused {
             path,
             reason: "no metric could be measured in every pair (too few windows or requests per run); lengthen `load.duration`".to_string(),
@@ -39,8 +42,13 @@ pub async fn run(args: CalibrateArgs) -> Result<u8, Error> {
         host,
         created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         pairs: pairs.len() as u32,
-        tau: measured.iter().map(|(m, (t, _))| (*m, *t)).collect(),
-        sd_aa: measured.iter().map(|(m, (_, s))| (*m, *s)).collect(),
+        tau: measured.all.iter().map(|(m, (t, _))| (*m, *t)).collect(),
+        sd_aa: measured.all.iter().map(|(m, (_, s))| (*m, *s)).collect(),
+        requests: measured
+            .requests
+            .iter()
+            .map(|(r, ms)| (r.clone(), ms.iter().map(|(m, (t, _))| (*m, *t)).collect()))
+            .collect(),
     };
     calibration::save(&path, &c)?;
     let lv = Levels::new(
@@ -54,7 +62,7 @@ pub async fn run(args: CalibrateArgs) -> Result<u8, Error> {
         c.pairs,
         path.display()
     );
-    for (m, (tau, sd)) in &measured {
+    for (m, (tau, sd)) in &measured.all {
         // MDE of a 1-vs-1 gate from τ alone (within-run noise only adds to it).
         let mde = ((lv.z_critical + lv.z_beta) * tau * 2f64.sqrt()).exp() - 1.0;
         text.push_str(&format!(
@@ -69,11 +77,39 @@ pub async fn run(args: CalibrateArgs) -> Result<u8, Error> {
     Ok(exit::PASS)
 }
 
+fn warn_if_few(pairs: usize) {
+    if pairs < RECOMMENDED_PAIRS {
+        eprintln!("warning: {pairs} pairs is fewer than the {RECOMMENDED_PAIRS} the noise guard's error rates assume; τ will be imprecise");
+    }
+}
+
+/// Consecutive stored results as pairs; each must belong to this version of the scenario.
+fn stored_pairs(
+    scenario: &crate::scenario::Scenario,
+    files: &[std::path::PathBuf],
+) -> Result<Vec<(RunResult, RunResult)>, Error> {
+    let mut runs = Vec::new();
+    for f in files {
+        let r = crate::baseline::load(f)?;
+        crate::baseline::check_matches(&r, f, scenario)?;
+        runs.push(r);
+    }
+    if runs.len() % 2 == 1 {
+        eprintln!("warning: an odd number of results; the last one is not used");
+    }
+    let pairs: Vec<(RunResult, RunResult)> = runs
+        .chunks_exact(2)
+        .map(|p| (p[0].clone(), p[1].clone()))
+        .collect();
+    warn_if_few(pairs.len());
+    Ok(pairs)
+}
+
 async fn measure_pairs(
     scenario: &crate::scenario::Scenario,
     resolved: &common::Resolved,
     pairs: u32,
-) -> Result<Vec<(crate::result::RunResult, crate::result::RunResult)>, Error> {
+) -> Result<Vec<(RunResult, RunResult)>, Error> {
     let mut out = Vec::new();
     for i in 0..pairs {
         eprintln!("loadgate: A/A pair {} of {pairs}", i + 1);

@@ -40,17 +40,28 @@ struct Run {
 
 /// Bootstraps every latency metric and throughput of one request (or the aggregate) over one or
 /// more runs (stratified: blocks are drawn within each run). `None` when there are too few windows.
-pub fn bootstrap(runs: &[&[Window]], window_secs: f64, seed: u64) -> Option<BTreeMap<Metric, Evidence>> {
+pub fn bootstrap(
+    runs: &[&[Window]],
+    window_secs: f64,
+    seed: u64,
+) -> Option<BTreeMap<Metric, Evidence>> {
     let total_windows: usize = runs.iter().map(|r| r.len()).sum();
     if runs.is_empty() || total_windows < MIN_WINDOWS || window_secs <= 0.0 {
         return None;
     }
     // Common grid of bucket values across all windows of all runs.
-    let mut grid: Vec<u64> = runs.iter().flat_map(|r| r.iter()).flat_map(|w| w.histogram.buckets().map(|(v, _)| v)).collect();
+    let mut grid: Vec<u64> = runs
+        .iter()
+        .flat_map(|r| r.iter())
+        .flat_map(|w| w.histogram.buckets().map(|(v, _)| v))
+        .collect();
     grid.sort_unstable();
     grid.dedup();
     let prepared: Vec<Run> = runs.iter().map(|r| prepare(r, &grid)).collect();
-    let quantiles: Vec<(Metric, f64)> = Metric::ALL.iter().filter_map(|m| m.quantile().map(|q| (*m, q))).collect();
+    let quantiles: Vec<(Metric, f64)> = Metric::ALL
+        .iter()
+        .filter_map(|m| m.quantile().map(|q| (*m, q)))
+        .collect();
     let mut samples: BTreeMap<Metric, Vec<f64>> = BTreeMap::new();
     let mut rng = SplitMix64::new(seed);
     // Window multiplicities of one resample, per run.
@@ -74,26 +85,48 @@ pub fn bootstrap(runs: &[&[Window]], window_secs: f64, seed: u64) -> Option<BTre
                 // cumulative count reaches ⌈q·n⌉.
                 let rank = ((q * n as f64).ceil() as u64).max(1);
                 let i = first_reaching(&prepared, &weights, grid.len(), rank);
-                samples.entry(m).or_default().push((grid[i].max(1) as f64).ln());
+                samples
+                    .entry(m)
+                    .or_default()
+                    .push((grid[i].max(1) as f64).ln());
             }
-            samples.entry(Metric::Mean).or_default().push((sum / n as f64).max(1.0).ln());
+            samples
+                .entry(Metric::Mean)
+                .or_default()
+                .push((sum / n as f64).max(1.0).ln());
         }
         let rps = ok as f64 / (windows as f64 * window_secs);
         if rps > 0.0 {
-            samples.entry(Metric::Throughput).or_default().push(rps.ln());
+            samples
+                .entry(Metric::Throughput)
+                .or_default()
+                .push(rps.ln());
         }
     }
     Some(
         samples
             .into_iter()
             .filter(|(_, s)| s.len() >= RESAMPLES / 2)
-            .map(|(m, s)| (m, Evidence { log_var: variance(&s), windows: total_windows }))
+            .map(|(m, s)| {
+                (
+                    m,
+                    Evidence {
+                        log_var: variance(&s),
+                        windows: total_windows,
+                    },
+                )
+            })
             .collect(),
     )
 }
 
 fn prepare(windows: &[Window], grid: &[u64]) -> Run {
-    let mut run = Run { cumulative: Vec::new(), counts: Vec::new(), sums: Vec::new(), ok: Vec::new() };
+    let mut run = Run {
+        cumulative: Vec::new(),
+        counts: Vec::new(),
+        sums: Vec::new(),
+        ok: Vec::new(),
+    };
     for w in windows {
         let mut cum = vec![0u32; grid.len()];
         let (mut total, mut sum) = (0u64, 0.0f64);

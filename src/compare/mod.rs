@@ -314,7 +314,7 @@ fn guarded(
     let lower = metric.direction() == Direction::LowerIsWorse;
     let sign = if lower { -1.0 } else { 1.0 };
     let d = sign * (rv.max(1e-9).ln() - bv.max(1e-9).ln());
-    let tau = settings.noise.tau(metric);
+    let tau = settings.noise.tau(out.request.as_deref(), metric);
     let (nb, nr) = (s.baseline.runs() as f64, s.run.runs() as f64);
     let within = eb.log_var + er.log_var;
     let se = (within + tau * tau * (1.0 / nb + 1.0 / nr)).sqrt();

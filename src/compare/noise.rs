@@ -25,6 +25,8 @@ pub fn default_tau(m: Metric) -> f64 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Noise {
     tau: BTreeMap<Metric, f64>,
+    /// Per request name: a single name's run-to-run noise is larger than the aggregate's.
+    requests: BTreeMap<String, BTreeMap<Metric, f64>>,
     /// Human description for reports: "uncalibrated defaults", "calibrated from 30 A/A pairs ...".
     pub source: String,
     /// Whether τ was measured.
@@ -36,6 +38,7 @@ impl Noise {
     pub fn defaults() -> Self {
         Self {
             tau: Metric::ALL.iter().map(|m| (*m, default_tau(*m))).collect(),
+            requests: BTreeMap::new(),
             source: "uncalibrated: default run-to-run noise (run `loadgate calibrate` on this runner to gate tighter)".to_string(),
             calibrated: false,
         }
@@ -47,6 +50,7 @@ impl Noise {
     pub fn paired() -> Self {
         Self {
             tau: Metric::ALL.iter().map(|m| (*m, default_tau(*m) / 2.0)).collect(),
+            requests: BTreeMap::new(),
             source: "paired mode: baseline and candidate alternated on this machine (half the default run-to-run noise)"
                 .to_string(),
             calibrated: false,
@@ -56,9 +60,8 @@ impl Noise {
     /// A measured calibration; metrics it lacks keep their defaults.
     pub fn calibrated(c: &Calibration) -> Self {
         let mut n = Self::defaults();
-        for (m, t) in &c.tau {
-            n.tau.insert(*m, *t);
-        }
+        n.tau.extend(c.tau.iter().map(|(m, t)| (*m, *t)));
+        n.requests = c.requests.clone();
         n.source = format!(
             "calibrated from {} A/A pairs on {} ({})",
             c.pairs, c.host.cpu_model, c.created_at
@@ -67,9 +70,19 @@ impl Noise {
         n
     }
 
-    /// τ for a metric.
-    pub fn tau(&self, m: Metric) -> f64 {
-        self.tau.get(&m).copied().unwrap_or_else(|| default_tau(m))
+    /// τ for a metric of the aggregate (`None`) or of one request name. A request the calibration
+    /// did not measure gets the uncalibrated default: its noise is not the aggregate's.
+    pub fn tau(&self, request: Option<&str>, m: Metric) -> f64 {
+        match request {
+            None => self.tau.get(&m).copied().unwrap_or_else(|| default_tau(m)),
+            Some(r) if self.calibrated => self
+                .requests
+                .get(r)
+                .and_then(|t| t.get(&m))
+                .copied()
+                .unwrap_or_else(|| default_tau(m)),
+            Some(_) => self.tau.get(&m).copied().unwrap_or_else(|| default_tau(m)),
+        }
     }
 }
 
@@ -77,30 +90,54 @@ impl Noise {
 /// tripled). Fewer are accepted with a warning by the caller.
 pub const RECOMMENDED_PAIRS: usize = 30;
 
+/// τ and A/A standard deviation per metric, for the aggregate and per request name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Measured {
+    /// All requests together.
+    pub all: BTreeMap<Metric, (f64, f64)>,
+    /// Per request name.
+    pub requests: BTreeMap<String, BTreeMap<Metric, (f64, f64)>>,
+}
+
 /// τ and the A/A standard deviation per metric from A/A pairs (same build twice).
 /// sd⁺ is the winsorized A/A sd raised to its 90% chi-square upper bound; τ² = max(0, sd⁺² − mean v)/2.
-pub fn calibrate(pairs: &[(RunResult, RunResult)]) -> BTreeMap<Metric, (f64, f64)> {
+pub fn calibrate(pairs: &[(RunResult, RunResult)]) -> Measured {
+    let mut out = Measured {
+        all: scope(pairs, None),
+        requests: BTreeMap::new(),
+    };
+    let names: std::collections::BTreeSet<&String> =
+        pairs.iter().flat_map(|(a, _)| a.requests.keys()).collect();
+    for name in names {
+        let m = scope(pairs, Some(name));
+        if !m.is_empty() {
+            out.requests.insert(name.clone(), m);
+        }
+    }
+    out
+}
+
+fn scope(pairs: &[(RunResult, RunResult)], request: Option<&str>) -> BTreeMap<Metric, (f64, f64)> {
     let mut per_metric: BTreeMap<Metric, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for (i, (a, b)) in pairs.iter().enumerate() {
-        let seed = seed_of(&["calibrate", &i.to_string()]);
+        let (Some(sa), Some(sb)) = (a.stats(request), b.stats(request)) else {
+            continue;
+        };
+        let seed = seed_of(&["calibrate", request.unwrap_or(""), &i.to_string()]);
+        let secs = |r: &RunResult| r.meta.load.window_ms as f64 / 1000.0;
         let (Some(ea), Some(eb)) = (
-            bootstrap(
-                &[&a.all.windows],
-                a.meta.load.window_ms as f64 / 1000.0,
-                seed,
-            ),
-            bootstrap(
-                &[&b.all.windows],
-                b.meta.load.window_ms as f64 / 1000.0,
-                seed ^ 1,
-            ),
+            bootstrap(&[&sa.windows], secs(a), seed),
+            bootstrap(&[&sb.windows], secs(b), seed ^ 1),
         ) else {
             continue;
         };
         for m in Metric::ALL {
+            if sa.requests < m.min_requests() || sb.requests < m.min_requests() {
+                continue;
+            }
             let (Some(va), Some(vb)) = (
-                m.value_of(&a.all, a.measured_seconds()),
-                m.value_of(&b.all, b.measured_seconds()),
+                m.value_of(sa, a.measured_seconds()),
+                m.value_of(sb, b.measured_seconds()),
             ) else {
                 continue;
             };
@@ -162,6 +199,6 @@ mod tests {
     fn defaults_are_labelled_uncalibrated() {
         let n = Noise::defaults();
         assert!(!n.calibrated && n.source.contains("uncalibrated"));
-        assert_eq!(n.tau(Metric::P99), 0.10);
+        assert_eq!(n.tau(None, Metric::P99), 0.10);
     }
 }

@@ -31,4 +31,7 @@ pub struct Calibration {
     pub tau: BTreeMap<Metric, f64>,
     /// Observed standard deviation of the A/A log changes, per metric (before removing within-run noise).
     pub sd_aa: BTreeMap<Metric, f64>,
+    /// τ per request name and metric: one name's noise is larger than the aggregate's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub requests: BTreeMap<String, BTreeMap<Metric, f64>>,
 }

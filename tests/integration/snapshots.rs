@@ -178,6 +178,7 @@ pub(crate) fn calibrated_noise() -> Noise {
         pairs: 30,
         sd_aa: tau.clone(),
         tau,
+        requests: BTreeMap::new(),
     })
 }
 
