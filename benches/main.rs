@@ -119,6 +119,7 @@ fn result(names: usize, seed: u64) -> RunResult {
         meta,
         all,
         requests,
+        samples: Vec::new(),
     }
 }
 

@@ -50,6 +50,9 @@ pub struct TargetArgs {
     /// Start the built-in demo service on 127.0.0.1 (a free port) and load it.
     #[arg(long)]
     pub demo: bool,
+    /// Sample this local process's memory and CPU during the run (overrides `[monitor]`).
+    #[arg(long, value_name = "PID")]
+    pub monitor_pid: Option<u32>,
     /// Demo knobs (with --demo).
     #[command(flatten)]
     pub knobs: KnobArgs,

@@ -39,6 +39,9 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// The service cannot be monitored.
+    #[error("cannot monitor the service: {0}")]
+    Sample(#[from] crate::sample::SampleError),
     /// Writing to stdout failed (other than a closed pipe).
     #[error("cannot write to stdout: {0}")]
     Stdout(#[source] std::io::Error),

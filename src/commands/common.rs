@@ -3,7 +3,8 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::cli::{KnobArgs, OutputArgs, TargetArgs};
 use crate::error::Error;
@@ -12,6 +13,9 @@ use crate::load::demo::{self, DemoKnobs, DemoServer};
 use crate::load::{self, target, Provenance, Target};
 use crate::report::{self, Format, Report};
 use crate::result::RunResult;
+use crate::sample::process::{ProcessSampler, Service};
+use crate::sample::prometheus::PrometheusSampler;
+use crate::sample::{self, Sampler};
 use crate::scenario::units::parse_duration;
 use crate::scenario::Scenario;
 
@@ -41,6 +45,79 @@ pub struct Resolved {
     pub target: Target,
     /// Keeps the embedded demo alive for the run.
     pub demo: Option<DemoServer>,
+    /// How to watch the service during each run, if at all.
+    pub monitor: Option<Monitor>,
+}
+
+/// A way to sample the service, made into a fresh [`Sampler`] for every run.
+pub enum Monitor {
+    /// A local pid (or this process, for the embedded demo).
+    Pid(u32, Duration),
+    /// A service loadgate started; stopped by [`finish`].
+    Service(Arc<Mutex<Service>>, Duration),
+    /// A Prometheus endpoint.
+    Prometheus(Box<crate::scenario::MonitorSource>, Duration),
+}
+
+impl Monitor {
+    fn sampler(&self) -> Result<(Box<dyn Sampler>, Duration), Error> {
+        Ok(match self {
+            Monitor::Pid(pid, i) => (Box::new(ProcessSampler::new(*pid)), *i),
+            Monitor::Service(s, i) => (Box::new(ProcessSampler::of(s)), *i),
+            Monitor::Prometheus(source, i) => {
+                let crate::scenario::MonitorSource::Prometheus {
+                    url,
+                    memory_metric,
+                    cpu_metric,
+                    labels,
+                } = source.as_ref()
+                else {
+                    return Err(Error::Flag {
+                        flag: "[monitor]",
+                        problem:
+                            "not a Prometheus source; this is a bug in loadgate, please report it"
+                                .into(),
+                    });
+                };
+                let shown = target::redact(url);
+                let s = PrometheusSampler::new(
+                    url.clone(),
+                    shown,
+                    memory_metric.clone(),
+                    cpu_metric.clone(),
+                    labels.clone(),
+                    (*i).max(Duration::from_secs(1)),
+                )?;
+                (Box::new(s), *i)
+            }
+        })
+    }
+}
+
+/// The monitor a run uses: `--monitor-pid` > `[monitor]` > this process for `--demo` (the demo
+/// service runs inside loadgate).
+fn monitor_for(args: &TargetArgs, scenario: &Scenario) -> Result<Option<Monitor>, Error> {
+    use crate::scenario::MonitorSource;
+    let interval = scenario
+        .monitor
+        .as_ref()
+        .map_or(crate::scenario::validate::DEFAULT_MONITOR_INTERVAL, |m| {
+            m.interval
+        });
+    if let Some(pid) = args.monitor_pid {
+        return Ok(Some(Monitor::Pid(pid, interval)));
+    }
+    Ok(match scenario.monitor.as_ref().map(|m| &m.source) {
+        Some(MonitorSource::Pid(pid)) => Some(Monitor::Pid(*pid, interval)),
+        Some(MonitorSource::Command(argv)) => {
+            Some(Monitor::Service(Service::start(argv)?, interval))
+        }
+        Some(p @ MonitorSource::Prometheus { .. }) => {
+            Some(Monitor::Prometheus(Box::new(p.clone()), interval))
+        }
+        None if args.demo => Some(Monitor::Pid(std::process::id(), interval)),
+        None => None,
+    })
 }
 
 /// `--demo` > `--target` > `target.base_url`.
@@ -57,9 +134,11 @@ pub async fn resolve_target(args: &TargetArgs, scenario: &Scenario) -> Result<Re
             .await
             .map_err(load::LoadError::from)?;
         let target = Target::parse(&server.url(), "--demo")?;
+        let monitor = monitor_for(args, scenario)?;
         return Ok(Resolved {
             target,
             demo: Some(server),
+            monitor,
         });
     }
     let target = match (&args.target, &scenario.target.base_url) {
@@ -74,7 +153,12 @@ pub async fn resolve_target(args: &TargetArgs, scenario: &Scenario) -> Result<Re
             .into())
         }
     };
-    Ok(Resolved { target, demo: None })
+    let monitor = monitor_for(args, scenario)?;
+    Ok(Resolved {
+        target,
+        demo: None,
+        monitor,
+    })
 }
 
 /// Commit of the code under test: `GITHUB_SHA` in Actions, else the working directory's HEAD.
@@ -97,6 +181,15 @@ pub fn git_commit() -> Option<String> {
 pub async fn measure(scenario: &Scenario, resolved: &Resolved) -> Result<RunResult, Error> {
     let target = &resolved.target;
     target::preflight(target, &scenario.target.health, &scenario.target.headers).await?;
+    // Sampling starts before the ramp-up and ends after the run; a first reading that fails (a wrong
+    // pid, an endpoint that is down) stops here, before any load.
+    let sampling = match &resolved.monitor {
+        Some(m) => {
+            let (sampler, interval) = m.sampler()?;
+            Some(sample::start(sampler, interval).await?)
+        }
+        None => None,
+    };
     let l = &scenario.load;
     eprintln!(
         "loadgate: {} users{} against {} for {} (+{} ramp-up)...",
@@ -112,13 +205,27 @@ pub async fn measure(scenario: &Scenario, resolved: &Resolved) -> Result<RunResu
         git_commit: git_commit(),
         host: crate::sample::host::current(),
     };
-    Ok(load::run(scenario, target, provenance).await?)
+    let started = Instant::now();
+    let mut result = load::run(scenario, target, provenance).await?;
+    if let Some(s) = sampling {
+        let samples = s.finish(started + scenario.load.ramp_up).await;
+        if let Some(e) = &samples.error {
+            eprintln!("warning: {e}; the memory metrics of this run are incomplete");
+        }
+        result.samples.push(samples);
+    }
+    Ok(result)
 }
 
 /// Stops the embedded demo, if any.
 pub async fn finish(resolved: Resolved) {
     if let Some(d) = resolved.demo {
         d.stop().await;
+    }
+    if let Some(Monitor::Service(s, _)) = resolved.monitor {
+        if let Ok(mut s) = s.lock() {
+            eprintln!("loadgate: {}", s.stop(Duration::from_secs(5)));
+        }
     }
 }
 

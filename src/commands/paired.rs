@@ -26,6 +26,7 @@ pub async fn judge(
     let base_resolved = Resolved {
         target: base,
         demo: None,
+        monitor: None,
     };
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for i in 0..segments {

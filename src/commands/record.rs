@@ -91,6 +91,12 @@ fn unfit(scenario: &Scenario, r: &RunResult) -> Option<String> {
     }
     let secs = r.measured_seconds();
     for &m in &scenario.gate.metrics {
+        if m.is_service() {
+            if let Some(why) = crate::compare::memory::unusable(&r.samples, "run") {
+                return Some(format!("gated metric `{m}` cannot be judged later: {why}"));
+            }
+            continue;
+        }
         let need = m.min_requests();
         if r.all.requests < need || m.value_of(&r.all, secs).is_none() {
             return Some(format!(

@@ -8,6 +8,7 @@
 
 pub mod bootstrap;
 pub mod guard;
+pub mod memory;
 pub mod noise;
 pub mod policy;
 pub mod rules;
@@ -98,12 +99,27 @@ pub fn compare(baseline: &RunResult, run: &RunResult, settings: Settings<'_>) ->
         .collect();
     let mut scopes: Vec<Option<&String>> = vec![None];
     scopes.extend(names.iter().copied().map(Some));
+    // The service's metrics (memory, CPU) exist once per run, not per request.
+    let per_request: Vec<Metric> = policy
+        .metrics
+        .iter()
+        .copied()
+        .filter(|m| !m.is_service())
+        .collect();
     let critical_family = scopes
         .iter()
-        .flat_map(|r| policy.metrics.iter().map(move |m| (r, m)))
+        .flat_map(|r| {
+            let ms = if r.is_none() {
+                &policy.metrics
+            } else {
+                &per_request
+            };
+            ms.iter().map(move |m| (r, m))
+        })
         .filter(|(r, m)| policy.for_row(r.map(String::as_str), **m).1)
         .count();
-    let warn_family = policy.metrics.len() * scopes.len();
+    let warn_family = policy.metrics.len() + per_request.len() * (scopes.len() - 1);
+    let monitored = !baseline.samples.is_empty() || !run.samples.is_empty();
     let levels = Levels::new(critical_family, warn_family, settings.z_beta);
     let mut rows = Vec::new();
     for scope in scopes {
@@ -117,9 +133,12 @@ pub fn compare(baseline: &RunResult, run: &RunResult, settings: Settings<'_>) ->
         let eb = b.and_then(|s| evidence(s, baseline, seed));
         let er = r.and_then(|s| evidence(s, run, seed ^ 0x5555));
         let metrics: Vec<Metric> = if scope.is_none() {
-            Metric::ALL.to_vec()
+            Metric::ALL
+                .into_iter()
+                .filter(|m| !m.is_service() || monitored || policy.gates(*m))
+                .collect()
         } else {
-            policy.metrics.clone()
+            per_request.clone()
         };
         for metric in metrics {
             let sides = Sides {
@@ -192,6 +211,11 @@ fn row(
     let req = request.map(String::as_str);
     let gated = policy.gates(metric);
     let (thresholds, can_fail) = policy.for_row(req, metric);
+    if metric.is_service() {
+        // CPU is warn-only (STATISTICS.md §6): it follows load and code paths too closely to fail a build.
+        let can_fail = can_fail && metric != Metric::Cpu;
+        return service_row(s, settings, levels, metric, thresholds, gated, can_fail);
+    }
     let value = |st: Option<&RequestStats>, r: &RunResult| {
         st.and_then(|st| metric.value_of(st, r.measured_seconds()))
     };
@@ -480,6 +504,163 @@ fn overdispersion(windows: &[Window]) -> f64 {
     (x2 / (chunks.len() - 1) as f64).max(1.0)
 }
 
+/// A row of the service's own metrics (memory, CPU), from its samples.
+fn service_row(
+    s: &Sides<'_>,
+    settings: Settings<'_>,
+    levels: Levels,
+    metric: Metric,
+    thresholds: crate::scenario::Thresholds,
+    gated: bool,
+    can_fail: bool,
+) -> Row {
+    let mut out = Row {
+        request: None,
+        metric,
+        baseline: None,
+        run: None,
+        change: None,
+        interval: None,
+        mde: None,
+        gated,
+        can_fail: gated && can_fail,
+        too_noisy: false,
+        suspect: false,
+        decisive: false,
+        status: Status::Info,
+        reason: String::new(),
+    };
+    let short = if gated && can_fail {
+        Status::Incomplete
+    } else {
+        Status::Info
+    };
+    let (bs, rs) = (&s.baseline.samples, &s.run.samples);
+    if let Some(why) = memory::unusable(bs, "baseline").or_else(|| memory::unusable(rs, "run")) {
+        (out.status, out.reason) = (short, why);
+        return out;
+    }
+    let (b, r, within) = match metric {
+        Metric::PeakRss => (memory::peak_rss(bs), memory::peak_rss(rs), Some(0.0)),
+        Metric::Cpu => {
+            let (b, r) = (memory::cpu(bs), memory::cpu(rs));
+            let within = b
+                .zip(r)
+                .map(|((mb, vb), (mr, vr))| vb / (mb * mb).max(1e-9) + vr / (mr * mr).max(1e-9));
+            (b.map(|x| x.0), r.map(|x| x.0), within)
+        }
+        _ => return growth_row(s, out, gated && can_fail, short),
+    };
+    out.baseline = b;
+    out.run = r;
+    let (Some(bv), Some(rv), Some(within)) = (b, r, within) else {
+        (out.status, out.reason) = (
+            short,
+            format!(
+                "too few samples in the measured window (need {})",
+                memory::MIN_POINTS
+            ),
+        );
+        return out;
+    };
+    out.change = (bv > 0.0).then(|| (rv - bv) / bv);
+    let d = rv.max(1e-9).ln() - bv.max(1e-9).ln();
+    let tau = settings.noise.tau(None, metric);
+    let se =
+        (within + tau * tau * (1.0 / s.baseline.runs() as f64 + 1.0 / s.run.runs() as f64)).sqrt();
+    out.interval = Some(((d - 1.96 * se).exp() - 1.0, (d + 1.96 * se).exp() - 1.0));
+    let j = guard::judge(
+        d,
+        se,
+        LogThresholds::new(thresholds, false),
+        levels,
+        can_fail,
+    );
+    out.mde = Some(j.mde);
+    out.too_noisy = j.too_noisy && can_fail;
+    out.suspect = j.suspect && gated;
+    out.decisive = j.gross && gated;
+    let worse = (d.exp() - 1.0) * 100.0;
+    let (status, reason) = match j.call {
+        Call::Critical => (
+            Status::Critical,
+            format!(
+                "{worse:+.1}%, beyond noise and consistent with {} or more",
+                thresholds.critical
+            ),
+        ),
+        Call::Warn => (
+            Status::Warn,
+            format!(
+                "{worse:+.1}%, beyond noise and the warn threshold {}",
+                thresholds.warn
+            ),
+        ),
+        Call::Improved => (Status::Improved, format!("{:.1}% lower", -worse)),
+        _ => (
+            Status::Pass,
+            format!("{worse:+.1}%: within noise (MDE {:.0}%)", j.mde * 100.0),
+        ),
+    };
+    out.status = if gated { status } else { Status::Info };
+    out.reason = reason;
+    out
+}
+
+/// Memory growth: the leak rule of STATISTICS.md §6 on the RSS floor.
+fn growth_row(s: &Sides<'_>, mut out: Row, can_fail: bool, short: Status) -> Row {
+    let window = |r: &RunResult| {
+        // Floors of 10 s windows smooth allocator and GC sawtooth; short runs keep at least 20 windows.
+        let ms = r.meta.measured_duration_ms as f64 / r.runs() as f64;
+        (ms / 20.0).clamp(
+            r.samples.first().map_or(1000, |x| x.interval_ms) as f64,
+            10_000.0,
+        )
+    };
+    let (b, r) = (
+        memory::growth(&s.baseline.samples, window(s.baseline)),
+        memory::growth(&s.run.samples, window(s.run)),
+    );
+    out.baseline = b.map(|x| x.0.per_min);
+    out.run = r.map(|x| x.0.per_min);
+    let (Some(b), Some(r)) = (b, r) else {
+        (out.status, out.reason) = (
+            short,
+            format!(
+                "too few floor windows for a slope (need {}): run longer",
+                memory::MIN_FLOOR_WINDOWS
+            ),
+        );
+        return out;
+    };
+    let floor = memory::leak_floor(memory::median_rss(&s.baseline.samples).unwrap_or(0.0));
+    let secs = s.run.measured_seconds();
+    let per_request = r.0.per_min / 60.0 / (s.run.all.requests as f64 / secs).max(1e-9);
+    let mb = |v: f64| format!("{:+.2} MB/min", v / 1e6);
+    let text = format!(
+        "RSS floor {} (99% lower bound {}, last half {}), baseline {}; leak floor {} (≈{per_request:.0} B/request)",
+        mb(r.0.per_min),
+        mb(r.0.lower),
+        mb(r.1.per_min),
+        mb(b.0.per_min),
+        mb(floor)
+    );
+    let (status, verdict) = if memory::leaking(r, b, floor, 4.0) && can_fail {
+        (Status::Critical, "a leak")
+    } else if memory::leaking(r, b, floor, 1.0) {
+        (Status::Warn, "a probable leak")
+    } else {
+        (
+            Status::Pass,
+            "no leak detected (runs under 10 minutes cannot rule out a slow one)",
+        )
+    };
+    out.status = if out.gated { status } else { Status::Info };
+    out.decisive = out.status == Status::Critical;
+    out.reason = format!("{verdict}: {text}");
+    out
+}
+
 /// Applies the confirmation rule to a pooled comparison: a non-decisive critical row stays critical
 /// only if the same row was suspect (or critical) in the first run (STATISTICS.md §4.5).
 pub fn confirm(first: &Comparison, mut pooled: Comparison) -> Comparison {
@@ -538,5 +719,8 @@ pub fn show(metric: Metric, v: f64) -> String {
         Unit::Micros => crate::scenario::units::format_micros(v),
         Unit::PerSecond => format!("{v:.1} req/s"),
         Unit::Fraction => format!("{:.2}%", v * 100.0),
+        Unit::Bytes => format!("{:.1} MB", v / 1e6),
+        Unit::BytesPerMinute => format!("{:+.2} MB/min", v / 1e6),
+        Unit::CpuPercent => format!("{v:.1}% CPU"),
     }
 }

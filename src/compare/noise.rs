@@ -17,7 +17,10 @@ pub fn default_tau(m: Metric) -> f64 {
         Metric::P50 | Metric::Mean | Metric::Throughput => 0.04,
         Metric::P90 | Metric::P95 => 0.06,
         Metric::P99 | Metric::Max => 0.10,
-        Metric::ErrorRate => 0.0, // error rates use Wilson/Newcombe intervals, not τ
+        Metric::PeakRss => 0.03,
+        Metric::Cpu => 0.10,
+        // Error rates use Wilson/Newcombe intervals and growth its own slope rule, not τ.
+        Metric::ErrorRate | Metric::RssGrowth => 0.0,
     }
 }
 

@@ -121,6 +121,7 @@ pub async fn run(
         meta,
         all,
         requests,
+        samples: Vec::new(),
     })
 }
 

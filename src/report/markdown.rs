@@ -44,6 +44,9 @@ pub fn render(report: &Report<'_>) -> String {
         )),
     }
     out.push_str(&format!("{}\n\n", cell(&headline(run))));
+    if let Some(line) = crate::report::service_line(run) {
+        out.push_str(&format!("{}\n\n", cell(&line)));
+    }
     if let Some(w) = rate_warning(run) {
         out.push_str(&format!("> **Warning:** {}\n\n", cell(&w)));
     }

@@ -72,6 +72,72 @@ pub fn change(c: Option<f64>) -> String {
     }
 }
 
+/// One line on the service's memory and CPU, with an RSS sparkline; `None` when not monitored.
+pub fn service_line(run: &RunResult) -> Option<String> {
+    let s = run.samples.last()?;
+    let rss: Vec<u64> = s
+        .points
+        .iter()
+        .filter(|p| p.t_ms >= 0)
+        .filter_map(|p| p.rss_bytes)
+        .collect();
+    let cpu: Vec<f64> = s
+        .points
+        .iter()
+        .filter(|p| p.t_ms >= 0)
+        .filter_map(|p| p.cpu_percent)
+        .collect();
+    let mb = |v: u64| format!("{:.1} MB", v as f64 / 1e6);
+    let mut line = format!("service ({}): ", s.source);
+    match (rss.first(), rss.last(), rss.iter().max()) {
+        (Some(a), Some(b), Some(peak)) => line.push_str(&format!(
+            "RSS {} → {} (max {}) {}",
+            mb(*a),
+            mb(*b),
+            mb(*peak),
+            sparkline(&rss, 40)
+        )),
+        _ => line.push_str("no memory readings"),
+    }
+    if !cpu.is_empty() {
+        line.push_str(&format!(
+            ", CPU {:.1}% of a core",
+            cpu.iter().sum::<f64>() / cpu.len() as f64
+        ));
+    }
+    if let Some(e) = &s.error {
+        line.push_str(&format!(" — {e}"));
+    }
+    Some(line)
+}
+
+/// A Unicode sparkline of `values`, downsampled (by maximum) to at most `width` characters.
+pub fn sparkline(values: &[u64], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    if values.is_empty() || width == 0 {
+        return String::new();
+    }
+    let chunk = values.len().div_ceil(width);
+    let points: Vec<u64> = values
+        .chunks(chunk)
+        .map(|c| c.iter().copied().max().unwrap_or(0))
+        .collect();
+    let (lo, hi) = (
+        points.iter().copied().min().unwrap_or(0),
+        points.iter().copied().max().unwrap_or(0),
+    );
+    points
+        .iter()
+        .map(|v| {
+            if hi == lo {
+                BARS[0]
+            } else {
+                BARS[((v - lo) as f64 / (hi - lo) as f64 * 7.0).round() as usize]
+            }
+        })
+        .collect()
+}
+
 /// A 95% interval of a relative change, or `-`.
 pub fn interval(i: Option<(f64, f64)>) -> String {
     i.map_or_else(
@@ -120,4 +186,20 @@ pub fn rate_warning(run: &RunResult) -> Option<String> {
              or the service stalled (latencies are corrected for coordinated omission)"
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparkline_scales_and_downsamples() {
+        assert_eq!(sparkline(&[1, 2, 3, 4, 5, 6, 7, 8], 8), "▁▂▃▄▅▆▇█");
+        assert_eq!(sparkline(&[5, 5, 5], 10), "▁▁▁");
+        assert_eq!(
+            sparkline(&(0..100).collect::<Vec<_>>(), 10).chars().count(),
+            10
+        );
+        assert_eq!(sparkline(&[], 10), "");
+    }
 }

@@ -79,6 +79,9 @@ pub fn render(report: &Report<'_>) -> String {
             e.status, e.timeout, e.connect, e.other
         ));
     }
+    if let Some(line) = crate::report::service_line(run) {
+        out.push_str(&format!("{line}\n"));
+    }
     let Some(j) = report.judged else { return out };
     let mut t = table(&[
         "request",

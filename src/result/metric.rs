@@ -29,6 +29,12 @@ pub enum Metric {
     Throughput,
     /// Failed / completed requests.
     ErrorRate,
+    /// The service's peak memory: p95 of its RSS samples in the measured window.
+    PeakRss,
+    /// The growth of the service's RSS floor (leak signal), bytes per minute.
+    RssGrowth,
+    /// The service's mean CPU use, % of one core.
+    Cpu,
 }
 
 /// Which way is worse.
@@ -51,11 +57,17 @@ pub enum Unit {
     PerSecond,
     /// A fraction in [0, 1].
     Fraction,
+    /// Bytes.
+    Bytes,
+    /// Bytes per minute.
+    BytesPerMinute,
+    /// Percent of one CPU core.
+    CpuPercent,
 }
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 11] = [
         Metric::P50,
         Metric::P90,
         Metric::P95,
@@ -64,6 +76,9 @@ impl Metric {
         Metric::Max,
         Metric::Throughput,
         Metric::ErrorRate,
+        Metric::PeakRss,
+        Metric::RssGrowth,
+        Metric::Cpu,
     ];
 
     /// Name as written in scenario files and reports.
@@ -77,6 +92,9 @@ impl Metric {
             Metric::Max => "max",
             Metric::Throughput => "throughput",
             Metric::ErrorRate => "error_rate",
+            Metric::PeakRss => "peak_rss",
+            Metric::RssGrowth => "rss_growth",
+            Metric::Cpu => "cpu",
         }
     }
 
@@ -93,8 +111,16 @@ impl Metric {
         match self {
             Metric::Throughput => Unit::PerSecond,
             Metric::ErrorRate => Unit::Fraction,
+            Metric::PeakRss => Unit::Bytes,
+            Metric::RssGrowth => Unit::BytesPerMinute,
+            Metric::Cpu => Unit::CpuPercent,
             _ => Unit::Micros,
         }
+    }
+
+    /// Whether the metric describes the service (from its samples) rather than requests.
+    pub fn is_service(self) -> bool {
+        matches!(self, Metric::PeakRss | Metric::RssGrowth | Metric::Cpu)
     }
 
     /// The quantile a percentile metric reads, if it is one.
@@ -115,7 +141,7 @@ impl Metric {
             Metric::P90 => 200,
             Metric::P95 => 400,
             Metric::P99 => 2_000,
-            Metric::Max => 1,
+            Metric::Max | Metric::PeakRss | Metric::RssGrowth | Metric::Cpu => 1,
             // Throughput and error rate: a rate over fewer than 200 requests swings by whole percents.
             Metric::P50 | Metric::Mean | Metric::Throughput | Metric::ErrorRate => 200,
         }
@@ -131,6 +157,8 @@ impl Metric {
                 stats.requests.saturating_sub(stats.errors.total()) as f64 / measured_seconds
             }),
             Metric::ErrorRate => stats.error_rate(),
+            // The service's own metrics are per run, not per request: see `compare::memory`.
+            Metric::PeakRss | Metric::RssGrowth | Metric::Cpu => None,
             _ => self
                 .quantile()
                 .and_then(|q| h.quantile_us(q))

@@ -28,6 +28,35 @@ pub struct RunResult {
     pub all: RequestStats,
     /// Per request name, as named in the scenario.
     pub requests: BTreeMap<String, RequestStats>,
+    /// The service's memory and CPU over time, one entry per pooled run; empty when not monitored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<Samples>,
+}
+
+/// Memory and CPU of the service over one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Samples {
+    /// What was sampled: `pid 1234`, a Prometheus URL.
+    pub source: String,
+    /// Sampling interval.
+    pub interval_ms: u64,
+    /// Readings in time order.
+    pub points: Vec<SamplePoint>,
+    /// Why sampling stopped early, if it did: the memory metrics are then incomplete.
+    pub error: Option<String>,
+}
+
+/// One reading.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamplePoint {
+    /// Time from the start of the measured window (negative during the ramp-up).
+    pub t_ms: i64,
+    /// Resident set size.
+    pub rss_bytes: Option<u64>,
+    /// CPU use since the previous reading, % of one core.
+    pub cpu_percent: Option<f64>,
 }
 
 /// Where, when and how a run was made.
@@ -290,6 +319,9 @@ impl RunResult {
                 append(mine, stats);
             }
         }
+        for r in &runs[1..] {
+            out.samples.extend(r.samples.iter().cloned());
+        }
         if out.meta.run_windows.len() < 2 {
             out.meta.run_windows.clear();
         }
@@ -345,6 +377,7 @@ pub(crate) mod testing {
             meta,
             all: RequestStats::default(),
             requests: BTreeMap::new(),
+            samples: Vec::new(),
         }
     }
 }

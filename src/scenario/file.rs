@@ -28,6 +28,21 @@ pub struct ScenarioFile {
     pub request: Vec<RequestFile>,
     #[serde(default)]
     pub gate: GateFile,
+    pub monitor: Option<MonitorFile>,
+}
+
+/// `[monitor]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorFile {
+    pub pid: Option<u32>,
+    pub command: Option<Vec<String>>,
+    pub prometheus: Option<String>,
+    pub memory_metric: Option<String>,
+    pub cpu_metric: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub interval: Option<String>,
 }
 
 /// `[target]`.

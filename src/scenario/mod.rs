@@ -35,6 +35,8 @@ pub struct Scenario {
     pub requests: Vec<RequestSpec>,
     /// How to judge.
     pub gate: GateSpec,
+    /// How to watch the service's memory and CPU, if at all.
+    pub monitor: Option<MonitorSpec>,
     /// SHA-256 (hex) of the load-relevant content before `${env:..}` expansion, so a changed scenario
     /// is detected but secrets never influence, or leak through, the hash.
     pub hash: String,
@@ -77,6 +79,35 @@ pub struct HealthSpec {
     pub interval: Duration,
     /// Timeout of one attempt.
     pub timeout: Duration,
+}
+
+/// `[monitor]`, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorSpec {
+    /// What to sample.
+    pub source: MonitorSource,
+    /// Time between readings.
+    pub interval: Duration,
+}
+
+/// Where the service's memory and CPU come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MonitorSource {
+    /// A local process.
+    Pid(u32),
+    /// A command loadgate starts before the run and stops after it (argv, no shell).
+    Command(Vec<String>),
+    /// A Prometheus text-format endpoint.
+    Prometheus {
+        /// Endpoint URL (may hold an expanded `${env:..}`: not printed).
+        url: String,
+        /// Memory metric name (bytes).
+        memory_metric: String,
+        /// CPU metric name (seconds, counter).
+        cpu_metric: String,
+        /// Label selector.
+        labels: BTreeMap<String, String>,
+    },
 }
 
 /// `[load]`, validated.

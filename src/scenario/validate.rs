@@ -171,7 +171,12 @@ pub fn from_toml(path: &Path, text: &str, env: EnvLookup<'_>) -> Result<Scenario
     let target = target(&cx, &file.target)?;
     let load = load(&cx, &file.load)?;
     let requests = requests(&cx, &file.request)?;
-    let gate = gate(&cx, &file.gate, &requests)?;
+    let monitor = file.monitor.as_ref().map(|m| monitor(&cx, m)).transpose()?;
+    let mut gate = gate(&cx, &file.gate, &requests)?;
+    if monitor.is_some() && file.gate.metrics.is_none() {
+        // Watching the service is for gating its memory: add peak and growth to the defaults.
+        gate.metrics.extend([Metric::PeakRss, Metric::RssGrowth]);
+    }
     Ok(Scenario {
         path: path.to_path_buf(),
         name: file.name.clone(),
@@ -180,6 +185,7 @@ pub fn from_toml(path: &Path, text: &str, env: EnvLookup<'_>) -> Result<Scenario
         load,
         requests,
         gate,
+        monitor,
         hash: hash(&file),
     })
 }
@@ -494,6 +500,13 @@ fn gate(cx: &Ctx<'_>, g: &GateFile, requests: &[RequestSpec]) -> Result<GateSpec
     for (name, value) in &g.slo {
         let key = format!("gate.slo.{name}");
         let m = metric(cx, &key, name)?;
+        if m.is_service() {
+            return Err(cx.invalid(
+                &key,
+                "SLOs apply to request metrics only",
+                "gate memory and CPU with `warn`/`critical` thresholds",
+            ));
+        }
         let text = value.as_str();
         let limit = match (m, text) {
             (Metric::ErrorRate, Some(t)) => fraction_at_most_one(cx, &key, t)?,
@@ -565,6 +578,77 @@ fn gate(cx: &Ctx<'_>, g: &GateFile, requests: &[RequestSpec]) -> Result<GateSpec
         },
         overrides,
     })
+}
+
+/// Sampling once a second resolves a leak's slope within a CI run without measurable cost.
+pub const DEFAULT_MONITOR_INTERVAL: Duration = Duration::from_secs(1);
+
+fn monitor(
+    cx: &Ctx<'_>,
+    m: &crate::scenario::file::MonitorFile,
+) -> Result<crate::scenario::MonitorSpec, ScenarioError> {
+    use crate::scenario::{MonitorSource, MonitorSpec};
+    let fix = "set exactly one of `pid`, `command` or `prometheus`";
+    let source = match (m.pid, &m.command, &m.prometheus) {
+        (Some(pid), None, None) => MonitorSource::Pid(pid),
+        (None, Some(argv), None) => {
+            if argv.first().is_none_or(|p| p.trim().is_empty()) {
+                return Err(cx.invalid("monitor.command", "empty command", "write the program then its arguments, e.g. [\"./target/release/api\", \"--port\", \"8080\"]"));
+            }
+            MonitorSource::Command(
+                argv.iter()
+                    .enumerate()
+                    .map(|(i, a)| cx.expand(&format!("monitor.command[{i}]"), a))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
+        (None, None, Some(url)) => {
+            let url = cx.expand("monitor.prometheus", url)?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(cx.invalid(
+                    "monitor.prometheus",
+                    "not an http(s) URL",
+                    "e.g. \"http://staging:9100/metrics\"",
+                ));
+            }
+            MonitorSource::Prometheus {
+                url,
+                memory_metric: m
+                    .memory_metric
+                    .clone()
+                    .unwrap_or_else(|| "process_resident_memory_bytes".to_string()),
+                cpu_metric: m
+                    .cpu_metric
+                    .clone()
+                    .unwrap_or_else(|| "process_cpu_seconds_total".to_string()),
+                labels: m.labels.clone(),
+            }
+        }
+        (None, None, None) => return Err(cx.invalid("monitor", "no source to sample", fix)),
+        _ => return Err(cx.invalid("monitor", "more than one source", fix)),
+    };
+    if !matches!(source, MonitorSource::Prometheus { .. })
+        && (m.memory_metric.is_some() || m.cpu_metric.is_some() || !m.labels.is_empty())
+    {
+        return Err(cx.invalid(
+            "monitor",
+            "`memory_metric`, `cpu_metric` and `labels` apply to `prometheus` only",
+            "remove them",
+        ));
+    }
+    let interval = cx.duration(
+        "monitor.interval",
+        m.interval.as_ref(),
+        DEFAULT_MONITOR_INTERVAL,
+    )?;
+    if interval < Duration::from_millis(100) || interval > Duration::from_secs(60) {
+        return Err(cx.invalid(
+            "monitor.interval",
+            "must be between 100ms and 60s",
+            "keep the default \"1s\"",
+        ));
+    }
+    Ok(MonitorSpec { source, interval })
 }
 
 /// An error rate: a percentage no larger than 100%.

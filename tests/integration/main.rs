@@ -6,6 +6,7 @@ mod compare;
 mod demo;
 mod errors;
 mod gate;
+mod monitor;
 mod record;
 mod run;
 mod schema;

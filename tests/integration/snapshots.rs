@@ -125,6 +125,7 @@ fn result(started_at: &str, requests: [(&str, RequestStats); 2]) -> RunResult {
             .into_iter()
             .map(|(name, s)| (name.to_string(), s))
             .collect(),
+        samples: Vec::new(),
     }
 }
 
