@@ -1,7 +1,10 @@
 //! Watching the service: memory and CPU sampling, peak memory, leak detection, and every way the
 //! monitor can fail (issue 5). All servers are on loopback and started here.
 
-#![allow(clippy::expect_used, reason = "test helpers: a failed setup must stop the test loudly")]
+#![allow(
+    clippy::expect_used,
+    reason = "test helpers: a failed setup must stop the test loudly"
+)]
 
 use std::io::{BufRead, Read, Write};
 use std::net::TcpListener;
