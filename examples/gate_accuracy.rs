@@ -15,7 +15,6 @@ use loadgate::compare::guard::{Z_BETA, Z_BETA_CONFIRMED};
 use loadgate::compare::noise::calibrate;
 use loadgate::compare::stats::{wilson, SplitMix64};
 use loadgate::compare::{compare, confirm, needs_confirmation, Noise, Policy, Settings, Status};
-use loadgate::result::calibration::{Calibration, CALIBRATION_SCHEMA_VERSION};
 use loadgate::result::{LatencyHistogram, LatencySummary, RequestStats, RunResult};
 use loadgate::verdict::{decide, Outcome};
 
@@ -210,21 +209,13 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
     let measured = calibrate(&cal_pairs);
-    let calibration = Calibration {
-        schema_version: CALIBRATION_SCHEMA_VERSION,
-        scenario_name: scenario.name.clone(),
-        scenario_hash: scenario.hash.clone(),
-        host: cal[0].meta.host.clone(),
-        created_at: cal[0].meta.started_at.clone(),
-        pairs: cal_pairs.len() as u32,
-        tau: measured.all.iter().map(|(m, (t, _))| (*m, *t)).collect(),
-        sd_aa: measured.all.iter().map(|(m, (_, s))| (*m, *s)).collect(),
-        requests: measured
-            .requests
-            .iter()
-            .map(|(r, ms)| (r.clone(), ms.iter().map(|(m, (t, _))| (*m, *t)).collect()))
-            .collect(),
-    };
+    let calibration = measured.to_calibration(
+        &scenario.name,
+        &scenario.hash,
+        cal[0].meta.host.clone(),
+        cal[0].meta.started_at.clone(),
+        cal_pairs.len() as u32,
+    );
     eprintln!(
         "τ from {} calibration pairs: {:?}",
         cal_pairs.len(),

@@ -8,7 +8,6 @@ use crate::compare::guard::{Levels, Z_BETA};
 use crate::compare::noise::{calibrate, RECOMMENDED_PAIRS};
 use crate::error::Error;
 use crate::exit;
-use crate::result::calibration::{Calibration, CALIBRATION_SCHEMA_VERSION};
 use crate::result::RunResult;
 
 pub async fn run(args: CalibrateArgs) -> Result<u8, Error> {
@@ -35,21 +34,14 @@ pub async fn run(args: CalibrateArgs) -> Result<u8, Error> {
         .first()
         .map(|p| p.0.meta.host.clone())
         .unwrap_or_else(crate::sample::host::current);
-    let c = Calibration {
-        schema_version: CALIBRATION_SCHEMA_VERSION,
-        scenario_name: scenario.name.clone(),
-        scenario_hash: scenario.hash.clone(),
+    let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let c = measured.to_calibration(
+        &scenario.name,
+        &scenario.hash,
         host,
-        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        pairs: pairs.len() as u32,
-        tau: measured.all.iter().map(|(m, (t, _))| (*m, *t)).collect(),
-        sd_aa: measured.all.iter().map(|(m, (_, s))| (*m, *s)).collect(),
-        requests: measured
-            .requests
-            .iter()
-            .map(|(r, ms)| (r.clone(), ms.iter().map(|(m, (t, _))| (*m, *t)).collect()))
-            .collect(),
-    };
+        created_at,
+        pairs.len() as u32,
+    );
     calibration::save(&path, &c)?;
     let lv = Levels::new(
         scenario.gate.metrics.len(),

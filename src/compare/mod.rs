@@ -62,6 +62,38 @@ pub struct Row {
     pub reason: String,
 }
 
+impl Row {
+    /// A row not judged yet: no values, status info.
+    fn new(request: Option<String>, metric: Metric, gated: bool, can_fail: bool) -> Self {
+        Row {
+            request,
+            metric,
+            baseline: None,
+            run: None,
+            change: None,
+            interval: None,
+            mde: None,
+            gated,
+            can_fail: gated && can_fail,
+            too_noisy: false,
+            suspect: false,
+            decisive: false,
+            status: Status::Info,
+            reason: String::new(),
+        }
+    }
+
+    /// The status of a row that cannot be judged: missing or thin data blocks the verdict only
+    /// where the row could have failed it.
+    fn unjudged(&self) -> Status {
+        if self.can_fail {
+            Status::Incomplete
+        } else {
+            Status::Info
+        }
+    }
+}
+
 /// All rows, plus facts about the pair of runs that a reader must see.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
@@ -225,28 +257,9 @@ fn row(
         (Some(b), Some(r)) if b == r => Some(0.0),
         _ => None,
     };
-    let mut out = Row {
-        request: request.cloned(),
-        metric,
-        baseline: b,
-        run: r,
-        change,
-        interval: None,
-        mde: None,
-        gated,
-        can_fail: gated && can_fail,
-        too_noisy: false,
-        suspect: false,
-        decisive: false,
-        status: Status::Info,
-        reason: String::new(),
-    };
-    // A missing or thin row blocks the verdict only where it could have failed it.
-    let short = if gated && can_fail {
-        Status::Incomplete
-    } else {
-        Status::Info
-    };
+    let mut out = Row::new(request.cloned(), metric, gated, can_fail);
+    (out.baseline, out.run, out.change) = (b, r, change);
+    let short = out.unjudged();
     let (Some(bv), Some(rv)) = (b, r) else {
         let side = match (s.b, s.r) {
             (None, _) => "the baseline has no such request",
@@ -514,27 +527,8 @@ fn service_row(
     gated: bool,
     can_fail: bool,
 ) -> Row {
-    let mut out = Row {
-        request: None,
-        metric,
-        baseline: None,
-        run: None,
-        change: None,
-        interval: None,
-        mde: None,
-        gated,
-        can_fail: gated && can_fail,
-        too_noisy: false,
-        suspect: false,
-        decisive: false,
-        status: Status::Info,
-        reason: String::new(),
-    };
-    let short = if gated && can_fail {
-        Status::Incomplete
-    } else {
-        Status::Info
-    };
+    let mut out = Row::new(None, metric, gated, can_fail);
+    let short = out.unjudged();
     let (bs, rs) = (&s.baseline.samples, &s.run.samples);
     if let Some(why) = memory::unusable(bs, "baseline").or_else(|| memory::unusable(rs, "run")) {
         (out.status, out.reason) = (short, why);

@@ -102,6 +102,34 @@ pub struct Measured {
     pub requests: BTreeMap<String, BTreeMap<Metric, (f64, f64)>>,
 }
 
+impl Measured {
+    /// The calibration file content for these measurements.
+    pub fn to_calibration(
+        &self,
+        scenario_name: &str,
+        scenario_hash: &str,
+        host: crate::result::Host,
+        created_at: String,
+        pairs: u32,
+    ) -> Calibration {
+        Calibration {
+            schema_version: crate::result::calibration::CALIBRATION_SCHEMA_VERSION,
+            scenario_name: scenario_name.to_string(),
+            scenario_hash: scenario_hash.to_string(),
+            host,
+            created_at,
+            pairs,
+            tau: self.all.iter().map(|(m, (t, _))| (*m, *t)).collect(),
+            sd_aa: self.all.iter().map(|(m, (_, s))| (*m, *s)).collect(),
+            requests: self
+                .requests
+                .iter()
+                .map(|(r, ms)| (r.clone(), ms.iter().map(|(m, (t, _))| (*m, *t)).collect()))
+                .collect(),
+        }
+    }
+}
+
 /// τ and the A/A standard deviation per metric from A/A pairs (same build twice).
 /// sd⁺ is the winsorized A/A sd raised to its 90% chi-square upper bound; τ² = max(0, sd⁺² − mean v)/2.
 pub fn calibrate(pairs: &[(RunResult, RunResult)]) -> Measured {
