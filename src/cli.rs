@@ -203,6 +203,10 @@ pub struct GateArgs {
     /// Report output.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// What to do with the verdict: rollback hook, PR comment, CI outputs, notifications (boxed: the
+    /// flags are many, and `Command` should stay small).
+    #[command(flatten)]
+    pub actions: Box<ActionArgs>,
 }
 
 /// Which verdict exits non-zero.
@@ -245,4 +249,86 @@ pub struct DemoArgs {
     /// Demo knobs.
     #[command(flatten)]
     pub knobs: KnobArgs,
+}
+
+/// What `gate` does with its verdict (README "Acting on the verdict"). An action that fails is
+/// reported and never changes the exit code; what it needs is checked before any load.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Acting on the verdict")]
+pub struct ActionArgs {
+    /// Run this program when the verdict calls for a rollback (a path, or a name on PATH; no shell).
+    /// It gets LOADGATE_VERDICT, LOADGATE_SCENARIO, LOADGATE_REPORT_JSON, LOADGATE_RESULT_JSON,
+    /// LOADGATE_WORST and LOADGATE_EXIT_CODE.
+    #[arg(long, value_name = "PROGRAM")]
+    pub rollback_hook: Option<String>,
+    /// An argument for the rollback hook, passed as is (repeat for several).
+    #[arg(
+        long = "rollback-hook-arg",
+        value_name = "ARG",
+        requires = "rollback_hook",
+        allow_hyphen_values = true
+    )]
+    pub rollback_hook_args: Vec<String>,
+    /// Lowest verdict that runs the rollback hook (an incomplete verdict never does).
+    #[arg(long, value_enum, value_name = "VERDICT", default_value = "critical")]
+    pub rollback_on: crate::action::RollbackOn,
+    /// Kill the rollback hook, with its process group, after this long.
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub hook_timeout: String,
+    /// Create or update this scenario's sticky comment on the pull request (token from GITHUB_TOKEN;
+    /// API from GITHUB_API_URL).
+    #[arg(long)]
+    pub github_comment: bool,
+    /// Repository of the pull request (default: GITHUB_REPOSITORY).
+    #[arg(long, value_name = "OWNER/NAME", requires = "github_comment")]
+    pub github_repo: Option<String>,
+    /// Pull request number (default: `pull_request.number` of the event at GITHUB_EVENT_PATH).
+    #[arg(long, value_name = "N", requires = "github_comment")]
+    pub github_pr: Option<u64>,
+    /// Comment on a pull request from a fork too (refused by default).
+    #[arg(long, requires = "github_comment")]
+    pub github_allow_fork: bool,
+    /// Give up on the PR comment after this long.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub github_timeout: String,
+    /// Append the Markdown report to $GITHUB_STEP_SUMMARY and the verdict and counts to $GITHUB_OUTPUT
+    /// [default: on when GITHUB_ACTIONS=true].
+    #[arg(long, conflicts_with = "no_ci_outputs")]
+    pub ci_outputs: bool,
+    /// Do not write $GITHUB_STEP_SUMMARY and $GITHUB_OUTPUT, even in GitHub Actions.
+    #[arg(long)]
+    pub no_ci_outputs: bool,
+    /// Write a JUnit XML report (one test case per gated metric) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the actions' outcomes as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub actions_json: Option<PathBuf>,
+    /// Post the verdict to this Slack incoming webhook.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "LOADGATE_SLACK_WEBHOOK",
+        hide_env_values = true
+    )]
+    pub notify_slack: Option<String>,
+    /// Post the verdict to this Discord webhook.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "LOADGATE_DISCORD_WEBHOOK",
+        hide_env_values = true
+    )]
+    pub notify_discord: Option<String>,
+    /// POST the verdict as JSON to this URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "LOADGATE_WEBHOOK_URL",
+        hide_env_values = true
+    )]
+    pub notify_webhook: Option<String>,
+    /// Lowest verdict that sends notifications.
+    #[arg(long, value_enum, value_name = "VERDICT", default_value = "critical")]
+    pub notify_on: crate::action::NotifyOn,
 }

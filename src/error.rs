@@ -42,6 +42,9 @@ pub enum Error {
     /// The service cannot be monitored.
     #[error("cannot monitor the service: {0}")]
     Sample(#[from] crate::sample::SampleError),
+    /// An action (rollback hook, PR comment, CI outputs, notification) cannot be prepared.
+    #[error(transparent)]
+    Action(#[from] crate::action::ActionError),
     /// Writing to stdout failed (other than a closed pipe).
     #[error("cannot write to stdout: {0}")]
     Stdout(#[source] std::io::Error),

@@ -18,11 +18,13 @@
 //! | `compare` | `scenario`, `result`, `baseline` |
 //! | `verdict` | `compare`, `result` |
 //! | `report` | the data types of the stages above |
+//! | `action` | `verdict`, `report`, `compare` (the status carried by the verdict's reasons) |
 //! | `commands` | everything |
 //!
 //! goose appears only in `load/goose.rs`, comfy-table only in `report/table.rs`, sysinfo only in
-//! `sample/`.
+//! `sample/`, octocrab only in `action/github.rs`.
 
+pub mod action;
 pub mod baseline;
 pub mod cli;
 pub mod commands;

@@ -1,16 +1,21 @@
-//! `loadgate gate`: preflight (scenario, baseline, calibration, outputs, target) → load → compare
-//! (with a confirmation run for a suspect regression, a rerun for an unstable run) → verdict →
-//! reports → exit code. What CI calls.
+//! `loadgate gate`: preflight (scenario, actions, baseline, calibration, outputs, target) → load →
+//! compare (with a confirmation run for a suspect regression, a rerun for an unstable run) → verdict
+//! → reports → actions → exit code. What CI calls. The exit code is the verdict's: an action that
+//! fails is reported and changes nothing.
 
+use crate::action::context::Files;
+use crate::action::{self, ActionContext, CiOutputs, Plan};
 use crate::baseline;
-use crate::cli::{FailOn, GateArgs};
+use crate::cli::{ActionArgs, FailOn, GateArgs};
 use crate::commands::common;
 use crate::compare::guard::{Z_BETA, Z_BETA_CONFIRMED};
 use crate::compare::{compare, confirm, needs_confirmation, Comparison, Policy, Settings};
 use crate::error::Error;
 use crate::exit;
-use crate::report::{Judged, Report};
+use crate::fsutil::write_atomic;
+use crate::report::{Format, Judged, Report};
 use crate::result::RunResult;
+use crate::scenario::units::parse_duration;
 use crate::verdict::{decide, Outcome};
 
 /// An unstable run (outlier seconds) is rerun once before the gate gives up on it.
@@ -18,8 +23,9 @@ const UNSTABLE_RERUNS: u32 = 1;
 
 pub async fn run(args: GateArgs) -> Result<u8, Error> {
     let scenario = crate::scenario::load(&args.scenario)?;
+    let plan = action::prepare(action_settings(&args.actions)?, &action::Env::capture())?;
     if let Some(base_url) = &args.paired {
-        return run_paired(&args, &scenario, base_url).await;
+        return run_paired(&args, &scenario, base_url, &plan).await;
     }
     let path = args
         .baseline
@@ -31,7 +37,11 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
         baseline::calibration::path_for(path.parent().unwrap_or(&args.baselines), &scenario.name);
     let (noise, noise_note) =
         common::noise_for(Some(&scenario), args.calibration.as_deref(), Some(&beside))?;
-    common::preflight_outputs(&[args.out.as_deref(), args.output.output.as_deref()])?;
+    common::preflight_outputs(&[
+        args.out.as_deref(),
+        args.output.output.as_deref(),
+        args.actions.actions_json.as_deref(),
+    ])?;
     let policy = Policy::from_gate(&scenario.gate);
     let resolved = common::resolve_target(&args.target, &scenario).await?;
     let judged = judge_runs(&scenario, &resolved, &base, &policy, &noise, args.confirm).await;
@@ -41,27 +51,20 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
     if let Some(out) = &args.out {
         common::write_result(out, &pooled)?;
     }
-    let verdict = decide(&comparison);
-    let report = Report {
-        run: &pooled,
-        judged: Some(Judged {
-            baseline: &base,
-            comparison: &comparison,
-            verdict: &verdict,
-        }),
-    };
-    common::emit(&report, &args.output)?;
-    let code = exit_code(verdict.outcome, args.fail_on);
-    eprintln!("loadgate: verdict {} (exit {code})", verdict.outcome.name());
-    Ok(code)
+    conclude(&args, &plan, &base, &pooled, &comparison, "").await
 }
 
 async fn run_paired(
     args: &GateArgs,
     scenario: &crate::scenario::Scenario,
     base_url: &str,
+    plan: &Plan,
 ) -> Result<u8, Error> {
-    common::preflight_outputs(&[args.out.as_deref(), args.output.output.as_deref()])?;
+    common::preflight_outputs(&[
+        args.out.as_deref(),
+        args.output.output.as_deref(),
+        args.actions.actions_json.as_deref(),
+    ])?;
     let resolved = common::resolve_target(&args.target, scenario).await?;
     if let Err(e) = crate::load::target::preflight(
         &resolved.target,
@@ -79,22 +82,141 @@ async fn run_paired(
     if let Some(out) = &args.out {
         common::write_result(out, &cand)?;
     }
-    let verdict = decide(&comparison);
-    let report = Report {
-        run: &cand,
-        judged: Some(Judged {
-            baseline: &base,
-            comparison: &comparison,
-            verdict: &verdict,
-        }),
+    conclude(args, plan, &base, &cand, &comparison, ", paired mode").await
+}
+
+/// Verdict → reports → actions → exit code, for both modes. The actions run even when the report
+/// could not be written (a rollback must not depend on a full disk), and are told only of files
+/// that exist; the error is returned after them.
+async fn conclude(
+    args: &GateArgs,
+    plan: &Plan,
+    base: &RunResult,
+    run: &RunResult,
+    comparison: &Comparison,
+    mode: &str,
+) -> Result<u8, Error> {
+    let verdict = decide(comparison);
+    let judged = Judged {
+        baseline: base,
+        comparison,
+        verdict: &verdict,
     };
-    common::emit(&report, &args.output)?;
-    let code = exit_code(verdict.outcome, args.fail_on);
+    let report = Report {
+        run,
+        judged: Some(judged),
+    };
+    let emitted = common::emit(&report, &args.output);
+    let code = match &emitted {
+        Ok(()) => exit_code(verdict.outcome, args.fail_on),
+        // The report the user asked for is missing: an I/O error, as before any action existed.
+        Err(_) => exit::ERROR,
+    };
     eprintln!(
-        "loadgate: verdict {} (exit {code}, paired mode)",
+        "loadgate: verdict {} (exit {code}{mode})",
         verdict.outcome.name()
     );
+    if !plan.is_empty() || args.actions.actions_json.is_some() {
+        let report_json = match (&emitted, args.output.format, &args.output.output) {
+            (Ok(()), Format::Json, Some(p)) => Some(p.clone()),
+            _ => None,
+        };
+        let files = Files {
+            report_json,
+            result_json: args.out.clone(),
+        };
+        let warn_fails = args.fail_on == FailOn::Warn;
+        let ctx = ActionContext::new(run, judged, code, warn_fails, files);
+        let outcomes = plan.run(ctx).await;
+        // A summary that cannot reach stderr has nowhere else to go.
+        let _ = action::summarize(&outcomes, &mut std::io::stderr().lock());
+        if let Some(path) = &args.actions.actions_json {
+            match write_atomic(path, action::to_json(&outcomes).as_bytes()) {
+                Ok(()) => eprintln!("loadgate: wrote action outcomes to {}", path.display()),
+                Err(e) => eprintln!("warning: {e}; the exit code is still the verdict's"),
+            }
+        }
+    }
+    emitted?;
     Ok(code)
+}
+
+/// `ActionArgs` → validated action settings (durations parsed, webhooks collected). What depends on
+/// the environment (token, PR, hook on disk) is checked by `action::prepare`.
+fn action_settings(a: &ActionArgs) -> Result<action::Settings, Error> {
+    let ActionArgs {
+        rollback_hook,
+        rollback_hook_args,
+        rollback_on,
+        hook_timeout,
+        github_comment,
+        github_repo,
+        github_pr,
+        github_allow_fork,
+        github_timeout,
+        ci_outputs,
+        no_ci_outputs,
+        junit,
+        actions_json: _,
+        notify_slack,
+        notify_discord,
+        notify_webhook,
+        notify_on,
+    } = a;
+    let duration = |flag: &'static str, v: &str| {
+        parse_duration(v)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| Error::Flag {
+                flag,
+                problem: format!("`{v}` is not a positive duration; write e.g. 30s or 500ms"),
+            })
+    };
+    use action::notify::{Kind, Webhook};
+    let webhooks = [
+        (Kind::Slack, "--notify-slack", notify_slack),
+        (Kind::Discord, "--notify-discord", notify_discord),
+        (Kind::Generic, "--notify-webhook", notify_webhook),
+    ]
+    .into_iter()
+    .filter_map(|(kind, flag, url)| {
+        url.as_ref()
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| Webhook {
+                kind,
+                flag,
+                url: u.clone(),
+            })
+    })
+    .collect();
+    Ok(action::Settings {
+        rollback: match rollback_hook {
+            Some(program) => Some(action::rollback::Settings {
+                program: program.clone(),
+                args: rollback_hook_args.clone(),
+                on: *rollback_on,
+                timeout: duration("--hook-timeout", hook_timeout)?,
+            }),
+            None => None,
+        },
+        github: match github_comment {
+            true => Some(action::pull_request::Settings {
+                repo: github_repo.clone(),
+                pr: *github_pr,
+                allow_fork: *github_allow_fork,
+                timeout: duration("--github-timeout", github_timeout)?,
+            }),
+            false => None,
+        },
+        ci_outputs: match (ci_outputs, no_ci_outputs) {
+            (true, _) => CiOutputs::On,
+            (_, true) => CiOutputs::Off,
+            _ => CiOutputs::Auto,
+        },
+        junit: junit.clone(),
+        webhooks,
+        notify_on: *notify_on,
+    })
 }
 
 /// Measures until there is something to judge: reruns an unstable run once, and re-measures a

@@ -2,6 +2,7 @@
 //! `fn(&Report) -> String`; writing to a file or stdout is the caller's job.
 
 pub mod json;
+pub mod junit;
 pub mod markdown;
 pub mod table;
 

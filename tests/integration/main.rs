@@ -1,6 +1,7 @@
 //! The single integration test binary: runs the real `loadgate` binary against loopback servers
 //! that the tests start on port 0, bounded in requests and time.
 
+mod actions;
 mod calibrate;
 mod compare;
 mod demo;

@@ -328,10 +328,24 @@ impl Test {
     pub fn command(&self) -> std::process::Command {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("loadgate"));
         cmd.current_dir(self.dir());
-        // Provenance and colour must not depend on the CI environment the suite runs in.
-        for k in ["GITHUB_SHA", "RUST_LOG", "NO_COLOR"]
-            .into_iter()
-            .chain(self.env_remove.iter().map(String::as_str))
+        // Provenance, colour and CI outputs must not depend on the CI environment the suite runs
+        // in: inside GitHub Actions, gate would otherwise write to the job's own summary.
+        for k in [
+            "GITHUB_SHA",
+            "RUST_LOG",
+            "NO_COLOR",
+            "GITHUB_ACTIONS",
+            "GITHUB_OUTPUT",
+            "GITHUB_STEP_SUMMARY",
+            "GITHUB_TOKEN",
+            "GITHUB_EVENT_PATH",
+            "GITHUB_REPOSITORY",
+            "LOADGATE_SLACK_WEBHOOK",
+            "LOADGATE_DISCORD_WEBHOOK",
+            "LOADGATE_WEBHOOK_URL",
+        ]
+        .into_iter()
+        .chain(self.env_remove.iter().map(String::as_str))
         {
             cmd.env_remove(k);
         }

@@ -1,0 +1,172 @@
+//! JUnit XML (`gate --junit FILE`): one test case per gated metric, for CI test viewers. The only
+//! user of quick-junit. Pure like every renderer; the action in `action/ci.rs` writes the file.
+//!
+//! How statuses map, so that the test viewer agrees with the exit code:
+//! - critical → `<failure type="critical">`;
+//! - warn → `<failure type="warn">` with `--fail-on warn`, else a passing case whose system-out
+//!   says "warn" (a warning passes the build by default, and a failure would turn the check red);
+//! - incomplete → `<error type="incomplete">`: the metric could not be judged, which is not a pass
+//!   (the gate exits 3), and an error is how JUnit says "the test could not run properly";
+//! - pass, improved, and too-noisy rows → a passing case (noisy rows say so in system-out).
+//!
+//! Verdict-level reasons that belong to no row (an unstable run, too many metrics unjudged) become
+//! their own test case, so the file never shows all green when the gate failed.
+//! The failure message carries the numbers: baseline, run, change and the 95% interval.
+
+use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
+
+use crate::compare::{Row, Status};
+use crate::report::{change, interval, value, Report};
+
+/// The JUnit report could not be serialized.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot render the JUnit report: {0}; this is a bug in loadgate, please report it")]
+pub struct JunitError(#[source] Box<dyn std::error::Error + Send + Sync>);
+
+/// Renders the JUnit XML of a judged report (an unjudged one gives an empty suite).
+/// `warn_fails`: `--fail-on warn` was given.
+pub fn render(report: &Report<'_>, warn_fails: bool) -> Result<String, JunitError> {
+    let scenario = report.run.meta.scenario_name.as_str();
+    let mut suite = TestSuite::new(scenario);
+    if let Some(j) = report.judged {
+        suite.add_property(Property::new("verdict", j.verdict.outcome.name()));
+        for row in j.comparison.rows.iter().filter(|r| r.gated) {
+            suite.add_test_case(case(scenario, row, warn_fails));
+        }
+        let orphan = j.verdict.reasons.iter().filter(|r| {
+            r.status == Status::Incomplete
+                && !j.comparison.rows.iter().any(|row| {
+                    row.gated && row.request == r.request && row.metric.name() == r.metric
+                })
+        });
+        for r in orphan {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status
+                .set_type("incomplete")
+                .set_message(r.message.as_str());
+            let name = format!("{} {}", r.request.as_deref().unwrap_or("all"), r.metric);
+            let mut tc = TestCase::new(name, status);
+            tc.set_classname(scenario);
+            suite.add_test_case(tc);
+        }
+    }
+    let mut out = quick_junit::Report::new("loadgate");
+    out.add_test_suite(suite);
+    out.to_string().map_err(|e| JunitError(Box::new(e)))
+}
+
+fn case(scenario: &str, row: &Row, warn_fails: bool) -> TestCase {
+    let numbers = format!(
+        "{}: baseline {}, run {}, change {}, 95% interval {}",
+        row.metric,
+        value(row.metric, row.baseline),
+        value(row.metric, row.run),
+        change(row.change),
+        interval(row.interval),
+    );
+    let failing = |kind, ty: &str| {
+        let mut s = TestCaseStatus::non_success(kind);
+        s.set_type(ty)
+            .set_message(numbers.as_str())
+            .set_description(row.reason.as_str());
+        s
+    };
+    let (status, note) = match row.status {
+        Status::Critical => (failing(NonSuccessKind::Failure, "critical"), None),
+        Status::Warn if warn_fails => (failing(NonSuccessKind::Failure, "warn"), None),
+        Status::Incomplete => (failing(NonSuccessKind::Error, "incomplete"), None),
+        Status::Warn => (
+            TestCaseStatus::success(),
+            Some(format!("warn: {numbers}; {}", row.reason)),
+        ),
+        Status::Pass | Status::Improved | Status::Info if row.too_noisy => (
+            TestCaseStatus::success(),
+            Some(format!("too noisy to gate: {numbers}; {}", row.reason)),
+        ),
+        Status::Pass | Status::Improved | Status::Info => (TestCaseStatus::success(), None),
+    };
+    let name = format!("{} {}", row.request.as_deref().unwrap_or("all"), row.metric);
+    let mut tc = TestCase::new(name, status);
+    tc.set_classname(scenario);
+    if let Some(note) = note {
+        tc.set_system_out(note);
+    }
+    tc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::metric::Metric;
+
+    fn row(status: Status) -> Row {
+        Row {
+            request: Some("search".to_string()),
+            metric: Metric::P95,
+            baseline: Some(10_000.0),
+            run: Some(15_000.0),
+            change: Some(0.5),
+            interval: Some((0.4, 0.6)),
+            mde: None,
+            gated: true,
+            can_fail: true,
+            too_noisy: false,
+            suspect: false,
+            decisive: false,
+            status,
+            reason: "p95 rose 50%".to_string(),
+        }
+    }
+
+    fn xml(tc: TestCase) -> String {
+        let mut suite = TestSuite::new("t");
+        suite.add_test_case(tc);
+        let mut r = quick_junit::Report::new("loadgate");
+        r.add_test_suite(suite);
+        r.to_string().unwrap()
+    }
+
+    #[test]
+    fn statuses_map_so_the_viewer_agrees_with_the_exit_code() {
+        let cases = [
+            (Status::Critical, false, "<failure", "type=\"critical\""),
+            (Status::Warn, true, "<failure", "type=\"warn\""),
+            (
+                Status::Warn,
+                false,
+                "<system-out>warn: ",
+                "name=\"search p95\"",
+            ),
+            (Status::Incomplete, false, "<error", "type=\"incomplete\""),
+            (
+                Status::Pass,
+                false,
+                "classname=\"t\"",
+                "name=\"search p95\"",
+            ),
+        ];
+        for (status, warn_fails, a, b) in cases {
+            let text = xml(case("t", &row(status), warn_fails));
+            assert!(text.contains(a) && text.contains(b), "{status:?}: {text}");
+        }
+        let pass = xml(case("t", &row(Status::Pass), false));
+        assert!(
+            !pass.contains("<failure") && !pass.contains("<error"),
+            "{pass}"
+        );
+    }
+
+    #[test]
+    fn a_failure_carries_the_numbers() {
+        let text = xml(case("t", &row(Status::Critical), false));
+        for needle in [
+            "baseline 10.0ms",
+            "run 15.0ms",
+            "+50.0%",
+            "+40.0%..+60.0%",
+            "p95 rose 50%",
+        ] {
+            assert!(text.contains(needle), "{needle}: {text}");
+        }
+    }
+}
