@@ -121,6 +121,7 @@ async fn conclude(
             (Ok(()), Format::Json, Some(p)) => Some(p.clone()),
             _ => None,
         };
+        let report_json_written = report_json.clone();
         let files = Files {
             report_json,
             result_json: args.out.clone(),
@@ -130,6 +131,13 @@ async fn conclude(
         let outcomes = plan.run(ctx).await;
         // A summary that cannot reach stderr has nowhere else to go.
         let _ = action::summarize(&outcomes, &mut std::io::stderr().lock());
+        if let Some(path) = &report_json_written {
+            // The JSON report file carries the outcomes too (a report on stdout is already printed:
+            // there they go to stderr and `--actions-json` only).
+            if let Err(e) = embed_outcomes(path, &outcomes) {
+                eprintln!("warning: {e}; the exit code is still the verdict's");
+            }
+        }
         if let Some(path) = &args.actions.actions_json {
             match write_atomic(path, action::to_json(&outcomes).as_bytes()) {
                 Ok(()) => eprintln!("loadgate: wrote action outcomes to {}", path.display()),
@@ -139,6 +147,25 @@ async fn conclude(
     }
     emitted?;
     Ok(code)
+}
+
+/// Adds the action outcomes to a written JSON report as its `actions` field (atomically).
+fn embed_outcomes(path: &std::path::Path, outcomes: &[action::ActionOutcome]) -> Result<(), Error> {
+    let corrupt = |problem: String| crate::baseline::BaselineError::Corrupt {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let text = std::fs::read(path).map_err(|e| corrupt(e.to_string()))?;
+    let mut report: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| corrupt(e.to_string()))?;
+    let actions = serde_json::to_value(outcomes).map_err(|e| corrupt(e.to_string()))?;
+    if let Some(obj) = report.as_object_mut() {
+        obj.insert("actions".to_string(), actions);
+    }
+    let mut bytes = serde_json::to_vec_pretty(&report).map_err(|e| corrupt(e.to_string()))?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)?;
+    Ok(())
 }
 
 /// `ActionArgs` → validated action settings (durations parsed, webhooks collected). What depends on

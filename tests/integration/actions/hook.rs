@@ -64,6 +64,18 @@ fn the_rollback_hook_gets_the_verdict_in_its_environment() {
         worst.starts_with("all ") && worst.contains('%'),
         "LOADGATE_WORST={worst}"
     );
+    // The JSON report written with --output carries the outcomes too.
+    let report = t.json("report.json");
+    let actions = report["actions"]
+        .as_array()
+        .expect("an actions array in the report");
+    assert!(
+        actions
+            .iter()
+            .any(|a| a["status"] == "ok"
+                && a["name"].as_str().is_some_and(|n| n.contains("rollback"))),
+        "{report}"
+    );
 }
 
 #[test]
