@@ -346,7 +346,7 @@ mod tests {
     #[test]
     fn urls_are_shown_without_their_secret_path() {
         assert_eq!(
-            redact("https://hooks.slack.com/services/T0/B0/XXXX"),
+            redact("https://hooks.slack.com/services/T0/B0/s3cret"),
             "https://hooks.slack.com/…"
         );
         assert_eq!(
