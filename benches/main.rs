@@ -36,6 +36,7 @@ fn recording(c: &mut Criterion) {
         latency_us: 1_234,
         status: Some(200),
         error: None,
+        check: None,
     };
     let recorder = Recorder::new(
         vec!["a".into(), "b".into(), "c".into()],

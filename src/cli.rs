@@ -50,6 +50,10 @@ pub struct TargetArgs {
     /// Start the built-in demo service on 127.0.0.1 (a free port) and load it.
     #[arg(long)]
     pub demo: bool,
+    /// Do not verify the target's TLS certificate. Dangerous: only for a staging service with a
+    /// self-signed certificate you cannot give as `[target] ca_file`.
+    #[arg(long, conflicts_with = "demo")]
+    pub danger_accept_invalid_certs: bool,
     /// Sample this local process's memory and CPU during the run (overrides `[monitor]`).
     #[arg(long, value_name = "PID")]
     pub monitor_pid: Option<u32>,

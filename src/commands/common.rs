@@ -153,6 +153,13 @@ pub async fn resolve_target(args: &TargetArgs, scenario: &Scenario) -> Result<Re
             .into())
         }
     };
+    if args.danger_accept_invalid_certs {
+        log::warn!(
+            "--danger-accept-invalid-certs: TLS certificates of {} are NOT verified; anyone on the path can read and change this traffic. Use `[target] ca_file` for a private CA instead.",
+            target.base()
+        );
+    }
+    let target = target.accepting_invalid_certs(args.danger_accept_invalid_certs);
     let monitor = monitor_for(args, scenario)?;
     Ok(Resolved {
         target,
@@ -180,7 +187,7 @@ pub fn git_commit() -> Option<String> {
 /// Preflight, then the measured run. Progress goes to stderr.
 pub async fn measure(scenario: &Scenario, resolved: &Resolved) -> Result<RunResult, Error> {
     let target = &resolved.target;
-    target::preflight(target, &scenario.target.health, &scenario.target.headers).await?;
+    target::preflight(target, &scenario.target).await?;
     // Sampling starts before the ramp-up and ends after the run; a first reading that fails (a wrong
     // pid, an endpoint that is down) stops here, before any load.
     let sampling = match &resolved.monitor {

@@ -66,13 +66,7 @@ async fn run_paired(
         args.actions.actions_json.as_deref(),
     ])?;
     let resolved = common::resolve_target(&args.target, scenario).await?;
-    if let Err(e) = crate::load::target::preflight(
-        &resolved.target,
-        &scenario.target.health,
-        &scenario.target.headers,
-    )
-    .await
-    {
+    if let Err(e) = crate::load::target::preflight(&resolved.target, &scenario.target).await {
         common::finish(resolved).await;
         return Err(e.into());
     }

@@ -20,8 +20,9 @@ pub async fn judge(
     base_url: &str,
     segments: u32,
 ) -> Result<(RunResult, RunResult, Comparison), Error> {
-    let base = Target::parse(base_url, "--paired")?;
-    target::preflight(&base, &scenario.target.health, &scenario.target.headers).await?;
+    let base = Target::parse(base_url, "--paired")?
+        .accepting_invalid_certs(candidate.target.accepts_invalid_certs());
+    target::preflight(&base, &scenario.target).await?;
     let segment = segment_scenario(scenario, segments)?;
     let base_resolved = Resolved {
         target: base,

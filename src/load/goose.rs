@@ -13,15 +13,24 @@ use goose::config::GooseConfiguration;
 use goose::prelude::*;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::load::client::ClientOptions;
+use crate::load::flow::{self, Feeds, UserState};
 use crate::load::recorder::{ErrorKind, Outcome, Recorder};
 use crate::load::LoadError;
-use crate::scenario::{Method, RequestSpec};
+use crate::scenario::check::Response;
+use crate::scenario::{Method, Phase, RequestSpec, Template};
 
 /// Everything goose needs for one run.
 pub(crate) struct Plan {
     pub base_url: String,
     pub requests: Vec<RequestSpec>,
-    pub target_headers: Vec<(String, String)>,
+    pub target_headers: Vec<(String, Template)>,
+    /// Captured variable names (slots).
+    pub captures: Vec<String>,
+    /// Shared feeders.
+    pub feeds: Arc<Feeds>,
+    /// HTTP client settings beyond goose's default.
+    pub client: ClientOptions,
     pub users: u32,
     pub rate: Option<u32>,
     pub ramp_up: Duration,
@@ -34,7 +43,25 @@ struct Prepared {
     index: usize,
     spec: RequestSpec,
     method: GooseMethod,
+    /// Headers with fixed values, built once.
     headers: HeaderMap,
+    /// Headers rendered per request (target's and request's, in that order).
+    dynamic_headers: Vec<(String, Template)>,
+    /// Whether anything is rendered per request.
+    dynamic: bool,
+    /// Whether checks or captures read response headers.
+    reads_headers: bool,
+}
+
+/// What every transaction of a run shares.
+struct Shared {
+    recorder: Arc<Recorder>,
+    feeds: Arc<Feeds>,
+    captures: Vec<String>,
+    feeders: usize,
+    /// Per-user state is needed (variables, feeders, captures, or a custom client).
+    stateful: bool,
+    client: Option<(ClientOptions, Duration)>,
 }
 
 fn goose_method(m: Method) -> GooseMethod {
@@ -48,12 +75,15 @@ fn goose_method(m: Method) -> GooseMethod {
     }
 }
 
-fn header_map(pairs: &[(String, String)], request: &str) -> Result<HeaderMap, LoadError> {
+fn header_map<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    request: &str,
+) -> Result<HeaderMap, LoadError> {
     let mut map = HeaderMap::new();
     for (k, v) in pairs {
         let bad = || LoadError::Header {
             request: request.to_string(),
-            header: k.clone(),
+            header: k.to_string(),
         };
         let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| bad())?;
         let mut value = HeaderValue::from_str(v).map_err(|_| bad())?;
@@ -74,17 +104,91 @@ fn classify(e: &reqwest::Error) -> ErrorKind {
     }
 }
 
-fn transaction(req: Arc<Prepared>, recorder: Arc<Recorder>) -> Result<Transaction, LoadError> {
+/// Installs the user's custom client once, and creates its state on first use.
+async fn prepare_user(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
+    if !shared.stateful {
+        return Ok(());
+    }
+    if user.get_session_data::<UserState>().is_none() {
+        let state = UserState::new(
+            user.weighted_users_index,
+            shared.captures.len(),
+            shared.feeders,
+        );
+        user.set_session_data(state);
+    }
+    let ready = user
+        .get_session_data::<UserState>()
+        .is_some_and(|s| s.client_ready);
+    if let (false, Some((options, timeout))) = (ready, &shared.client) {
+        // Checked before the run (`execute`), so a failure here is not expected.
+        if let Ok(builder) = options.builder(*timeout) {
+            user.set_client_builder(builder).await?;
+        }
+        if let Some(s) = user.get_session_data_mut::<UserState>() {
+            s.client_ready = true;
+        }
+    }
+    Ok(())
+}
+
+fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, LoadError> {
     let weight = req.spec.weight as usize;
     let name = req.spec.name.clone();
+    let phase = req.spec.phase;
+    let sequence = req.index + 1;
     let f: TransactionFunction = Arc::new(move |user: &mut GooseUser| {
         // The future may borrow only `user`: clone the Arcs into it on every call.
-        let (req, recorder) = (req.clone(), recorder.clone());
+        let (req, shared) = (req.clone(), shared.clone());
         Box::pin(async move {
-            let mut rb = user.get_request_builder(&req.method, &req.spec.path)?;
-            rb = rb.headers(req.headers.clone());
-            if let Some(body) = &req.spec.body {
-                rb = rb.body(body.clone());
+            prepare_user(user, &shared).await?;
+            let rendered = if req.dynamic {
+                let Some(state) = user.get_session_data_mut::<UserState>() else {
+                    return Ok(());
+                };
+                match flow::render(
+                    &req.spec,
+                    &req.dynamic_headers,
+                    state,
+                    &shared.feeds,
+                    &shared.captures,
+                ) {
+                    Ok(r) => Some(r),
+                    Err(_) => {
+                        // Not sent: a capture found nothing earlier, or a feeder ran out. Pause
+                        // briefly so a user without its token does not spin.
+                        shared.recorder.not_sent(req.index, Instant::now());
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        return Ok(());
+                    }
+                }
+            } else {
+                None
+            };
+            let path = match &rendered {
+                Some(r) => r.path.as_str(),
+                None => req.spec.path.as_static().unwrap_or("/"),
+            };
+            let mut rb = user.get_request_builder(&req.method, path)?;
+            let mut headers = req.headers.clone();
+            if let Some(r) = &rendered {
+                if let Ok(extra) =
+                    header_map(r.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())), "")
+                {
+                    headers.extend(extra);
+                }
+            }
+            rb = rb.headers(headers);
+            match (&rendered, &req.spec.body) {
+                (Some(r), _) => {
+                    if let Some(body) = &r.body {
+                        rb = rb.body(body.clone());
+                    }
+                }
+                (None, Some(body)) => {
+                    rb = rb.body(body.as_static().unwrap_or_default().to_string())
+                }
+                (None, None) => {}
             }
             let request = GooseRequest::builder()
                 .set_request_builder(rb)
@@ -99,26 +203,43 @@ fn transaction(req: Arc<Prepared>, recorder: Arc<Recorder>) -> Result<Transactio
             let outcome = match goose.response {
                 Ok(response) => {
                     let status = response.status().as_u16();
+                    let response_headers = req.reads_headers.then(|| response.headers().clone());
                     let body = response.bytes().await;
                     let latency_us = headers_us + body_start.elapsed().as_micros() as u64;
-                    let error = match body {
-                        Err(e) => Some(classify(&e)),
-                        Ok(_) if !req.spec.accepts(status) => Some(ErrorKind::Status),
-                        Ok(_) => None,
+                    let (error, check) = match body {
+                        Err(e) => (Some(classify(&e)), None),
+                        Ok(bytes) => {
+                            let lookup = |name: &str| {
+                                response_headers
+                                    .as_ref()?
+                                    .get(name)?
+                                    .to_str()
+                                    .ok()
+                                    .map(str::to_string)
+                            };
+                            let seen = Response {
+                                status,
+                                header: &lookup,
+                                body: &bytes,
+                            };
+                            flow::judge(&req.spec, &seen, user.get_session_data_mut::<UserState>())
+                        }
                     };
                     Outcome {
                         latency_us,
                         status: Some(status),
                         error,
+                        check,
                     }
                 }
                 Err(e) => Outcome {
                     latency_us: headers_us,
                     status: None,
                     error: Some(classify(&e)),
+                    check: None,
                 },
             };
-            recorder.record(
+            shared.recorder.record(
                 user.weighted_users_index,
                 req.index,
                 outcome,
@@ -127,9 +248,14 @@ fn transaction(req: Arc<Prepared>, recorder: Arc<Recorder>) -> Result<Transactio
             Ok(())
         })
     });
-    Transaction::new(f)
-        .set_name(&name)
-        .set_weight(weight)
+    let t = Transaction::new(f).set_name(&name);
+    let t = match phase {
+        // Once per user, in file order.
+        Phase::OnStart => t.set_on_start().set_sequence(sequence),
+        Phase::OnStop => t.set_on_stop().set_sequence(sequence),
+        Phase::Main => t,
+    };
+    t.set_weight(weight)
         .map_err(|e| LoadError::Goose(Box::new(e)))
 }
 
@@ -169,8 +295,10 @@ fn configure(
 }
 
 /// How the run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Ending {
+    /// A feeder with `on_end = "stop"` ran out of rows.
+    FeederExhausted(String),
     /// The measured window elapsed.
     Duration,
     /// `max_requests` completed first.
@@ -184,27 +312,66 @@ pub(crate) async fn execute(
     plan: Plan,
     recorder: Arc<Recorder>,
 ) -> Result<(Ending, Instant), LoadError> {
+    let client = if plan.client.is_default() {
+        None
+    } else {
+        // Fail before the run, with the reason, rather than in every user.
+        plan.client.client(plan.request_timeout)?;
+        Some((plan.client.clone(), plan.request_timeout))
+    };
+    let shared = Arc::new(Shared {
+        recorder: recorder.clone(),
+        feeds: plan.feeds.clone(),
+        captures: plan.captures.clone(),
+        feeders: plan.feeds.len(),
+        stateful: client.is_some() || flow::needs_state(&plan.requests, &plan.target_headers),
+        client,
+    });
     let mut scenario = goose::goose::Scenario::new("loadgate");
     for (index, spec) in plan.requests.iter().enumerate() {
-        let mut pairs = plan.target_headers.clone();
-        pairs.extend(spec.headers.iter().cloned());
+        let all: Vec<&(String, Template)> = plan
+            .target_headers
+            .iter()
+            .chain(spec.headers.iter())
+            .collect();
+        let fixed = all
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.as_static()?)));
+        let dynamic_headers: Vec<(String, Template)> = all
+            .iter()
+            .filter(|(_, v)| v.as_static().is_none())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let reads_headers = spec
+            .checks
+            .iter()
+            .any(|c| matches!(c.kind, crate::scenario::CheckKind::Header { .. }))
+            || spec
+                .captures
+                .iter()
+                .any(|c| matches!(c.from, crate::scenario::CaptureFrom::Header(..)));
         let prepared = Prepared {
             index,
             method: goose_method(spec.method),
-            headers: header_map(&pairs, &spec.name)?,
+            headers: header_map(fixed, &spec.name)?,
+            dynamic: spec.is_dynamic() || !dynamic_headers.is_empty(),
+            dynamic_headers,
+            reads_headers,
             spec: spec.clone(),
         };
-        scenario =
-            scenario.register_transaction(transaction(Arc::new(prepared), recorder.clone())?);
+        scenario = scenario.register_transaction(transaction(Arc::new(prepared), shared.clone())?);
     }
     let attack = configure(&plan, scenario).map_err(|e| LoadError::Goose(Box::new(e)))?;
 
     let watchdog_recorder = recorder.clone();
+    let watchdog_feeds = plan.feeds.clone();
     let stop_at = plan.stop_at;
     let watchdog = tokio::spawn(async move {
         loop {
             let ending = if crate::load::interrupted() {
                 Some(Ending::Interrupted)
+            } else if let Some(name) = watchdog_feeds.exhausted() {
+                Some(Ending::FeederExhausted(name))
             } else if watchdog_recorder.limit_reached() {
                 Some(Ending::MaxRequests)
             } else if Instant::now() >= stop_at {

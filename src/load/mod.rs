@@ -3,7 +3,9 @@
 //! `goose.rs` drives goose, `recorder.rs` measures, `target.rs` resolves and probes the target,
 //! `demo.rs` is the built-in demo service. This stage does not compare or judge.
 
+pub mod client;
 pub mod demo;
+pub mod flow;
 mod goose;
 pub mod recorder;
 pub mod target;
@@ -61,19 +63,30 @@ pub async fn run(
         .rate
         .map(|r| (load.users as u64 * 1_000_000) / r.max(1) as u64);
     let names = scenario.requests.iter().map(|r| r.name.clone()).collect();
-    let recorder = Arc::new(Recorder::new(
-        names,
-        load.users as usize,
-        timing,
-        load.max_requests,
-        co_interval_us,
-    ));
+    let checks = scenario
+        .requests
+        .iter()
+        .map(|r| r.checks.iter().map(|c| c.name.clone()).collect())
+        .collect();
+    let recorder = Arc::new(
+        Recorder::new(
+            names,
+            load.users as usize,
+            timing,
+            load.max_requests,
+            co_interval_us,
+        )
+        .with_checks(checks),
+    );
     let started_at =
         chrono::Utc::now() + chrono::Duration::from_std(load.ramp_up).unwrap_or_default();
     let plan = Plan {
         base_url: target.base(),
         requests: scenario.requests.clone(),
         target_headers: scenario.target.headers.clone(),
+        captures: scenario.captures.clone(),
+        feeds: Arc::new(flow::Feeds::new(&scenario.feeders, load.users)),
+        client: client::ClientOptions::new(&scenario.target, target.accepts_invalid_certs()),
         users: load.users,
         rate: load.rate,
         ramp_up: load.ramp_up,
@@ -106,13 +119,18 @@ pub async fn run(
             window_ms: window.as_millis() as u64,
         },
         warmup_requests: recorder.warmup_requests(),
-        stopped_early: (ending == Ending::MaxRequests).then(|| {
-            format!(
+        stopped_early: match &ending {
+            Ending::MaxRequests => Some(format!(
                 "max_requests ({}) reached after {:.1}s of measurement",
                 load.max_requests,
                 measured.as_secs_f64()
-            )
-        }),
+            )),
+            Ending::FeederExhausted(name) => Some(format!(
+                "feeder `{name}` ran out of rows (on_end = \"stop\") after {:.1}s of measurement",
+                measured.as_secs_f64()
+            )),
+            Ending::Duration | Ending::Interrupted => None,
+        },
         co_correction_interval_us: co_interval_us,
         run_windows: Vec::new(),
     };

@@ -23,6 +23,10 @@ pub enum ErrorKind {
     Status,
     /// Another transport or body error.
     Other,
+    /// A response failed a check.
+    Check,
+    /// A capture found nothing in the response.
+    Capture,
 }
 
 /// The outcome of one request.
@@ -34,6 +38,8 @@ pub struct Outcome {
     pub status: Option<u16>,
     /// Failure kind, if the request failed.
     pub error: Option<ErrorKind>,
+    /// With [`ErrorKind::Check`]: the index of the first failing check of the request.
+    pub check: Option<u16>,
 }
 
 #[derive(Default)]
@@ -43,6 +49,7 @@ struct Acc {
     status_codes: BTreeMap<u16, u64>,
     histogram: LatencyHistogram,
     window: Window,
+    failed_checks: Vec<u64>,
 }
 
 struct Shard {
@@ -72,6 +79,10 @@ pub struct Recorder {
     warmup: AtomicU64,
     max_requests: u64,
     co_interval_us: Option<u64>,
+    /// Check names per request, for `failed_checks`.
+    check_names: Vec<Vec<String>>,
+    /// Requests not sent (missing variable, feeder exhausted) in the measured window, per request.
+    not_sent: Vec<AtomicU64>,
 }
 
 impl Recorder {
@@ -100,6 +111,23 @@ impl Recorder {
             warmup: AtomicU64::new(0),
             max_requests,
             co_interval_us,
+            check_names: vec![Vec::new(); n],
+            not_sent: (0..n).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// Names the checks of each request (indexed as the requests), so failures are reported by name.
+    pub fn with_checks(mut self, check_names: Vec<Vec<String>>) -> Self {
+        self.check_names = check_names;
+        self
+    }
+
+    /// Counts a request that was not sent at `at` (a variable had no value, or a feeder ran out).
+    pub fn not_sent(&self, request: usize, at: Instant) {
+        if at >= self.timing.measure_from && at < self.timing.measure_until {
+            if let Some(n) = self.not_sent.get(request) {
+                n.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -151,6 +179,17 @@ impl Recorder {
                 ErrorKind::Timeout => acc.errors.timeout += 1,
                 ErrorKind::Status => acc.errors.status += 1,
                 ErrorKind::Other => acc.errors.other += 1,
+                ErrorKind::Check => {
+                    acc.errors.check += 1;
+                    if let Some(i) = outcome.check {
+                        let i = usize::from(i);
+                        if acc.failed_checks.len() <= i {
+                            acc.failed_checks.resize(i + 1, 0);
+                        }
+                        acc.failed_checks[i] += 1;
+                    }
+                }
+                ErrorKind::Capture => acc.errors.capture += 1,
             }
         }
         if outcome.status.is_some() {
@@ -203,14 +242,36 @@ impl Recorder {
             let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
             self.flush(&mut shard);
             shard.window_index = None;
-            for (acc, stats) in shard.per_request.iter().zip(per_request.iter_mut()) {
+            for (r, (acc, stats)) in shard
+                .per_request
+                .iter()
+                .zip(per_request.iter_mut())
+                .enumerate()
+            {
                 stats.requests += acc.requests;
                 stats.errors.add(&acc.errors);
                 for (code, n) in &acc.status_codes {
                     *stats.status_codes.entry(code.to_string()).or_default() += n;
                 }
+                for (i, n) in acc
+                    .failed_checks
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| **n > 0)
+                {
+                    let name = self
+                        .check_names
+                        .get(r)
+                        .and_then(|c| c.get(i))
+                        .cloned()
+                        .unwrap_or_else(|| format!("check {i}"));
+                    *stats.failed_checks.entry(name).or_default() += n;
+                }
                 stats.histogram.merge(&acc.histogram);
             }
+        }
+        for (stats, n) in per_request.iter_mut().zip(&self.not_sent) {
+            stats.not_sent = n.load(Ordering::Relaxed);
         }
         let mut collected = self.collected.lock().unwrap_or_else(|e| e.into_inner());
         let mut all = RequestStats::default();
@@ -223,6 +284,13 @@ impl Recorder {
             stats.windows = windows;
             stats.latency = LatencySummary::of(&stats.histogram);
             all.merge(&stats);
+            // Check names are per request: the aggregate says whose check failed.
+            for (check, n) in &stats.failed_checks {
+                all.failed_checks.remove(check);
+                *all.failed_checks
+                    .entry(format!("{name}: {check}"))
+                    .or_default() += n;
+            }
             by_name.insert(name.clone(), stats);
         }
         all.windows
@@ -247,6 +315,7 @@ mod tests {
         latency_us: 1_000,
         status: Some(200),
         error: None,
+        check: None,
     };
 
     #[test]
@@ -260,6 +329,7 @@ mod tests {
             latency_us: 5,
             status: None,
             error: Some(ErrorKind::Connect),
+            check: None,
         };
         r.record(4, 1, failed, t0 + Duration::from_millis(3_900)); // window 2
         r.record(0, 0, OK, t0 + Duration::from_millis(4_100)); // after the window
@@ -289,6 +359,7 @@ mod tests {
                     latency_us: 100 + i,
                     status: Some(200),
                     error: None,
+                    check: None,
                 };
                 r.record(i as usize, 0, o, at);
             }
@@ -316,6 +387,7 @@ mod tests {
             latency_us: 50_000,
             status: Some(200),
             error: None,
+            check: None,
         };
         r.record(0, 0, slow, t0 + Duration::from_millis(1_500));
         let (all, _) = r.finish(3);

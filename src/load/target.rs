@@ -5,13 +5,15 @@
 
 use url::Url;
 
+use crate::load::client::ClientOptions;
 use crate::load::LoadError;
-use crate::scenario::HealthSpec;
+use crate::scenario::TargetSpec;
 
 /// A validated base URL (http or https, no credentials, no query or fragment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     url: Url,
+    accept_invalid_certs: bool,
 }
 
 impl Target {
@@ -41,7 +43,21 @@ impl Target {
                 "a base URL has no query or fragment; put them in each request's `path`",
             ));
         }
-        Ok(Self { url })
+        Ok(Self {
+            url,
+            accept_invalid_certs: false,
+        })
+    }
+
+    /// Turns off TLS certificate verification (`--danger-accept-invalid-certs`).
+    pub fn accepting_invalid_certs(mut self, yes: bool) -> Self {
+        self.accept_invalid_certs = yes;
+        self
+    }
+
+    /// Whether TLS certificates go unverified.
+    pub fn accepts_invalid_certs(&self) -> bool {
+        self.accept_invalid_certs
     }
 
     /// The base URL as goose needs it (no trailing slash, so `path` joins cleanly).
@@ -74,15 +90,15 @@ pub fn redact(text: &str) -> String {
 
 /// Probes the target until it answers: the health path must return 2xx; without one, any HTTP
 /// response from `/` proves the service is up. Retries with the scenario's interval.
-pub async fn preflight(
-    target: &Target,
-    health: &HealthSpec,
-    headers: &[(String, String)],
-) -> Result<(), LoadError> {
-    let client = reqwest::Client::builder()
-        .timeout(health.timeout)
-        .build()
-        .map_err(|e| LoadError::Client(e.to_string()))?;
+pub async fn preflight(target: &Target, spec: &TargetSpec) -> Result<(), LoadError> {
+    let health = &spec.health;
+    let client = ClientOptions::new(spec, target.accepts_invalid_certs()).client(health.timeout)?;
+    // Per-user values (a captured token) do not exist yet: the probe sends the static headers.
+    let headers: Vec<(&str, &str)> = spec
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.as_static()?)))
+        .collect();
     let path = health.path.as_deref().unwrap_or("/");
     let url = target.join(path);
     let mut last = String::new();
@@ -91,8 +107,8 @@ pub async fn preflight(
             tokio::time::sleep(health.interval).await;
         }
         let mut rb = client.get(&url);
-        for (k, v) in headers {
-            rb = rb.header(k.as_str(), v.as_str());
+        for (k, v) in &headers {
+            rb = rb.header(*k, *v);
         }
         match rb.send().await {
             Ok(r) if health.path.is_none() || r.status().is_success() => return Ok(()),

@@ -50,6 +50,9 @@ pub fn render(report: &Report<'_>) -> String {
     if let Some(w) = rate_warning(run) {
         out.push_str(&format!("> **Warning:** {}\n\n", cell(&w)));
     }
+    for n in crate::report::flow_notes(run) {
+        out.push_str(&format!("> **Note:** {}\n\n", cell(&n)));
+    }
     let Some(j) = report.judged else {
         out.push_str(
             "| request | requests | errors | p50 | p95 | p99 |\n|---|---:|---:|---:|---:|---:|\n",

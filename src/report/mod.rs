@@ -176,6 +176,33 @@ pub fn headline(run: &RunResult) -> String {
     )
 }
 
+/// What the scenario's checks and captures found: failed checks by name, and requests not sent
+/// because a variable had no value or a feeder ran out. Empty for a scenario without them.
+pub fn flow_notes(run: &RunResult) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (request, s) in &run.requests {
+        for (check, n) in &s.failed_checks {
+            notes.push(format!(
+                "check `{check}` of `{request}` failed {n} time(s) ({:.2}% of its responses)",
+                100.0 * *n as f64 / s.requests.max(1) as f64
+            ));
+        }
+        if s.errors.capture > 0 {
+            notes.push(format!(
+                "`{request}`: {} capture(s) found nothing in the response",
+                s.errors.capture
+            ));
+        }
+        if s.not_sent > 0 {
+            notes.push(format!(
+                "`{request}`: {} request(s) not sent: a variable it uses had no value (a capture found nothing, e.g. no token) or a feeder ran out",
+                s.not_sent
+            ));
+        }
+    }
+    notes
+}
+
 /// Warning when the target rate was clearly not reached. goose's throttle is a cap that delivers ~90%
 /// of its rate even on a fast service (GOOSE.md §3), so only a shortfall beyond 20% is flagged.
 pub fn rate_warning(run: &RunResult) -> Option<String> {

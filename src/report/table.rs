@@ -4,7 +4,9 @@
 use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
 
 use crate::compare::Status;
-use crate::report::{change, headline, interval, mde, rate_warning, value, visible_rows, Report};
+use crate::report::{
+    change, flow_notes, headline, interval, mde, rate_warning, value, visible_rows, Report,
+};
 use crate::result::RequestStats;
 use crate::scenario::units::format_micros;
 
@@ -75,9 +77,20 @@ pub fn render(report: &Report<'_>) -> String {
     let e = &run.all.errors;
     if e.total() > 0 {
         out.push_str(&format!(
-            "errors: {} unexpected status, {} timeout, {} connect, {} other\n",
-            e.status, e.timeout, e.connect, e.other
+            "errors: {} unexpected status, {} timeout, {} connect, {} other{}\n",
+            e.status,
+            e.timeout,
+            e.connect,
+            e.other,
+            if e.check + e.capture > 0 {
+                format!(", {} failed check, {} failed capture", e.check, e.capture)
+            } else {
+                String::new()
+            }
         ));
+    }
+    for n in flow_notes(run) {
+        out.push_str(&format!("note: {n}\n"));
     }
     if let Some(line) = crate::report::service_line(run) {
         out.push_str(&format!("{line}\n"));

@@ -145,6 +145,17 @@ pub struct RequestStats {
     pub histogram: LatencyHistogram,
     /// The measured window cut into `window_ms` slices, in order; seconds with no traffic are present.
     pub windows: Vec<Window>,
+    /// Failed responses per check name (a response is counted under its first failing check).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed_checks: BTreeMap<String, u64>,
+    /// Requests not sent because a variable had no value (a capture that matched nothing) or a
+    /// feeder ran out; they are not in `requests`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_sent: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Failures by kind. A request is counted once, under the first kind that applies.
@@ -159,12 +170,18 @@ pub struct ErrorCounts {
     pub status: u64,
     /// Any other transport or body error.
     pub other: u64,
+    /// A response that failed a `[[request.check]]`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub check: u64,
+    /// A `[[request.capture]]` that found nothing in the response.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub capture: u64,
 }
 
 impl ErrorCounts {
     /// All errors.
     pub fn total(&self) -> u64 {
-        self.connect + self.timeout + self.status + self.other
+        self.connect + self.timeout + self.status + self.other + self.check + self.capture
     }
 
     /// Adds `other` into `self`.
@@ -173,6 +190,8 @@ impl ErrorCounts {
         self.timeout += other.timeout;
         self.status += other.status;
         self.other += other.other;
+        self.check += other.check;
+        self.capture += other.capture;
     }
 }
 
@@ -237,6 +256,10 @@ impl RequestStats {
         for (code, n) in &other.status_codes {
             *self.status_codes.entry(code.clone()).or_default() += n;
         }
+        for (check, n) in &other.failed_checks {
+            *self.failed_checks.entry(check.clone()).or_default() += n;
+        }
+        self.not_sent += other.not_sent;
         self.histogram.merge(&other.histogram);
         if self.windows.len() < other.windows.len() {
             self.windows

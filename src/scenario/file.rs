@@ -29,6 +29,60 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub gate: GateFile,
     pub monitor: Option<MonitorFile>,
+    /// Constants for `${name}`; part of the scenario hash (they shape the requests).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vars: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feeder: Vec<FeederFile>,
+}
+
+/// One `[[feeder]]`: rows of a CSV file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeederFile {
+    pub name: String,
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_end: Option<String>,
+}
+
+/// One `[[request.check]]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckFile {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Vec<u16>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_contains: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_not_contains: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub json: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub equals: Option<toml::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
+}
+
+/// One `[[request.capture]]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureFile {
+    pub var: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub json: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
 }
 
 /// `[monitor]`.
@@ -53,6 +107,12 @@ pub struct TargetFile {
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     pub health: Option<HealthFile>,
+    /// "auto" (ALPN), "1.1" or "2" (prior knowledge).
+    pub http: Option<String>,
+    /// Extra root certificate(s), PEM, relative to the scenario file.
+    pub ca_file: Option<String>,
+    /// A cookie jar per user.
+    pub cookies: Option<bool>,
 }
 
 /// `[target.health]`.
@@ -102,6 +162,16 @@ pub struct RequestFile {
     pub weight: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect_status: Option<Vec<u16>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub check: Vec<CheckFile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capture: Vec<CaptureFile>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_start: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_stop: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feed: Option<Vec<String>>,
 }
 
 fn default_method() -> String {

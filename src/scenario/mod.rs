@@ -4,7 +4,10 @@
 //! parses values with units. Nothing downstream sees raw TOML. This module imports nothing else
 //! from the crate but `result::metric` (the shared vocabulary of metric names).
 
+pub mod check;
+pub mod feeder;
 pub mod file;
+pub mod template;
 pub mod units;
 pub mod validate;
 
@@ -13,6 +16,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::result::metric::Metric;
+pub use check::{Capture, CaptureFrom, Check, CheckKind};
+pub use feeder::{FeedOrder, FeederSpec, OnEnd};
+pub use template::{Template, Var};
 pub use units::Percent;
 
 /// The scenario format version this build reads.
@@ -37,6 +43,10 @@ pub struct Scenario {
     pub gate: GateSpec,
     /// How to watch the service's memory and CPU, if at all.
     pub monitor: Option<MonitorSpec>,
+    /// Data feeders, indexed by [`Var::Feeder`].
+    pub feeders: Vec<FeederSpec>,
+    /// Names of captured variables, indexed by [`Var::Capture`] and [`Capture::slot`].
+    pub captures: Vec<String>,
     /// SHA-256 (hex) of the load-relevant content before `${env:..}` expansion, so a changed scenario
     /// is detected but secrets never influence, or leak through, the hash.
     pub hash: String,
@@ -48,9 +58,27 @@ pub struct TargetSpec {
     /// Base URL from the file; `--target` and `--demo` override it.
     pub base_url: Option<String>,
     /// Headers sent with every request.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(String, Template)>,
     /// Preflight health check.
     pub health: HealthSpec,
+    /// HTTP version policy.
+    pub http: HttpVersion,
+    /// Extra trusted root certificates (PEM).
+    pub ca_file: Option<PathBuf>,
+    /// Keep a cookie jar per user.
+    pub cookies: bool,
+}
+
+/// Which HTTP version the load speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpVersion {
+    /// HTTP/1.1, or HTTP/2 when a TLS server offers it (ALPN).
+    #[default]
+    Auto,
+    /// HTTP/1.1 only.
+    Http1,
+    /// HTTP/2 with prior knowledge (also cleartext h2c).
+    Http2,
 }
 
 impl std::fmt::Debug for TargetSpec {
@@ -64,6 +92,9 @@ impl std::fmt::Debug for TargetSpec {
                 &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
             )
             .field("health", &self.health)
+            .field("http", &self.http)
+            .field("ca_file", &self.ca_file)
+            .field("cookies", &self.cookies)
             .finish()
     }
 }
@@ -168,15 +199,46 @@ pub struct RequestSpec {
     /// Method.
     pub method: Method,
     /// Path and query, starting with `/`.
-    pub path: String,
+    pub path: Template,
     /// Extra headers (after the target's).
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(String, Template)>,
     /// Body, if any.
-    pub body: Option<String>,
+    pub body: Option<Template>,
     /// Times per user iteration (≥ 1): goose runs each request weight/gcd times per iteration.
     pub weight: u32,
     /// Accepted status codes; empty means any 2xx.
     pub expect_status: Vec<u16>,
+    /// What the response must hold.
+    pub checks: Vec<Check>,
+    /// Values taken from the response.
+    pub captures: Vec<Capture>,
+    /// When in a user's life it runs.
+    pub phase: Phase,
+    /// Feeders (indices) from which this request takes a fresh row before it is sent.
+    pub feed: Vec<usize>,
+}
+
+/// Where a request sits in a user's flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Phase {
+    /// Once when the user starts (login), in file order.
+    OnStart,
+    /// The weighted mix, repeated until the run ends.
+    #[default]
+    Main,
+    /// Once when the user stops (logout), in file order.
+    OnStop,
+}
+
+impl RequestSpec {
+    /// Whether anything in the request differs per user or per response (needs per-user state).
+    pub fn is_dynamic(&self) -> bool {
+        self.path.as_static().is_none()
+            || self.headers.iter().any(|(_, v)| v.as_static().is_none())
+            || self.body.as_ref().is_some_and(|b| b.as_static().is_none())
+            || !self.captures.is_empty()
+            || !self.feed.is_empty()
+    }
 }
 
 impl std::fmt::Debug for RequestSpec {
@@ -185,6 +247,11 @@ impl std::fmt::Debug for RequestSpec {
             .field("name", &self.name)
             .field("method", &self.method)
             .field("weight", &self.weight)
+            .field("phase", &self.phase)
+            .field(
+                "checks",
+                &self.checks.iter().map(|c| &c.name).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }

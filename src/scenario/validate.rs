@@ -9,13 +9,17 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::result::metric::Metric;
+use crate::scenario::check::{valid_pointer, Capture, CaptureFrom, Check, CheckKind, Pattern};
+use crate::scenario::feeder::{read_csv, FeedOrder, FeederSpec, OnEnd};
 use crate::scenario::file::{
-    GateFile, LoadFile, RequestFile, ScenarioFile, TargetFile, ThresholdFile,
+    CaptureFile, CheckFile, FeederFile, GateFile, LoadFile, RequestFile, ScenarioFile, TargetFile,
+    ThresholdFile,
 };
+use crate::scenario::template::{self, Names, Template, Var};
 use crate::scenario::units::{parse_duration, Percent};
 use crate::scenario::{
-    GateSpec, HealthSpec, LoadSpec, Method, RequestSpec, Scenario, ScenarioError, Slo, TargetSpec,
-    Thresholds, SCENARIO_SCHEMA_VERSION,
+    GateSpec, HealthSpec, HttpVersion, LoadSpec, Method, Phase, RequestSpec, Scenario,
+    ScenarioError, Slo, TargetSpec, Thresholds, SCENARIO_SCHEMA_VERSION,
 };
 
 /// Goose's default is one user per CPU, which makes load depend on the machine: pick a fixed number.
@@ -58,6 +62,12 @@ pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 struct Ctx<'a> {
     path: &'a Path,
     env: EnvLookup<'a>,
+    /// `[vars]`, expanded.
+    constants: BTreeMap<String, String>,
+    /// Captured variable names (slots).
+    captures: Vec<String>,
+    /// Feeder names and columns.
+    feeders: Vec<(String, Vec<String>)>,
 }
 
 impl Ctx<'_> {
@@ -111,6 +121,21 @@ impl Ctx<'_> {
         }
     }
 
+    /// Parses `${...}` in a request field: environment and constants are filled in now, per-user
+    /// values (captures, feeders, `user.*`) later.
+    fn template(&self, key: &str, text: &str) -> Result<Template, ScenarioError> {
+        let names = Names {
+            constants: &self.constants,
+            captures: &self.captures,
+            feeders: &self.feeders,
+            env: self.env,
+        };
+        template::parse(text, &names).map_err(|e| {
+            let (problem, fix) = e.explain();
+            self.invalid(key, problem, fix)
+        })
+    }
+
     /// Expands `${env:NAME}`; any other `${..}` is refused so a typo is not sent verbatim.
     fn expand(&self, key: &str, text: &str) -> Result<String, ScenarioError> {
         let mut out = String::with_capacity(text.len());
@@ -158,7 +183,13 @@ pub fn from_toml(path: &Path, text: &str, env: EnvLookup<'_>) -> Result<Scenario
         }
         ScenarioError::Parse { path: path.to_path_buf(), message }
     })?;
-    let cx = Ctx { path, env };
+    let mut cx = Ctx {
+        path,
+        env,
+        constants: BTreeMap::new(),
+        captures: Vec::new(),
+        feeders: Vec::new(),
+    };
     let version = file.schema_version.unwrap_or(SCENARIO_SCHEMA_VERSION);
     if version != SCENARIO_SCHEMA_VERSION {
         return Err(cx.invalid(
@@ -168,6 +199,13 @@ pub fn from_toml(path: &Path, text: &str, env: EnvLookup<'_>) -> Result<Scenario
         ));
     }
     validate_name(&cx, &file.name)?;
+    cx.constants = constants(&cx, &file.vars)?;
+    let feeders = feeders(&cx, &file.feeder)?;
+    cx.feeders = feeders
+        .iter()
+        .map(|f| (f.name.clone(), f.columns.clone()))
+        .collect();
+    cx.captures = capture_names(&cx, &file.request)?;
     let target = target(&cx, &file.target)?;
     let load = load(&cx, &file.load)?;
     let requests = requests(&cx, &file.request)?;
@@ -186,8 +224,309 @@ pub fn from_toml(path: &Path, text: &str, env: EnvLookup<'_>) -> Result<Scenario
         requests,
         gate,
         monitor,
+        feeders,
+        captures: cx.captures.clone(),
         hash: hash(&file),
     })
+}
+
+/// A name usable as `${name}`.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn constants(
+    cx: &Ctx<'_>,
+    vars: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, ScenarioError> {
+    vars.iter()
+        .map(|(name, value)| {
+            let key = format!("vars.{name}");
+            if !plain_name(name) || name == "user" || name == "env" {
+                return Err(cx.invalid(
+                    &key,
+                    format!("`{name}` cannot name a variable"),
+                    "use letters, digits, `_` and `-` (not `user` or `env`)",
+                ));
+            }
+            Ok((name.clone(), cx.expand(&key, value)?))
+        })
+        .collect()
+}
+
+fn feeders(cx: &Ctx<'_>, list: &[FeederFile]) -> Result<Vec<FeederSpec>, ScenarioError> {
+    let mut out: Vec<FeederSpec> = Vec::new();
+    for (i, f) in list.iter().enumerate() {
+        let key = |k: &str| format!("feeder[{i}].{k}");
+        if !plain_name(&f.name) || f.name == "user" || f.name == "env" {
+            return Err(cx.invalid(
+                key("name"),
+                format!("`{}` cannot name a feeder", f.name),
+                "use letters, digits, `_` and `-` (not `user` or `env`)",
+            ));
+        }
+        if out.iter().any(|o| o.name == f.name) || cx.constants.contains_key(&f.name) {
+            return Err(cx.invalid(
+                key("name"),
+                format!("`{}` is already a feeder or a `[vars]` name", f.name),
+                "give every feeder its own name",
+            ));
+        }
+        let order = match f.order.as_deref().unwrap_or("sequential") {
+            "sequential" => FeedOrder::Sequential,
+            "random" => FeedOrder::Random,
+            "unique" => FeedOrder::Unique,
+            other => {
+                return Err(cx.invalid(
+                    key("order"),
+                    format!("unknown order `{other}`"),
+                    "use \"sequential\", \"random\" or \"unique\" (each user its own rows)",
+                ))
+            }
+        };
+        let on_end = match f.on_end.as_deref().unwrap_or("recycle") {
+            "recycle" => OnEnd::Recycle,
+            "stop" => OnEnd::Stop,
+            other => {
+                return Err(cx.invalid(
+                    key("on_end"),
+                    format!("unknown value `{other}`"),
+                    "use \"recycle\" (start again) or \"stop\" (end the run)",
+                ))
+            }
+        };
+        let file = cx.expand(&key("file"), &f.file)?;
+        let path = cx
+            .path
+            .parent()
+            .map(|dir| dir.join(&file))
+            .unwrap_or_else(|| file.clone().into());
+        let (columns, rows) =
+            read_csv(&path).map_err(|(problem, fix)| cx.invalid(key("file"), problem, fix))?;
+        if let Some(bad) = columns.iter().find(|c| !plain_name(c)) {
+            return Err(cx.invalid(
+                key("file"),
+                format!("column `{bad}` cannot be used as `${{{}.{bad}}}`", f.name),
+                "rename the column in the header row: letters, digits, `_` and `-`",
+            ));
+        }
+        out.push(FeederSpec {
+            name: f.name.clone(),
+            path,
+            columns,
+            rows: std::sync::Arc::new(rows),
+            order,
+            on_end,
+        });
+    }
+    Ok(out)
+}
+
+/// Every variable some request captures, in first-capture order (its slot).
+fn capture_names(cx: &Ctx<'_>, list: &[RequestFile]) -> Result<Vec<String>, ScenarioError> {
+    let mut names: Vec<String> = Vec::new();
+    for (i, r) in list.iter().enumerate() {
+        for (j, c) in r.capture.iter().enumerate() {
+            let key = format!("request[{i}].capture[{j}].var (\"{}\")", r.name);
+            if !plain_name(&c.var) || c.var == "user" || c.var == "env" {
+                return Err(cx.invalid(
+                    key,
+                    format!("`{}` cannot name a variable", c.var),
+                    "use letters, digits, `_` and `-` (not `user` or `env`)",
+                ));
+            }
+            if cx.constants.contains_key(&c.var) {
+                return Err(cx.invalid(
+                    key,
+                    format!("`{}` is also a constant in `[vars]`", c.var),
+                    "rename the capture or the constant",
+                ));
+            }
+            if !names.contains(&c.var) {
+                names.push(c.var.clone());
+            }
+        }
+    }
+    Ok(names)
+}
+
+fn checks(cx: &Ctx<'_>, prefix: &str, list: &[CheckFile]) -> Result<Vec<Check>, ScenarioError> {
+    let mut out: Vec<Check> = Vec::new();
+    for (j, c) in list.iter().enumerate() {
+        let key = format!("{prefix}.check[{j}]");
+        let kinds = [
+            c.status.is_some(),
+            c.header.is_some(),
+            c.body_contains.is_some(),
+            c.body_not_contains.is_some(),
+            c.json.is_some(),
+            c.max_body_bytes.is_some(),
+        ];
+        let fix = "a check has exactly one of `status`, `header`, `body_contains`, `body_not_contains`, `json`, `max_body_bytes`";
+        match kinds.iter().filter(|k| **k).count() {
+            0 => return Err(cx.invalid(&key, "checks nothing", fix)),
+            1 => {}
+            _ => {
+                return Err(cx.invalid(
+                    &key,
+                    "more than one kind of check",
+                    format!("{fix}; write one `[[request.check]]` per condition"),
+                ))
+            }
+        }
+        let modifiers_ok = match (&c.header, &c.json) {
+            (Some(_), _) => true,
+            (None, Some(_)) => c.contains.is_none(),
+            (None, None) => c.equals.is_none() && c.contains.is_none(),
+        };
+        if !modifiers_ok {
+            return Err(cx.invalid(
+                &key,
+                "`equals`/`contains` do not apply to this check",
+                "use `equals`/`contains` with `header`, and `equals` with `json`",
+            ));
+        }
+        let (kind, default_name) = if let Some(codes) = &c.status {
+            if codes.is_empty() || codes.iter().any(|s| !(100..=599).contains(s)) {
+                return Err(cx.invalid(
+                    format!("{key}.status"),
+                    "not a list of HTTP statuses",
+                    "e.g. `status = [200, 201]`",
+                ));
+            }
+            let list = codes
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join("|");
+            (CheckKind::Status(codes.clone()), format!("status {list}"))
+        } else if let Some(h) = &c.header {
+            let equals = match &c.equals {
+                None => None,
+                Some(toml::Value::String(v)) => Some(v.clone()),
+                Some(_) => {
+                    return Err(cx.invalid(
+                        format!("{key}.equals"),
+                        "a header value is text",
+                        "quote it: `equals = \"...\"`",
+                    ))
+                }
+            };
+            let name = match (&equals, &c.contains) {
+                (Some(v), _) => format!("header {h} = {v}"),
+                (None, Some(v)) => format!("header {h} contains {v}"),
+                (None, None) => format!("header {h} present"),
+            };
+            (
+                CheckKind::Header {
+                    name: h.to_ascii_lowercase(),
+                    equals,
+                    contains: c.contains.clone(),
+                },
+                name,
+            )
+        } else if let Some(t) = &c.body_contains {
+            (
+                CheckKind::BodyContains(t.clone()),
+                format!("body contains {t:?}"),
+            )
+        } else if let Some(t) = &c.body_not_contains {
+            (
+                CheckKind::BodyNotContains(t.clone()),
+                format!("body lacks {t:?}"),
+            )
+        } else if let Some(p) = &c.json {
+            if !valid_pointer(p) {
+                return Err(cx.invalid(
+                    format!("{key}.json"),
+                    format!("`{p}` is not a JSON pointer"),
+                    "write it as in RFC 6901, e.g. \"/items/0/id\" (`~1` for `/`, `~0` for `~`)",
+                ));
+            }
+            let equals = c
+                .equals
+                .as_ref()
+                .map(|v| {
+                    serde_json::to_value(v).map_err(|e| {
+                        cx.invalid(
+                            format!("{key}.equals"),
+                            e.to_string(),
+                            "use a string, number or boolean",
+                        )
+                    })
+                })
+                .transpose()?;
+            let name = match &equals {
+                Some(v) => format!("json {p} = {v}"),
+                None => format!("json {p} exists"),
+            };
+            (
+                CheckKind::Json {
+                    pointer: p.clone(),
+                    equals,
+                },
+                name,
+            )
+        } else {
+            let n = c.max_body_bytes.unwrap_or_default();
+            (CheckKind::MaxBodyBytes(n), format!("body ≤ {n} bytes"))
+        };
+        let name = c.name.clone().unwrap_or(default_name);
+        if name.trim().is_empty() || out.iter().any(|o| o.name == name) {
+            return Err(cx.invalid(
+                format!("{key}.name"),
+                "empty or repeated check name",
+                "give each check of a request its own `name`",
+            ));
+        }
+        out.push(Check { name, kind });
+    }
+    Ok(out)
+}
+
+fn captures(
+    cx: &Ctx<'_>,
+    prefix: &str,
+    list: &[CaptureFile],
+) -> Result<Vec<Capture>, ScenarioError> {
+    list.iter()
+        .enumerate()
+        .map(|(j, c)| {
+            let key = format!("{prefix}.capture[{j}]");
+            let slot = cx.captures.iter().position(|n| n == &c.var).unwrap_or_default();
+            let pattern = c
+                .regex
+                .as_ref()
+                .map(|r| {
+                    Pattern::new(r).map_err(|e| {
+                        cx.invalid(format!("{key}.regex"), format!("not a valid regular expression: {e}"), "fix the pattern (Rust regex syntax); the first group `( )` is captured")
+                    })
+                })
+                .transpose()?;
+            let from = match (&c.json, &c.header, pattern) {
+                (Some(p), None, None) => {
+                    if !valid_pointer(p) {
+                        return Err(cx.invalid(format!("{key}.json"), format!("`{p}` is not a JSON pointer"), "write it as in RFC 6901, e.g. \"/token\""));
+                    }
+                    CaptureFrom::Json(p.clone())
+                }
+                (None, Some(h), pattern) => CaptureFrom::Header(h.to_ascii_lowercase(), pattern),
+                (None, None, Some(pattern)) => CaptureFrom::Body(pattern),
+                _ => {
+                    return Err(cx.invalid(
+                        &key,
+                        "no single source to capture from",
+                        "set `json` (a pointer), `header` (optionally with `regex`), or `regex` alone (over the body)",
+                    ))
+                }
+            };
+            Ok(Capture { slot, from })
+        })
+        .collect()
 }
 
 fn validate_name(cx: &Ctx<'_>, name: &str) -> Result<(), ScenarioError> {
@@ -247,10 +586,51 @@ fn target(cx: &Ctx<'_>, t: &TargetFile) -> Result<TargetSpec, ScenarioError> {
             "e.g. `timeout = \"2s\"`",
         ));
     }
+    let http = match t.http.as_deref() {
+        None | Some("auto") => HttpVersion::Auto,
+        Some("1.1") | Some("1") => HttpVersion::Http1,
+        Some("2") => HttpVersion::Http2,
+        Some(other) => {
+            return Err(cx.invalid(
+                "target.http",
+                format!("unknown HTTP version `{other}`"),
+                "use \"auto\" (HTTP/2 when a TLS server offers it), \"1.1\" or \"2\" (prior knowledge, also cleartext)",
+            ))
+        }
+    };
+    let ca_file = match &t.ca_file {
+        None => None,
+        Some(f) => {
+            let f = cx.expand("target.ca_file", f)?;
+            let path = cx
+                .path
+                .parent()
+                .map(|dir| dir.join(&f))
+                .unwrap_or_else(|| f.clone().into());
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                cx.invalid(
+                    "target.ca_file",
+                    format!("cannot read `{}`: {e}", path.display()),
+                    "point it at a PEM file of CA certificates; a relative path is relative to the scenario file",
+                )
+            })?;
+            if !text.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(cx.invalid(
+                    "target.ca_file",
+                    format!("`{}` holds no PEM certificate", path.display()),
+                    "use a PEM file (-----BEGIN CERTIFICATE-----); convert DER with `openssl x509 -inform der -in ca.der -out ca.pem`",
+                ));
+            }
+            Some(path)
+        }
+    };
     Ok(TargetSpec {
         base_url,
         headers,
         health,
+        http,
+        ca_file,
+        cookies: t.cookies.unwrap_or(false),
     })
 }
 
@@ -258,7 +638,7 @@ fn headers(
     cx: &Ctx<'_>,
     key: &str,
     h: &BTreeMap<String, String>,
-) -> Result<Vec<(String, String)>, ScenarioError> {
+) -> Result<Vec<(String, Template)>, ScenarioError> {
     h.iter()
         .map(|(name, value)| {
             let k = format!("{key}.{name}");
@@ -270,8 +650,11 @@ fn headers(
                     "use letters, digits and `-`",
                 ));
             }
-            let value = cx.expand(&k, value)?;
-            if value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
+            let value = cx.template(&k, value)?;
+            let broken = value.parts().iter().any(|p| {
+                matches!(p, template::Part::Text(t) if t.chars().any(|c| c == '\r' || c == '\n' || c == '\0'))
+            });
+            if broken {
                 return Err(cx.invalid(&k, "header value contains a line break", "remove it"));
             }
             Ok((name.clone(), value))
@@ -368,6 +751,16 @@ fn requests(cx: &Ctx<'_>, list: &[RequestFile]) -> Result<Vec<RequestSpec>, Scen
             "add at least one `[[request]]` with a `name` and a `path`",
         ));
     }
+    if list
+        .iter()
+        .all(|r| r.on_start == Some(true) || r.on_stop == Some(true))
+    {
+        return Err(cx.invalid(
+            "request",
+            "every request is `on_start` or `on_stop`, so nothing repeats under load",
+            "add at least one request without `on_start`/`on_stop` (the weighted mix)",
+        ));
+    }
     let mut seen = BTreeSet::new();
     list.iter()
         .enumerate()
@@ -402,8 +795,18 @@ fn requests(cx: &Ctx<'_>, list: &[RequestFile]) -> Result<Vec<RequestSpec>, Scen
                     ))
                 }
             };
-            let path = cx.expand(&key("path"), &r.path)?;
-            check_path(cx, &key("path"), &path)?;
+            let path = cx.template(&key("path"), &r.path)?;
+            // The literal text must make a path: a leading `/`, no whitespace. Rendered values are
+            // the user's data and are sent as they are.
+            let literal: String = path
+                .parts()
+                .iter()
+                .map(|p| match p {
+                    template::Part::Text(t) => t.as_str(),
+                    template::Part::Var(_) => "x",
+                })
+                .collect();
+            check_path(cx, &key("path"), &literal)?;
             let weight = r.weight.unwrap_or(1);
             if !(1..=10_000).contains(&weight) {
                 return Err(cx.invalid(
@@ -420,21 +823,108 @@ fn requests(cx: &Ctx<'_>, list: &[RequestFile]) -> Result<Vec<RequestSpec>, Scen
                     "use codes 100-599",
                 ));
             }
-            Ok(RequestSpec {
+            let prefix = format!("request[{i}]");
+            let headers = headers(cx, &format!("{prefix}.headers"), &r.headers)?;
+            let body = r
+                .body
+                .as_ref()
+                .map(|b| cx.template(&key("body"), b))
+                .transpose()?;
+            let phase = match (r.on_start.unwrap_or(false), r.on_stop.unwrap_or(false)) {
+                (false, false) => Phase::Main,
+                (true, false) => Phase::OnStart,
+                (false, true) => Phase::OnStop,
+                (true, true) => {
+                    return Err(cx.invalid(
+                        key("on_start"),
+                        "a request cannot run both on start and on stop",
+                        "write two requests",
+                    ))
+                }
+            };
+            if phase != Phase::Main && r.weight.is_some() {
+                return Err(cx.invalid(
+                    key("weight"),
+                    "on_start/on_stop requests run once per user; a weight means nothing",
+                    "remove `weight`",
+                ));
+            }
+            let mut feed = Vec::new();
+            for name in r.feed.iter().flatten() {
+                let f = cx
+                    .feeders
+                    .iter()
+                    .position(|(n, _)| n == name)
+                    .ok_or_else(|| {
+                        cx.invalid(
+                            key("feed"),
+                            format!("no `[[feeder]]` is named `{name}`"),
+                            format!(
+                                "use one of: {}",
+                                if cx.feeders.is_empty() {
+                                    "(no feeders defined)".to_string()
+                                } else {
+                                    cx.feeders
+                                        .iter()
+                                        .map(|(n, _)| n.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                }
+                            ),
+                        )
+                    })?;
+                if !feed.contains(&f) {
+                    feed.push(f);
+                }
+            }
+            let mut spec = RequestSpec {
                 name: r.name.clone(),
                 method,
                 path,
-                headers: headers(cx, &format!("request[{i}].headers"), &r.headers)?,
-                body: r
-                    .body
-                    .as_ref()
-                    .map(|b| cx.expand(&key("body"), b))
-                    .transpose()?,
+                headers,
+                body,
                 weight: weight as u32,
                 expect_status,
-            })
+                checks: checks(cx, &prefix, &r.check)?,
+                captures: captures(cx, &prefix, &r.capture)?,
+                phase,
+                feed,
+            };
+            // Without an explicit `feed` for a feeder anywhere, every request using it takes a
+            // fresh row (the common case: one row per request).
+            let used = used_feeders(&spec);
+            for f in used {
+                let explicit = list.iter().any(|o| {
+                    o.feed
+                        .iter()
+                        .flatten()
+                        .any(|n| Some(n) == cx.feeders.get(f).map(|x| &x.0))
+                });
+                if !explicit && !spec.feed.contains(&f) {
+                    spec.feed.push(f);
+                }
+            }
+            Ok(spec)
         })
         .collect()
+}
+
+/// Feeders whose columns a request reads.
+fn used_feeders(spec: &RequestSpec) -> Vec<usize> {
+    let mut out = Vec::new();
+    let templates = std::iter::once(&spec.path)
+        .chain(spec.headers.iter().map(|(_, v)| v))
+        .chain(spec.body.iter());
+    for t in templates {
+        for v in t.vars() {
+            if let Var::Feeder { feeder, .. } = v {
+                if !out.contains(&feeder) {
+                    out.push(feeder);
+                }
+            }
+        }
+    }
+    out
 }
 
 fn thresholds(
@@ -673,10 +1163,17 @@ fn hash(file: &ScenarioFile) -> String {
     struct Hashed<'a> {
         load: &'a LoadFile,
         request: &'a [RequestFile],
+        // Skipped when empty so scenarios without them keep the hash they had.
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        vars: &'a BTreeMap<String, String>,
+        #[serde(skip_serializing_if = "<[FeederFile]>::is_empty")]
+        feeder: &'a [FeederFile],
     }
     let canonical = serde_json::to_vec(&Hashed {
         load: &file.load,
         request: &file.request,
+        vars: &file.vars,
+        feeder: &file.feeder,
     })
     .unwrap_or_default();
     let digest = Sha256::digest(&canonical);

@@ -6,6 +6,7 @@ mod calibrate;
 mod compare;
 mod demo;
 mod errors;
+mod flows;
 mod gate;
 mod monitor;
 mod record;
