@@ -163,10 +163,12 @@ pub enum NotSent {
 }
 
 /// Renders `spec` for `user`: draws the rows it feeds on, then fills every template.
-/// `dynamic_headers` are the target's and the request's per-user headers.
+/// `target_headers` are the target's per-user headers: one whose variable has no value yet is left
+/// out (the login that fetches the token is sent without it). Everything of the request itself
+/// must be filled, or the request is not sent.
 pub fn render(
     spec: &RequestSpec,
-    dynamic_headers: &[(String, Template)],
+    target_headers: &[(String, Template)],
     user: &mut UserState,
     feeds: &Feeds,
     capture_names: &[String],
@@ -177,7 +179,8 @@ pub fn render(
     }
     // A feeder read without a `feed` here uses the user's current row; draw one on first use.
     let templates = std::iter::once(&spec.path)
-        .chain(dynamic_headers.iter().map(|(_, t)| t))
+        .chain(target_headers.iter().map(|(_, t)| t))
+        .chain(spec.headers.iter().map(|(_, t)| t))
         .chain(spec.body.iter());
     for t in templates {
         for v in t.vars() {
@@ -209,8 +212,13 @@ pub fn render(
         _ => NotSent::Exhausted,
     };
     let path = spec.path.render(lookup).map_err(missing)?;
-    let mut headers = Vec::with_capacity(dynamic_headers.len());
-    for (k, t) in dynamic_headers {
+    let mut headers = Vec::new();
+    for (k, t) in target_headers {
+        if let Ok(v) = t.render(lookup) {
+            headers.push((k.clone(), v));
+        }
+    }
+    for (k, t) in spec.headers.iter().filter(|(_, t)| t.as_static().is_none()) {
         headers.push((k.clone(), t.render(lookup).map_err(missing)?));
     }
     let body = spec

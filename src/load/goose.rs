@@ -45,8 +45,8 @@ struct Prepared {
     method: GooseMethod,
     /// Headers with fixed values, built once.
     headers: HeaderMap,
-    /// Headers rendered per request (target's and request's, in that order).
-    dynamic_headers: Vec<(String, Template)>,
+    /// The target's headers rendered per request (the request's own are in `spec`).
+    target_dynamic: Vec<(String, Template)>,
     /// Whether anything is rendered per request.
     dynamic: bool,
     /// Whether checks or captures read response headers.
@@ -148,7 +148,7 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
                 };
                 match flow::render(
                     &req.spec,
-                    &req.dynamic_headers,
+                    &req.target_dynamic,
                     state,
                     &shared.feeds,
                     &shared.captures,
@@ -337,10 +337,11 @@ pub(crate) async fn execute(
         let fixed = all
             .iter()
             .filter_map(|(k, v)| Some((k.as_str(), v.as_static()?)));
-        let dynamic_headers: Vec<(String, Template)> = all
+        let target_dynamic: Vec<(String, Template)> = plan
+            .target_headers
             .iter()
             .filter(|(_, v)| v.as_static().is_none())
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .cloned()
             .collect();
         let reads_headers = spec
             .checks
@@ -354,8 +355,8 @@ pub(crate) async fn execute(
             index,
             method: goose_method(spec.method),
             headers: header_map(fixed, &spec.name)?,
-            dynamic: spec.is_dynamic() || !dynamic_headers.is_empty(),
-            dynamic_headers,
+            dynamic: spec.is_dynamic() || !target_dynamic.is_empty(),
+            target_dynamic,
             reads_headers,
             spec: spec.clone(),
         };

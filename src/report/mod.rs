@@ -176,10 +176,13 @@ pub fn headline(run: &RunResult) -> String {
     )
 }
 
-/// What the scenario's checks and captures found: failed checks by name, and requests not sent
-/// because a variable had no value or a feeder ran out. Empty for a scenario without them.
+/// Why the run ended early, and what the scenario's checks and captures found: failed checks by
+/// name, and requests not sent because a variable had no value or a feeder ran out.
 pub fn flow_notes(run: &RunResult) -> Vec<String> {
     let mut notes = Vec::new();
+    if let Some(why) = &run.meta.stopped_early {
+        notes.push(format!("the run stopped early: {why}"));
+    }
     for (request, s) in &run.requests {
         for (check, n) in &s.failed_checks {
             notes.push(format!(

@@ -42,8 +42,11 @@ pub struct FeederSpec {
     pub on_end: OnEnd,
 }
 
+/// Column names and rows of a CSV file.
+pub type Table = (Vec<String>, Vec<Vec<String>>);
+
 /// Reads a CSV file with a header row. Errors are (problem, fix).
-pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), (String, String)> {
+pub fn read_csv(path: &Path) -> Result<Table, (String, String)> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)

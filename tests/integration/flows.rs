@@ -31,6 +31,9 @@ struct Shop {
     bad_token: AtomicU64,
     /// Requests to `/items/..`.
     items: AtomicU64,
+    /// Requests whose `X-Token` (a target header) is missing or is not their bearer token, and
+    /// logins that carried one.
+    x_token_wrong: AtomicU64,
     /// `/login` answers without a token.
     login_broken: AtomicBool,
     /// Every n-th `/items` answer is a 200 error page (0: never).
@@ -63,6 +66,11 @@ async fn serve(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let x_token = req
+        .headers()
+        .get("x-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let body = req
         .into_body()
         .collect()
@@ -73,6 +81,9 @@ async fn serve(
         return Ok(reply(StatusCode::OK, "{}".into()));
     }
     if path == "/login" {
+        if x_token.is_some() {
+            shop.x_token_wrong.fetch_add(1, Ordering::Relaxed);
+        }
         if shop.login_broken.load(Ordering::Relaxed) {
             return Ok(reply(StatusCode::OK, "<html>maintenance</html>".into()));
         }
@@ -84,6 +95,9 @@ async fn serve(
     if let Some(id) = path.strip_prefix("/items/") {
         let n = shop.items.fetch_add(1, Ordering::Relaxed) + 1;
         let token = auth.and_then(|a| a.strip_prefix("Bearer ").map(str::to_string));
+        if token.is_none() || token != x_token {
+            shop.x_token_wrong.fetch_add(1, Ordering::Relaxed);
+        }
         let known = token.is_some_and(|t| shop.tokens.lock().expect("lock").contains(&t));
         if !known {
             shop.bad_token.fetch_add(1, Ordering::Relaxed);
@@ -161,7 +175,7 @@ fn shop_scenario(url: &str, extra_target: &str, item_checks: &str) -> String {
 
 [target]
 base_url = "{url}"
-headers = {{ Authorization = "Bearer ${{token}}" }}
+headers = {{ "X-Token" = "${{token}}" }}   # left out until there is a token (the login)
 health = {{ path = "/health", retries = 1, interval = "100ms", timeout = "1s" }}
 {extra_target}
 
@@ -192,6 +206,7 @@ json = "/token"
 [[request]]
 name = "item"
 path = "/items/${{items.id}}"
+headers = {{ Authorization = "Bearer ${{token}}" }}   # not sent without a token
 {item_checks}
 "#
     )
@@ -219,6 +234,11 @@ fn a_captured_token_and_feeder_ids_reach_the_server() {
         "every item request carried an issued token"
     );
     assert!(shop.items.load(Ordering::Relaxed) > 50, "the mix ran");
+    assert_eq!(
+        shop.x_token_wrong.load(Ordering::Relaxed),
+        0,
+        "target header: absent on login, the token after"
+    );
     let ids = shop.ids.lock().expect("lock").clone();
     assert_eq!(
         ids.keys().cloned().collect::<Vec<_>>(),
@@ -248,7 +268,7 @@ fn a_captured_token_and_feeder_ids_reach_the_server() {
 #[test]
 fn a_200_with_a_wrong_body_fails_its_check_and_the_gate() {
     let server = Server::start(false);
-    let checks = "[[request.check]]\nname = \"item is json\"\njson = \"/ok\"\nequals = true\n";
+    let checks = "[[request.check]]\nname = \"item is json\"\njson = \"/ok\"\nequals = true\n\n[gate]\nmetrics = [\"p50\", \"error_rate\"]\n";
     let t = setup(&server, "", checks);
     t.run(&["record", "scenarios/shop.toml"]).code(0);
     // Now one answer in four is an error page with status 200.
@@ -321,7 +341,7 @@ fn a_feeder_that_stops_ends_the_run_early_and_says_so() {
         ),
     );
     let out = t.run(&["run", "scenarios/shop.toml"]);
-    out.stderr_has(&["feeder `items` ran out of rows"]);
+    out.stdout_has(&["feeder `items` ran out of rows"]);
     // 3 rows, 3 users, unique: each user fetches its own row once.
     let ids = server.shop.ids.lock().expect("lock").clone();
     assert!(ids.values().all(|n| *n == 1), "no row twice: {ids:?}");
