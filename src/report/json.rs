@@ -41,6 +41,14 @@ struct Stats<'a> {
     throughput_rps: f64,
     status_codes: &'a BTreeMap<String, u64>,
     latency: &'a LatencySummary,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    failed_checks: &'a BTreeMap<String, u64>,
+    #[serde(skip_serializing_if = "is_zero")]
+    not_sent: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn stats(s: &crate::result::RequestStats, secs: f64) -> Stats<'_> {
@@ -51,6 +59,8 @@ fn stats(s: &crate::result::RequestStats, secs: f64) -> Stats<'_> {
         throughput_rps: s.requests.saturating_sub(s.errors.total()) as f64 / secs,
         status_codes: &s.status_codes,
         latency: &s.latency,
+        failed_checks: &s.failed_checks,
+        not_sent: s.not_sent,
     }
 }
 

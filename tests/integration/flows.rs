@@ -422,3 +422,61 @@ fn bad_variables_feeders_checks_and_captures_are_refused_before_any_load() {
         .code(2)
         .stderr_has(&["target.ca_file", "no PEM certificate"]);
 }
+
+/// The scenario schema accepts every committed scenario and this file's shop scenario with all
+/// the new keys, and the result and report of a run with failed checks match theirs.
+#[test]
+fn scenarios_results_and_reports_with_checks_match_their_schemas() {
+    use crate::schema::{assert_valid, report_schema, result_schema, validator};
+    let scenario_schema = validator("scenario.schema.json").expect("scenario schema");
+    let mut texts: Vec<(String, String)> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
+            .expect("scenarios/")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .map(|p| {
+                (
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).expect("read"),
+                )
+            })
+            .collect();
+    let checks = "[[request.check]]\nname = \"json\"\njson = \"/ok\"\nequals = true\n[[request.check]]\nheader = \"content-type\"\ncontains = \"json\"\n[[request.check]]\nstatus = [200]\n[[request.check]]\nmax_body_bytes = 100\n";
+    texts.push((
+        "shop".into(),
+        shop_scenario("http://127.0.0.1:1", "http = \"2\"\ncookies = true", checks),
+    ));
+    for (name, text) in &texts {
+        let value: serde_json::Value = toml::from_str(text).expect("TOML");
+        assert_valid(&scenario_schema, &value, name);
+    }
+    let server = Server::start(false);
+    server.shop.broken_every.store(3, Ordering::Relaxed);
+    let t = setup(&server, "", "[[request.check]]\njson = \"/ok\"\n");
+    t.run(&[
+        "run",
+        "scenarios/shop.toml",
+        "--out",
+        "run.json",
+        "--format",
+        "json",
+        "--output",
+        "report.json",
+    ])
+    .code(0);
+    let run = t.json("run.json");
+    assert!(
+        run["requests"]["item"]["errors"]["check"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0,
+        "{}",
+        run["requests"]["item"]
+    );
+    assert_valid(&result_schema().expect("result schema"), &run, "run.json");
+    assert_valid(
+        &report_schema().expect("report schema"),
+        &t.json("report.json"),
+        "report.json",
+    );
+}

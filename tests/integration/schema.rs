@@ -48,7 +48,7 @@ metrics = ["p50", "p95", "mean", "throughput", "error_rate"]
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the tests and their helpers return: a failure is a message with its context.
-type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+pub(crate) type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 fn repo_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
@@ -64,7 +64,7 @@ fn read_json(path: &Path) -> TestResult<Value> {
 
 /// The schema `schemas/<name>`, itself checked against the draft 2020-12 meta-schema, with `format`
 /// assertions on (dates, URIs).
-fn validator(name: &str) -> TestResult<Validator> {
+pub(crate) fn validator(name: &str) -> TestResult<Validator> {
     let schema = read_json(&repo_file(&format!("schemas/{name}")))?;
     jsonschema::meta::validate(&schema)
         .map_err(|e| format!("schemas/{name} is not a valid JSON Schema: {e}"))?;
@@ -75,11 +75,11 @@ fn validator(name: &str) -> TestResult<Validator> {
     Ok(validator)
 }
 
-fn result_schema() -> TestResult<Validator> {
+pub(crate) fn result_schema() -> TestResult<Validator> {
     validator("result.schema.json")
 }
 
-fn report_schema() -> TestResult<Validator> {
+pub(crate) fn report_schema() -> TestResult<Validator> {
     validator("report.schema.json")
 }
 
@@ -99,7 +99,7 @@ fn violations(validator: &Validator, instance: &Value) -> Vec<String> {
         .collect()
 }
 
-fn assert_valid(validator: &Validator, instance: &Value, what: &str) {
+pub(crate) fn assert_valid(validator: &Validator, instance: &Value, what: &str) {
     let errors = violations(validator, instance);
     assert!(
         errors.is_empty(),
