@@ -114,7 +114,17 @@ pub async fn preflight(target: &Target, spec: &TargetSpec) -> Result<(), LoadErr
             Ok(r) if health.path.is_none() || r.status().is_success() => return Ok(()),
             Ok(r) => last = format!("{path} answered {}", r.status()),
             Err(e) if e.is_timeout() => last = format!("no answer within {:?}", health.timeout),
-            Err(e) if e.is_connect() => last = "connection refused or unreachable".to_string(),
+            Err(e) if e.is_connect() => {
+                let chain = error_chain(&e);
+                last = if chain.contains("certificate") || chain.contains("Certificate") {
+                    format!(
+                        "the TLS certificate is not trusted ({}); give its CA as `[target] ca_file` (PEM), or pass --danger-accept-invalid-certs",
+                        chain.rsplit(": ").next().unwrap_or(&chain)
+                    )
+                } else {
+                    "connection refused or unreachable".to_string()
+                }
+            }
             Err(e) => last = format!("request failed: {}", error_chain(&e)),
         }
         log::info!(

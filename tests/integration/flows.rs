@@ -128,8 +128,22 @@ struct Server {
     _runtime: tokio::runtime::Runtime,
 }
 
+/// How the shop talks.
+#[derive(Clone)]
+enum Wire {
+    Http1,
+    /// HTTP/2 only, cleartext (prior knowledge).
+    H2c,
+    /// TLS with this certificate chain and key (PEM); ALPN offers h2 and http/1.1.
+    Tls(Arc<tokio_rustls::TlsAcceptor>),
+}
+
 impl Server {
     fn start(http2: bool) -> Self {
+        Self::start_on(if http2 { Wire::H2c } else { Wire::Http1 })
+    }
+
+    fn start_on(wire: Wire) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -139,22 +153,45 @@ impl Server {
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind 127.0.0.1:0");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let address = listener.local_addr().expect("address");
+        let url = match wire {
+            Wire::Tls(_) => format!("https://localhost:{}", address.port()),
+            _ => format!("http://{address}"),
+        };
         let s = shop.clone();
         runtime.spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let s = s.clone();
+                let (s, wire) = (s.clone(), wire.clone());
                 tokio::spawn(async move {
-                    let io = TokioIo::new(stream);
                     let service = hyper::service::service_fn(move |req| serve(s.clone(), req));
-                    if http2 {
-                        let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                            .serve_connection(io, service)
-                            .await;
-                    } else {
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(io, service)
-                            .await;
+                    match wire {
+                        Wire::Http1 => {
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        }
+                        Wire::H2c => {
+                            let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        }
+                        Wire::Tls(acceptor) => {
+                            let Ok(tls) = acceptor.accept(stream).await else {
+                                return; // a client that does not trust us: its handshake fails
+                            };
+                            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                            let io = TokioIo::new(tls);
+                            if h2 {
+                                let _ =
+                                    hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                                        .serve_connection(io, service)
+                                        .await;
+                            } else {
+                                let _ = hyper::server::conn::http1::Builder::new()
+                                    .serve_connection(io, service)
+                                    .await;
+                            }
+                        }
                     }
                 });
             }
@@ -345,6 +382,78 @@ fn a_feeder_that_stops_ends_the_run_early_and_says_so() {
     // 3 rows, 3 users, unique: each user fetches its own row once.
     let ids = server.shop.ids.lock().expect("lock").clone();
     assert!(ids.values().all(|n| *n == 1), "no row twice: {ids:?}");
+}
+
+/// A private CA: its PEM, and a TLS acceptor for `localhost` / `127.0.0.1` signed by it.
+fn private_ca() -> (String, Arc<tokio_rustls::TlsAcceptor>) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    use tokio_rustls::rustls;
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "loadgate test CA");
+    let ca_key = KeyPair::generate().expect("CA key");
+    let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+    let issuer = Issuer::new(ca, ca_key);
+    let leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .expect("leaf params");
+    let leaf_key = KeyPair::generate().expect("leaf key");
+    let leaf_cert = leaf
+        .signed_by(&leaf_key, &issuer)
+        .expect("leaf certificate");
+    let chain = vec![leaf_cert.der().clone()];
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .expect("server certificate");
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    (
+        ca_cert.pem(),
+        Arc::new(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
+    )
+}
+
+#[test]
+fn tls_needs_the_private_ca_or_the_loud_flag_and_auto_negotiates_h2() {
+    let (ca_pem, acceptor) = private_ca();
+    let server = Server::start_on(Wire::Tls(acceptor));
+    // Trusted through `ca_file`: HTTP/2 by ALPN with the default `http = "auto"`.
+    let t = setup(&server, "ca_file = \"ca.pem\"", "").write("scenarios/ca.pem", &ca_pem);
+    t.run(&["run", "scenarios/shop.toml"]).code(0);
+    assert_eq!(
+        server.shop.versions.lock().expect("lock").clone(),
+        BTreeSet::from(["HTTP/2.0".to_string()])
+    );
+    assert_eq!(server.shop.bad_token.load(Ordering::Relaxed), 0);
+    // Not trusted: refused in preflight, before any load.
+    let before = server.shop.items.load(Ordering::Relaxed);
+    let untrusted = setup(&server, "", "");
+    untrusted
+        .run(&["run", "scenarios/shop.toml"])
+        .code(2)
+        .stderr_has(&["not healthy", "certificate is not trusted", "ca_file"]);
+    // The loud flag: accepted, with a warning; `http = "1.1"` is honoured.
+    let insecure = setup(&server, "http = \"1.1\"", "");
+    insecure
+        .run(&[
+            "run",
+            "scenarios/shop.toml",
+            "--danger-accept-invalid-certs",
+        ])
+        .code(0)
+        .stderr_has(&["NOT verified"]);
+    assert!(server.shop.items.load(Ordering::Relaxed) > before);
+    assert!(server
+        .shop
+        .versions
+        .lock()
+        .expect("lock")
+        .contains("HTTP/1.1"));
 }
 
 /// Bad input is refused when the scenario is read: exit 2, naming the file, the key and the fix.
