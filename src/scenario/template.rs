@@ -385,4 +385,27 @@ mod tests {
             Err(TemplateError::EnvUnset("NOPE".into()))
         );
     }
+
+    proptest::proptest! {
+        /// Any text parses or is refused, never panics; text without `${` is kept byte for byte;
+        /// rendering fills every variable it lists.
+        #[test]
+        fn parse_is_total_and_literal_text_survives(text in "\\PC{0,40}", plain in "[^$]{0,40}") {
+            let constants = BTreeMap::from([("v".to_string(), "V".to_string())]);
+            let captures = ["token".to_string()];
+            let n = names(&constants, &captures, &[]);
+            if let Ok(t) = parse(&text, &n) {
+                let listed = t.vars().count();
+                let mut asked = 0;
+                let filled = t.render(|_| {
+                    asked += 1;
+                    Some("x")
+                });
+                proptest::prop_assert!(filled.is_ok());
+                proptest::prop_assert_eq!(asked, listed);
+            }
+            let t = parse(&plain, &n).unwrap();
+            proptest::prop_assert_eq!(t.as_static(), Some(plain.as_str()));
+        }
+    }
 }
