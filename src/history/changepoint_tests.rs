@@ -213,10 +213,13 @@ proptest! {
 
     #[test]
     fn steps_in_noise_are_found_near_their_index(seed in 0u64..1_000, at in 10usize..90, up in any::<bool>()) {
-        // A 30% step stands out of 5% noise (6σ): it must be found, near its index.
+        // A 30% step stands out of 5% noise (4.6σ down, 6σ up): it must be found, near its index.
+        // Near, not exactly: two unlucky draws beside the step move the best fit by 2 (seed 783,
+        // step at 76: z = −2.4, −2.1 just before it); `a_step_of_20_percent_is_found_at_its_index`
+        // holds the fixed seeds to ±1.
         let factor = if up { 1.3 } else { 1.0 / 1.3 };
         let s = series(seed, 100, &[(at, factor)]);
         let found = indices(&detect(&s, Settings::default()));
-        prop_assert!(found.iter().any(|i| i.abs_diff(at) <= 1), "{found:?}");
+        prop_assert!(found.iter().any(|i| i.abs_diff(at) <= 3), "{found:?}");
     }
 }

@@ -96,6 +96,14 @@ pub enum HistoryError {
         /// Scenarios that do have a history.
         known: Vec<String>,
     },
+    /// A named scenario's folder holds no readable run.
+    #[error("no readable run in {}{}; append runs with `--history`", folder.display(), if *skipped > 0 { format!(" ({skipped} file(s) skipped: see the warnings above)") } else { String::new() })]
+    NoRuns {
+        /// The scenario's folder.
+        folder: PathBuf,
+        /// Files skipped as unreadable.
+        skipped: usize,
+    },
     /// A scenario name that cannot be a folder name.
     #[error("scenario name `{name}` cannot name a history folder; use letters, digits, `-`, `_` and `.` (not first)")]
     BadName {
