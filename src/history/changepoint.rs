@@ -14,18 +14,25 @@
 //!    while a significance test accepts it, at 10× the final p-value (Otava's lenient first pass);
 //! 2. **merge**: repeatedly drop the weakest change point (highest p-value, then smallest
 //!    magnitude), re-testing its neighbours against their new segments, until every one left has
-//!    p ≤ [`Settings::max_p`] (DESIGN.md §12 item 9: 0.001).
+//!    p ≤ [`Settings::max_p`] (DESIGN.md §12 item 9: 0.001);
+//! 3. **place and confirm**: move each change point to the least-squares best split between its
+//!    neighbours ([`refine`]) and keep it only if a seeded permutation test of "no change between
+//!    the neighbours" gives p ≤ `max_p` ([`confirm`]); repeat until nothing moves.
 //!
-//! **Significance: Student's t-test, not a permutation test.** Matteson & James (and MongoDB) test
-//! each split with a permutation test. Otava replaced it with a two-sample Student t-test between
-//! the two segments of the split (pooled variance, two-sided), and so do we, because:
-//! - it is deterministic without a seed: the same history always gives the same change points;
-//! - p ≤ 0.001 is not reachable with a cheap permutation test: its smallest p-value is 1/(B+1), so
-//!   it needs B ≥ 999 permutations, each O(n²) — ~10⁹ operations for a year of 8 metrics, against
-//!   ~10⁶ here (365 points × 8 metrics take about a millisecond);
-//! - nightly values (a percentile or a rate over a whole run) are averages of many requests, close
-//!   enough to normal for the t-test, and the merge step's re-test on full segments corrects most of
-//!   the selection bias of testing the best split.
+//! **Significance: Otava's Student t-test to find, a permutation test to confirm.** Matteson &
+//! James (and MongoDB) test each split with a permutation test of q̂; Otava replaced it with a
+//! two-sample Student t-test between the two segments of the split (pooled variance, two-sided):
+//! deterministic and cheap, where p ≤ 0.001 from permutations of q̂ needs B ≥ 999 permutations of an
+//! O(n²) statistic per split (~10⁹ operations for a year of 8 metrics). Passes 1–2 use Otava's
+//! t-test. But a t-test of the *best* split of a segment is anti-conservative (the split was chosen
+//! to make it small): measured on 500 seeded series of pure 5% noise, the t-test alone reported a
+//! change point in 4.6% of 100-run series and 12% of 365-run ones. Pass 3 therefore confirms each
+//! survivor with a permutation test whose statistic is the best least-squares split (O(n) per
+//! permutation, so B = 999 costs milliseconds), with a fixed seed: the same history always gives the
+//! same change points. With it, 0% of 100-run and 0.6% of 365-run noise series show a change point,
+//! and a +20% step in 5% noise is still found in 500 of 500 trials, at its exact run in 93% and
+//! within ±1 run in 98.6% (`changepoint_tests.rs`; `release`: 365 points × 8 metrics take ~5 ms, or
+//! ~50 ms when each metric has a change point to confirm).
 //!
 //! Every split leaves at least [`MIN_SEGMENT`] points on each side: one or two odd nights are noise
 //! until a third confirms the new level.
@@ -105,15 +112,13 @@ pub fn detect(series: &[f64], settings: Settings) -> Vec<Detected> {
     let mut kept = merge(candidates, series, settings.max_p, settings.min_magnitude);
     // Placing a change point depends on its neighbours and confirming one can drop a neighbour:
     // repeat until nothing moves (each round keeps or drops points; 4 rounds is ample).
-    for _ in 0..4 {
+    // The first round always confirms, so what is returned has passed the permutation test.
+    for round in 0..4 {
         let placed = refine(&kept, series);
-        let confirmed = confirm(placed.clone(), series, settings);
-        let settled = confirmed.iter().map(|c| c.index).eq(placed.iter().copied())
-            && placed.iter().copied().eq(kept.iter().map(|c| c.index));
-        kept = confirmed;
-        if settled {
+        if round > 0 && placed.iter().copied().eq(kept.iter().map(|c| c.index)) {
             break;
         }
+        kept = confirm(placed, series, settings);
     }
     kept
 }

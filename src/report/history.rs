@@ -191,11 +191,13 @@ fn text(report: &HistoryReport<'_>, markdown: bool) -> String {
         }
         if !rows.is_empty() {
             out.push_str(&if markdown {
-                markdown_table(&rows)
+                format!("{}\n", markdown_table(&rows))
             } else {
-                crate::report::table::grid(&HEADER, rows, &[1, 2, 3, 4])
+                format!(
+                    "{}\n",
+                    crate::report::table::grid(&HEADER, rows, &[1, 2, 3, 4])
+                )
             });
-            out.push('\n');
         }
         let notes = skipped_line(&h.skipped).into_iter().chain(
             (!missing.is_empty())
@@ -203,12 +205,14 @@ fn text(report: &HistoryReport<'_>, markdown: bool) -> String {
         );
         for note in notes {
             out.push_str(&if markdown {
-                format!("\n> {note}\n")
+                format!("> {note}\n\n")
             } else {
                 format!("{note}\n")
             });
         }
-        out.push('\n');
+        if !markdown {
+            out.push('\n');
+        }
     }
     out
 }
@@ -389,6 +393,17 @@ mod tests {
             HistoryFormat::Table,
         );
         assert!(empty.starts_with("No runs in h yet"));
+    }
+
+    #[test]
+    fn human_views_snapshot() {
+        let h = history();
+        let report = HistoryReport {
+            dir: Path::new("history"),
+            scenarios: &h,
+        };
+        insta::assert_snapshot!("history_table", render(&report, HistoryFormat::Table));
+        insta::assert_snapshot!("history_markdown", render(&report, HistoryFormat::Markdown));
     }
 
     #[test]

@@ -6,6 +6,13 @@
 //! per run (a synthetic step: cheap and deterministic); only the `--history` tests load a live
 //! demo service.
 
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test fixtures: a seeding step that fails must fail the calling test, with a message \
+              saying which step; clippy's allow-*-in-tests covers #[test] fns, not their helpers"
+)]
+
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
