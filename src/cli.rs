@@ -39,6 +39,8 @@ pub enum Command {
     Baselines(BaselinesCommand),
     /// Serve the built-in demo service on loopback (with knobs to inject regressions).
     Demo(DemoArgs),
+    /// Show the run history's trends and change points (runs appended with `--history DIR`).
+    History(HistoryArgs),
 }
 
 /// Where the load goes.
@@ -107,6 +109,10 @@ pub struct RunArgs {
     /// Write the full result (lossless histograms, windows, provenance) as JSON.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// After a complete run, append the result to this history folder
+    /// (DIR/<scenario>/<time>-<commit>.json; never overwrites).
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
     /// Report output.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -187,6 +193,10 @@ pub struct GateArgs {
     /// Also write the full run result as JSON.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// After a complete run, append the result (the one `--out` writes) to this history folder
+    /// (DIR/<scenario>/<time>-<commit>.json; never overwrites), whatever the verdict.
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
     /// Confirmation run: a suspect (not gross) critical regression is re-measured once and must fail
     /// again on the pooled runs before the gate fails (the two-stage rule of the noise guard). 0 disables.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=1))]
@@ -239,6 +249,35 @@ pub enum BaselinesCommand {
         #[arg(long, value_name = "DIR", default_value = crate::baseline::DEFAULT_DIR)]
         dir: PathBuf,
     },
+}
+
+/// `loadgate history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Scenarios to show (default: every scenario with a folder in the history).
+    #[arg(value_name = "SCENARIO_NAME")]
+    pub scenarios: Vec<String>,
+    /// The history folder.
+    #[arg(long, value_name = "DIR", default_value = crate::history::DEFAULT_DIR)]
+    pub dir: PathBuf,
+    /// A metric to trend (repeat for several) [default: p50, p95, p99, mean, throughput,
+    /// error_rate, peak_rss, rss_growth].
+    #[arg(long = "metric", value_name = "METRIC")]
+    pub metrics: Vec<crate::result::metric::Metric>,
+    /// Only the most recent N runs (trends and change points over them).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub last: Option<u32>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::report::history::HistoryFormat,
+    /// Prune first: delete all but the N most recent runs of each scenario shown (unreadable
+    /// files are never deleted).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: Option<u32>,
+    /// Prune first: delete the runs of each scenario shown that started longer ago than this
+    /// (e.g. 90d, 2w, 12h).
+    #[arg(long, value_name = "AGE")]
+    pub max_age: Option<String>,
 }
 
 /// `loadgate demo`.

@@ -23,6 +23,9 @@ pub enum Error {
     /// Writing an output.
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// The run history (`--history`, `loadgate history`).
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
     /// A flag value is invalid or flags conflict.
     #[error("{flag}: {problem}")]
     Flag {

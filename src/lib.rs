@@ -17,6 +17,7 @@
 //! | `baseline` | `result`, `scenario` (to check a baseline matches its scenario) |
 //! | `compare` | `scenario`, `result`, `baseline` |
 //! | `verdict` | `compare`, `result` |
+//! | `history` | `result`, `baseline` (the result-file loader), `compare` (metric values), `scenario::units` |
 //! | `report` | the data types of the stages above |
 //! | `action` | `verdict`, `report`, `compare` (the status carried by the verdict's reasons) |
 //! | `commands` | everything |
@@ -32,6 +33,7 @@ pub mod compare;
 pub mod error;
 pub mod exit;
 pub mod fsutil;
+pub mod history;
 pub mod load;
 pub mod logging;
 pub mod report;

@@ -7,7 +7,7 @@ use crate::action::context::Files;
 use crate::action::{self, ActionContext, CiOutputs, Plan};
 use crate::baseline;
 use crate::cli::{ActionArgs, FailOn, GateArgs};
-use crate::commands::common;
+use crate::commands::{common, history};
 use crate::compare::guard::{Z_BETA, Z_BETA_CONFIRMED};
 use crate::compare::{compare, confirm, needs_confirmation, Comparison, Policy, Settings};
 use crate::error::Error;
@@ -42,6 +42,7 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
         args.output.output.as_deref(),
         args.actions.actions_json.as_deref(),
     ])?;
+    history::preflight(args.history.as_deref(), &scenario.name)?;
     let policy = Policy::from_gate(&scenario.gate);
     let resolved = common::resolve_target(&args.target, &scenario).await?;
     let judged = judge_runs(&scenario, &resolved, &base, &policy, &noise, args.confirm).await;
@@ -51,6 +52,7 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
     if let Some(out) = &args.out {
         common::write_result(out, &pooled)?;
     }
+    history::append(args.history.as_deref(), &pooled)?;
     conclude(&args, &plan, &base, &pooled, &comparison, "").await
 }
 
@@ -65,6 +67,7 @@ async fn run_paired(
         args.output.output.as_deref(),
         args.actions.actions_json.as_deref(),
     ])?;
+    history::preflight(args.history.as_deref(), &scenario.name)?;
     let resolved = common::resolve_target(&args.target, scenario).await?;
     if let Err(e) = crate::load::target::preflight(&resolved.target, &scenario.target).await {
         common::finish(resolved).await;
@@ -76,6 +79,7 @@ async fn run_paired(
     if let Some(out) = &args.out {
         common::write_result(out, &cand)?;
     }
+    history::append(args.history.as_deref(), &cand)?;
     conclude(args, plan, &base, &cand, &comparison, ", paired mode").await
 }
 

@@ -6,6 +6,7 @@ mod common;
 mod compare;
 mod demo;
 mod gate;
+mod history;
 mod paired;
 mod record;
 mod run;
@@ -23,5 +24,6 @@ pub async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Calibrate(a) => calibrate::run(a).await,
         Command::Baselines(c) => baselines::run(c),
         Command::Demo(a) => demo::run(a).await,
+        Command::History(a) => history::run(a),
     }
 }

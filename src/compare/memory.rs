@@ -3,7 +3,7 @@
 //! the leak signal) and mean CPU. Pure functions over [`Samples`].
 
 use crate::compare::stats::normal_quantile;
-use crate::result::Samples;
+use crate::result::{RunResult, Samples};
 
 /// Fewest readings in the measured window for peak memory or CPU to mean anything.
 pub const MIN_POINTS: usize = 5;
@@ -96,6 +96,16 @@ impl Slope {
     pub fn se(&self) -> f64 {
         (self.upper - self.lower) / (2.0 * normal_quantile(0.99))
     }
+}
+
+/// Width of the windows whose minima make a run's RSS floor (for [`growth`]): 10 s windows smooth
+/// allocator and GC sawtooth; short runs keep at least 20 windows.
+pub fn floor_window_ms(r: &RunResult) -> f64 {
+    let ms = r.meta.measured_duration_ms as f64 / r.runs() as f64;
+    (ms / 20.0).clamp(
+        r.samples.first().map_or(1000, |x| x.interval_ms) as f64,
+        10_000.0,
+    )
 }
 
 /// Growth of the RSS floor: minima of windows of `window_ms`, over the whole measured window and

@@ -603,17 +603,9 @@ fn service_row(
 
 /// Memory growth: the leak rule of STATISTICS.md §6 on the RSS floor.
 fn growth_row(s: &Sides<'_>, mut out: Row, can_fail: bool, short: Status) -> Row {
-    let window = |r: &RunResult| {
-        // Floors of 10 s windows smooth allocator and GC sawtooth; short runs keep at least 20 windows.
-        let ms = r.meta.measured_duration_ms as f64 / r.runs() as f64;
-        (ms / 20.0).clamp(
-            r.samples.first().map_or(1000, |x| x.interval_ms) as f64,
-            10_000.0,
-        )
-    };
     let (b, r) = (
-        memory::growth(&s.baseline.samples, window(s.baseline)),
-        memory::growth(&s.run.samples, window(s.run)),
+        memory::growth(&s.baseline.samples, memory::floor_window_ms(s.baseline)),
+        memory::growth(&s.run.samples, memory::floor_window_ms(s.run)),
     );
     out.baseline = b.map(|x| x.0.per_min);
     out.run = r.map(|x| x.0.per_min);

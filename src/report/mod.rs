@@ -1,6 +1,7 @@
 //! Stage 6a — render: every format from one [`Report`] value. Renderers are pure
 //! `fn(&Report) -> String`; writing to a file or stdout is the caller's job.
 
+pub mod history;
 pub mod json;
 pub mod junit;
 pub mod markdown;

@@ -26,6 +26,21 @@ fn right(t: &mut Table, from: usize) {
     }
 }
 
+/// A table in the house look for views other than the run report (the history): `right` lists
+/// the columns aligned right. Cells may hold several lines.
+pub fn grid(header: &[&str], rows: Vec<Vec<String>>, right: &[usize]) -> String {
+    let mut t = table(header);
+    for r in rows {
+        t.add_row(r);
+    }
+    for &i in right {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t.to_string()
+}
+
 fn stats_row(name: &str, s: &RequestStats, secs: f64) -> Vec<String> {
     let l = &s.latency;
     let us = |v: u64| format_micros(v as f64);

@@ -8,6 +8,7 @@ mod demo;
 mod errors;
 mod flows;
 mod gate;
+mod history;
 mod monitor;
 mod record;
 mod run;

@@ -307,3 +307,9 @@ fn gate_help() -> Result<(), Box<dyn std::error::Error>> {
     insta::assert_snapshot!("gate_help", help(&["gate", "--help"])?);
     Ok(())
 }
+
+#[test]
+fn history_help() -> Result<(), Box<dyn std::error::Error>> {
+    insta::assert_snapshot!("history_help", help(&["history", "--help"])?);
+    Ok(())
+}
