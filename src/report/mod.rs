@@ -1,9 +1,12 @@
 //! Stage 6a — render: every format from one [`Report`] value. Renderers are pure
 //! `fn(&Report) -> String`; writing to a file or stdout is the caller's job.
 
+pub mod charts;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod series;
 pub mod table;
 
 use crate::compare::{Comparison, Row, Status};
@@ -40,6 +43,8 @@ pub enum Format {
     Json,
     /// Markdown, for PR comments and job summaries.
     Markdown,
+    /// One self-contained HTML page with charts (inline CSS and SVG, no script, no external URL).
+    Html,
 }
 
 /// Renders `report` in `format`.
@@ -48,6 +53,7 @@ pub fn render(report: &Report<'_>, format: Format) -> String {
         Format::Table => table::render(report),
         Format::Json => json::render(report),
         Format::Markdown => markdown::render(report),
+        Format::Html => html::render(report),
     }
 }
 
