@@ -349,15 +349,27 @@ fn draw(chart: &Chart, buf: &mut String) -> Result<(), String> {
             .map_err(|x| e(&x))?;
         if i == 0 && !chart.marker_name.is_empty() {
             labelled = true;
-            anno.label(chart.marker_name.as_str()).legend(move |(x, y)| {
-                DashedPathElement::new(vec![(x + 11, y - 6), (x + 11, y + 6)], 3, 2, marker_style)
-            });
+            anno.label(chart.marker_name.as_str())
+                .legend(move |(x, y)| {
+                    DashedPathElement::new(
+                        vec![(x + 11, y - 6), (x + 11, y + 6)],
+                        3,
+                        2,
+                        marker_style,
+                    )
+                });
         }
     }
     if chart.lines.iter().all(|l| l.points.is_empty()) {
-        let style = ("sans-serif", 14).into_font().color(&RGBColor(110, 110, 110));
-        root.draw_text("no data", &style, (SIZE.0 as i32 / 2 - 25, SIZE.1 as i32 / 2))
-            .map_err(|x| e(&x))?;
+        let style = ("sans-serif", 14)
+            .into_font()
+            .color(&RGBColor(110, 110, 110));
+        root.draw_text(
+            "no data",
+            &style,
+            (SIZE.0 as i32 / 2 - 25, SIZE.1 as i32 / 2),
+        )
+        .map_err(|x| e(&x))?;
     }
     if labelled {
         ctx.configure_series_labels()
@@ -410,7 +422,10 @@ mod tests {
     fn nice_ticks_stay_in_range_and_few() {
         for (lo, hi) in [(0.0, 3.0), (0.0, 3600.0), (-2.0, 7.5), (0.25, 0.5)] {
             let t = nice_ticks(lo, hi, MAX_X_TICKS);
-            assert!(!t.is_empty() && t.len() <= MAX_X_TICKS + 1, "{lo}..{hi}: {t:?}");
+            assert!(
+                !t.is_empty() && t.len() <= MAX_X_TICKS + 1,
+                "{lo}..{hi}: {t:?}"
+            );
             assert!(t.iter().all(|v| *v >= lo - 1e-9 && *v <= hi + 1e-9));
         }
     }
@@ -424,7 +439,10 @@ mod tests {
             vec![(0.0, 0.0), (1.0, 0.0)],
         ] {
             let s = svg(&chart(XAxis::Linear, vec![line(pts, true)]));
-            assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"), "{s}");
+            assert!(
+                s.starts_with("<svg") && s.trim_end().ends_with("</svg>"),
+                "{s}"
+            );
             assert!(!s.contains("not drawn"), "{s}");
             roxmltree::Document::parse(&s).unwrap();
         }
@@ -438,7 +456,10 @@ mod tests {
         );
         c.lines[0].name = "<script>".into();
         let s = svg(&c);
-        assert!(s.contains("&lt;script&gt;") && !s.contains("<script>"), "{s}");
+        assert!(
+            s.contains("&lt;script&gt;") && !s.contains("<script>"),
+            "{s}"
+        );
         assert!(s.contains("change point") && s.contains("a&lt;b"), "{s}");
         roxmltree::Document::parse(&s).unwrap();
     }

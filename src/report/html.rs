@@ -2,7 +2,8 @@
 //! nightly reports and CI artifacts. Same rows as the Markdown report, plus the charts of
 //! `report::series`, drawn by `report::charts`.
 //!
-//! Every piece of user data (scenario, request names, URLs, messages) goes through [`escape`].
+//! Every piece of user data (scenario, request names, URLs, messages) goes through [`escape`]. The
+//! page is also well-formed XML (void elements self-closed), so tests can parse it whole.
 
 use crate::compare::Status;
 use crate::report::charts::{self, Chart, Colour, Line, XAxis};
@@ -64,8 +65,8 @@ fn mask_credentials(url: &str) -> String {
 
 fn page(title: &str, body: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n\
          <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}\
          <footer>loadgate {}</footer>\n</body>\n</html>\n",
         escape(title),
@@ -289,11 +290,196 @@ pub fn trend_chart_svg(
 pub fn history_page(title: &str, sections: &[(String, String)]) -> String {
     let mut body = format!("<h1>{}</h1>\n<div class=\"charts\">\n", escape(title));
     for (t, svg) in sections {
-        body.push_str(&format!(
-            "<figure><h2>{}</h2>{svg}</figure>\n",
-            escape(t)
-        ));
+        body.push_str(&format!("<figure><h2>{}</h2>{svg}</figure>\n", escape(t)));
     }
     body.push_str("</div>\n");
     page(title, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::guard::Z_BETA;
+    use crate::compare::{compare, Comparison, Noise, Policy, Settings};
+    use crate::report::Judged;
+    use crate::result::{testing, LatencySummary, RequestStats, SamplePoint, Samples, Window};
+    use crate::scenario::{validate, GateSpec, Thresholds};
+    use crate::verdict::{decide, Verdict};
+    use proptest::prelude::*;
+
+    const EVIL: &str = "<script>alert('x')</script>";
+
+    fn stats(base_us: u64, windows: usize) -> RequestStats {
+        let mut s = RequestStats::default();
+        for i in 0..windows {
+            let mut w = Window::default();
+            for k in 0..300u64 {
+                let us = base_us + (k * 37 + i as u64 * 11) % 2_000;
+                w.histogram.record(us);
+                s.histogram.record(us);
+            }
+            w.requests = 300;
+            s.requests += 300;
+            s.windows.push(w);
+        }
+        s.latency = LatencySummary::of(&s.histogram);
+        s
+    }
+
+    fn run(base_us: u64) -> RunResult {
+        let mut r = testing::result();
+        r.meta.scenario_name = "a & <b>".into();
+        for (name, us) in [(EVIL, base_us), ("ok", base_us / 2)] {
+            let s = stats(us, 10);
+            r.all.merge(&s);
+            r.requests.insert(name.to_string(), s);
+        }
+        r.meta.measured_duration_ms = 10_000;
+        r.samples.push(Samples {
+            source: "pid 1".into(),
+            interval_ms: 1_000,
+            points: (0..10)
+                .map(|i| SamplePoint {
+                    t_ms: i * 1_000,
+                    rss_bytes: Some(20_000_000 + i as u64 * 100_000),
+                    cpu_percent: Some(10.0),
+                })
+                .collect(),
+            error: None,
+        });
+        r
+    }
+
+    fn judged(base: &RunResult, cand: &RunResult) -> (Comparison, Verdict) {
+        let policy = Policy::from_gate(&GateSpec {
+            thresholds: Thresholds {
+                warn: validate::DEFAULT_WARN,
+                critical: validate::DEFAULT_CRITICAL,
+            },
+            metrics: validate::DEFAULT_METRICS.to_vec(),
+            slos: Vec::new(),
+            latency_floor: validate::DEFAULT_LATENCY_FLOOR,
+            record_max_error_rate: validate::DEFAULT_RECORD_MAX_ERROR_RATE,
+            overrides: Default::default(),
+        });
+        let noise = Noise::defaults();
+        let c = compare(
+            base,
+            cand,
+            Settings {
+                policy: &policy,
+                noise: &noise,
+                z_beta: Z_BETA,
+            },
+        );
+        let v = decide(&c);
+        (c, v)
+    }
+
+    /// Parses a whole page as XML (its `<!DOCTYPE html>` is a DTD to roxmltree).
+    fn parse(html: &str) -> Result<(), roxmltree::Error> {
+        let opt = roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        };
+        roxmltree::Document::parse_with_options(html, opt).map(|_| ())
+    }
+
+    fn svgs(html: &str) -> Vec<&str> {
+        html.match_indices("<svg")
+            .filter_map(|(i, _)| html[i..].find("</svg>").map(|j| &html[i..i + j + 6]))
+            .collect()
+    }
+
+    /// The page with the SVG namespace and the target URL (both text, not resources) taken out.
+    fn without_text_urls(html: &str, target: &str) -> String {
+        html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "")
+            .replace(target, "")
+    }
+
+    #[test]
+    fn judged_page_is_escaped_well_formed_and_has_every_chart() {
+        let (base, cand) = (run(5_000), run(8_000));
+        let (c, v) = judged(&base, &cand);
+        let html = render(&Report {
+            run: &cand,
+            judged: Some(Judged {
+                baseline: &base,
+                comparison: &c,
+                verdict: &v,
+            }),
+        });
+        assert!(!html.to_lowercase().contains("<script"), "unescaped script");
+        assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+        assert!(html.contains("a &amp; &lt;b&gt;"));
+        // Latency, HDR, throughput, errors, RSS, CPU.
+        let charts = svgs(&html);
+        assert_eq!(charts.len(), 6);
+        for svg in &charts {
+            roxmltree::Document::parse(svg).unwrap();
+        }
+        parse(&html).unwrap();
+        assert!(html.contains("Latency by percentile (HDR)") && html.contains("99.9%"));
+        assert!(html.contains("baseline p95") && html.contains("class=\"s-critical\""));
+        assert!(html.contains("<th>why</th>"));
+        let rest = without_text_urls(&html, &cand.meta.target_url);
+        for needle in [
+            "http://", "https://", "src=", "href=", "url(", "@import", "<link",
+        ] {
+            assert!(!rest.contains(needle), "external reference {needle:?}");
+        }
+    }
+
+    #[test]
+    fn a_run_alone_shows_its_requests_and_no_baseline() {
+        let mut r = run(5_000);
+        r.samples.clear();
+        let html = render(&Report {
+            run: &r,
+            judged: None,
+        });
+        parse(&html).unwrap();
+        assert_eq!(svgs(&html).len(), 4, "no memory charts without samples");
+        assert!(!html.contains("baseline") && !html.contains("dashed"));
+        assert!(html.contains("<td>ok</td>") && html.contains("<td>all</td>"));
+    }
+
+    #[test]
+    fn credentials_in_a_stored_url_are_masked() {
+        assert_eq!(
+            mask_credentials("http://user:secret@example.test/x"),
+            "http://***@example.test/x"
+        );
+        assert_eq!(mask_credentials("http://127.0.0.1:1"), "http://127.0.0.1:1");
+        assert!(!mask_credentials("not a url user:pw@host").contains("pw"));
+    }
+
+    #[test]
+    fn history_page_wraps_trend_charts() {
+        let pts: Vec<(String, f64)> = (1..=30)
+            .map(|d| (format!("2026-11-{d:02}"), 10.0 + f64::from(d % 7)))
+            .collect();
+        let svg = trend_chart_svg("p95 <all>", "ms", &pts, &[12, 500]);
+        assert!(svg.contains("change point") && svg.contains("2026-11-01"));
+        let page = history_page("demo & co", &[("p95 <all>".into(), svg)]);
+        parse(&page).unwrap();
+        assert!(page.contains("<h2>p95 &lt;all&gt;</h2>") && page.contains("demo &amp; co"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn trend_chart_never_panics(
+            n in prop_oneof![Just(0usize), Just(1usize), Just(100usize), 0usize..120],
+            scale in prop_oneof![Just(0.0), Just(-5.0), Just(1e9), -1e3f64..1e6],
+            change_points in proptest::collection::vec(0usize..300, 0..6),
+        ) {
+            let pts: Vec<(String, f64)> =
+                (0..n).map(|i| (format!("run {i}"), scale * (i % 5) as f64)).collect();
+            let svg = trend_chart_svg("t", "ms", &pts, &change_points);
+            prop_assert!(svg.starts_with("<svg"));
+            prop_assert!(!svg.contains("not drawn"), "{}", svg);
+            prop_assert!(roxmltree::Document::parse(&svg).is_ok());
+        }
+    }
 }

@@ -116,7 +116,9 @@ pub fn latency_over_time(run: &RunResult, baseline: Option<&RunResult>) -> Chart
         ("p99", 0.99, Colour::Red),
     ] {
         lines.extend(both(run, baseline, name, colour, |r| {
-            per_window(r, |w, _| w.histogram.quantile_us(q).map(|us| us as f64 / 1e3))
+            per_window(r, |w, _| {
+                w.histogram.quantile_us(q).map(|us| us as f64 / 1e3)
+            })
         }));
     }
     chart(
