@@ -32,7 +32,7 @@ pub enum Command {
     Compare(CompareArgs),
     /// Preflight, run, compare with the baseline, decide, report, exit with the verdict's code.
     Gate(GateArgs),
-    /// Re-render a stored result, or its comparison with a baseline, in any format (no load, no actions).
+    /// Re-render a stored result, or its comparison with a baseline, in any format (no load).
     Report(ReportArgs),
     /// Measure this machine's run-to-run noise with A/A pairs, for the noise guard.
     Calibrate(CalibrateArgs),

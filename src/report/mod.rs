@@ -43,7 +43,7 @@ pub enum Format {
     Json,
     /// Markdown, for PR comments and job summaries.
     Markdown,
-    /// One self-contained HTML page with charts (inline CSS and SVG, no script, no external URL).
+    /// One self-contained HTML page with SVG charts (no script, no external URL).
     Html,
 }
 

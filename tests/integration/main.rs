@@ -7,6 +7,7 @@ mod compare;
 mod demo;
 mod errors;
 mod gate;
+mod html;
 mod monitor;
 mod record;
 mod run;
