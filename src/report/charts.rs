@@ -142,8 +142,12 @@ fn ranges(chart: &Chart) -> ((f64, f64), (f64, f64)) {
     if y1 <= y0 {
         y1 = y0 + 1.0;
     }
-    // Headroom above the highest point, for the legend.
-    ((x0, x1), (y0, y1 + (y1 - y0) * 0.25))
+    // Headroom above the highest point, so the legend (upper left, ~16 px a line in a plot ~260 px
+    // high) does not cover the data.
+    let entries = chart.lines.iter().filter(|l| !l.name.is_empty()).count()
+        + usize::from(!chart.markers.is_empty());
+    let legend = ((entries * 16 + 16) as f64 / 260.0).clamp(0.1, 0.6);
+    ((x0, x1), (y0, y0 + (y1 - y0) / (1.0 - legend)))
 }
 
 /// At most `n` "nice" ticks (1, 2, 5 × 10^k apart) inside `[lo, hi]`.
