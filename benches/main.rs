@@ -183,5 +183,44 @@ fn comparing(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, recording, histograms, comparing);
+/// The HTML report draws six SVG charts with plotters: the costliest renderer by far, so it has its
+/// own group (5 request names, 30 windows: the demo scenario's shape).
+fn render_html(c: &mut Criterion) {
+    let (base, run) = (result(5, 1), result(5, 2));
+    let p = policy();
+    let noise = Noise::defaults();
+    let settings = Settings {
+        policy: &p,
+        noise: &noise,
+        z_beta: Z_BETA,
+    };
+    let comparison = compare(&base, &run, settings);
+    let verdict = loadgate::verdict::decide(&comparison);
+    let judged = Report {
+        run: &run,
+        judged: Some(Judged {
+            baseline: &base,
+            comparison: &comparison,
+            verdict: &verdict,
+        }),
+    };
+    let alone = Report {
+        run: &run,
+        judged: None,
+    };
+    let mut g = c.benchmark_group("render_html");
+    g.sample_size(20);
+    g.bench_function("run vs baseline, 5 request names", |b| {
+        b.iter(|| black_box(report::render(&judged, Format::Html)))
+    });
+    g.bench_function("run alone, 5 request names", |b| {
+        b.iter(|| black_box(report::render(&alone, Format::Html)))
+    });
+    g.bench_function("markdown, same report (for the ratio)", |b| {
+        b.iter(|| black_box(report::render(&judged, Format::Markdown)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, recording, histograms, comparing, render_html);
 criterion_main!(benches);

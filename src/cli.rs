@@ -32,6 +32,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Preflight, run, compare with the baseline, decide, report, exit with the verdict's code.
     Gate(GateArgs),
+    /// Re-render a stored result, or its comparison with a baseline, in any format (no load).
+    Report(ReportArgs),
     /// Measure this machine's run-to-run noise with A/A pairs, for the noise guard.
     Calibrate(CalibrateArgs),
     /// List or show stored baselines.
@@ -171,6 +173,26 @@ pub struct CompareArgs {
     /// Exit 1 on a warning too.
     #[arg(long, value_enum, default_value = "critical")]
     pub fail_on: FailOn,
+    /// Report output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `loadgate report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Result file to render (from `run --out`, `gate --out`, or a baseline).
+    pub result: PathBuf,
+    /// Compare with this baseline exactly as `loadgate compare` does (no actions; exit 0 whatever
+    /// the verdict: use `compare` to gate).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: thresholds, gated metrics and SLOs from this scenario.
+    #[arg(long, value_name = "FILE", requires = "baseline")]
+    pub scenario: Option<PathBuf>,
+    /// With --baseline: run-to-run noise measured by `loadgate calibrate`.
+    #[arg(long, value_name = "FILE", requires = "baseline")]
+    pub calibration: Option<PathBuf>,
     /// Report output.
     #[command(flatten)]
     pub output: OutputArgs,

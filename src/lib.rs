@@ -23,7 +23,7 @@
 //! | `commands` | everything |
 //!
 //! goose appears only in `load/goose.rs`, comfy-table only in `report/table.rs`, sysinfo only in
-//! `sample/`, octocrab only in `action/github.rs`.
+//! `sample/`, octocrab only in `action/github.rs`, plotters only in `report/charts.rs`.
 
 pub mod action;
 pub mod baseline;

@@ -283,6 +283,7 @@ fn format_name(f: Format) -> &'static str {
         Format::Table => "table",
         Format::Json => "JSON",
         Format::Markdown => "Markdown",
+        Format::Html => "HTML",
     }
 }
 

@@ -4,20 +4,68 @@ use crate::cli::CompareArgs;
 use crate::commands::common;
 use crate::commands::gate::exit_code;
 use crate::compare::guard::Z_BETA;
-use crate::compare::{compare, Policy, Settings};
+use std::path::Path;
+
+use crate::compare::{compare, Comparison, Policy, Settings};
 use crate::error::Error;
 use crate::report::{Judged, Report};
+use crate::result::RunResult;
 use crate::scenario::validate;
+use crate::verdict::Verdict;
 
 pub fn run(args: CompareArgs) -> Result<u8, Error> {
-    let baseline = crate::baseline::load(&args.baseline)?;
-    let result = crate::baseline::load(&args.result)?;
-    let policy = match &args.scenario {
+    common::preflight_outputs(&[args.output.output.as_deref()])?;
+    let j = judge(
+        &args.baseline,
+        &args.result,
+        args.scenario.as_deref(),
+        args.calibration.as_deref(),
+    )?;
+    common::emit(&j.report(), &args.output)?;
+    Ok(exit_code(j.verdict.outcome, args.fail_on))
+}
+
+/// Two stored results and what comparing them decided.
+pub struct Judgement {
+    /// The baseline file's result.
+    pub baseline: RunResult,
+    /// The judged result.
+    pub result: RunResult,
+    /// Rows.
+    pub comparison: Comparison,
+    /// Decision.
+    pub verdict: Verdict,
+}
+
+impl Judgement {
+    /// The report of this judgement.
+    pub fn report(&self) -> Report<'_> {
+        Report {
+            run: &self.result,
+            judged: Some(Judged {
+                baseline: &self.baseline,
+                comparison: &self.comparison,
+                verdict: &self.verdict,
+            }),
+        }
+    }
+}
+
+/// Loads both files and compares them: the policy from `scenario` (else loadgate's defaults), the
+/// noise from `calibration` (else the uncalibrated defaults). Shared by `compare` and `report`.
+pub fn judge(
+    baseline: &Path,
+    result: &Path,
+    scenario: Option<&Path>,
+    calibration: Option<&Path>,
+) -> Result<Judgement, Error> {
+    let baseline = crate::baseline::load(baseline)?;
+    let result = crate::baseline::load(result)?;
+    let policy = match scenario {
         Some(path) => Policy::from_gate(&crate::scenario::load(path)?.gate),
         None => default_policy(),
     };
-    common::preflight_outputs(&[args.output.output.as_deref()])?;
-    let (noise, note) = common::noise_for(None, args.calibration.as_deref(), None)?;
+    let (noise, note) = common::noise_for(None, calibration, None)?;
     let mut comparison = compare(
         &baseline,
         &result,
@@ -29,16 +77,12 @@ pub fn run(args: CompareArgs) -> Result<u8, Error> {
     );
     comparison.notes.extend(note);
     let verdict = crate::verdict::decide(&comparison);
-    let report = Report {
-        run: &result,
-        judged: Some(Judged {
-            baseline: &baseline,
-            comparison: &comparison,
-            verdict: &verdict,
-        }),
-    };
-    common::emit(&report, &args.output)?;
-    Ok(exit_code(verdict.outcome, args.fail_on))
+    Ok(Judgement {
+        baseline,
+        result,
+        comparison,
+        verdict,
+    })
 }
 
 fn default_policy() -> Policy {

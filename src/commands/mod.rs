@@ -9,6 +9,7 @@ mod gate;
 mod history;
 mod paired;
 mod record;
+mod report;
 mod run;
 
 use crate::cli::Command;
@@ -23,6 +24,7 @@ pub async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Gate(a) => gate::run(a).await,
         Command::Calibrate(a) => calibrate::run(a).await,
         Command::Baselines(c) => baselines::run(c),
+        Command::Report(a) => report::run(a),
         Command::Demo(a) => demo::run(a).await,
         Command::History(a) => history::run(a),
     }

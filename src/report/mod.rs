@@ -1,10 +1,13 @@
 //! Stage 6a — render: every format from one [`Report`] value. Renderers are pure
 //! `fn(&Report) -> String`; writing to a file or stdout is the caller's job.
 
+pub mod charts;
+pub mod html;
 pub mod history;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod series;
 pub mod table;
 
 use crate::compare::{Comparison, Row, Status};
@@ -41,6 +44,8 @@ pub enum Format {
     Json,
     /// Markdown, for PR comments and job summaries.
     Markdown,
+    /// One self-contained HTML page with SVG charts (no script, no external URL).
+    Html,
 }
 
 /// Renders `report` in `format`.
@@ -49,6 +54,7 @@ pub fn render(report: &Report<'_>, format: Format) -> String {
         Format::Table => table::render(report),
         Format::Json => json::render(report),
         Format::Markdown => markdown::render(report),
+        Format::Html => html::render(report),
     }
 }
 

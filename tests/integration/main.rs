@@ -8,6 +8,7 @@ mod demo;
 mod errors;
 mod flows;
 mod gate;
+mod html;
 mod history;
 mod monitor;
 mod record;

@@ -1,0 +1,35 @@
+//! `loadgate report RESULT [--baseline BASELINE]`: re-render stored files in any format. With a
+//! baseline, the comparison is `compare`'s own; no load, no actions, and the exit code is 0 whatever
+//! the verdict (gating is `compare`'s and `gate`'s job).
+
+use crate::cli::ReportArgs;
+use crate::commands::{common, compare};
+use crate::error::Error;
+use crate::exit;
+use crate::report::Report;
+
+pub fn run(args: ReportArgs) -> Result<u8, Error> {
+    common::preflight_outputs(&[args.output.output.as_deref()])?;
+    match &args.baseline {
+        Some(baseline) => {
+            let j = compare::judge(
+                baseline,
+                &args.result,
+                args.scenario.as_deref(),
+                args.calibration.as_deref(),
+            )?;
+            common::emit(&j.report(), &args.output)?;
+        }
+        None => {
+            let run = crate::baseline::load(&args.result)?;
+            common::emit(
+                &Report {
+                    run: &run,
+                    judged: None,
+                },
+                &args.output,
+            )?;
+        }
+    }
+    Ok(exit::PASS)
+}
