@@ -11,5 +11,6 @@ mod monitor;
 mod record;
 mod run;
 mod schema;
+mod shard;
 mod snapshots;
 mod support;
