@@ -22,7 +22,7 @@
 //! | `commands` | everything |
 //!
 //! goose appears only in `load/goose.rs`, comfy-table only in `report/table.rs`, sysinfo only in
-//! `sample/`, octocrab only in `action/github.rs`.
+//! `sample/`, octocrab only in `action/github.rs`, indicatif only in `load/progress.rs`.
 
 pub mod action;
 pub mod baseline;

@@ -28,6 +28,15 @@ pub fn run(args: CompareArgs) -> Result<u8, Error> {
         },
     );
     comparison.notes.extend(note);
+    for (path, r) in [(&args.baseline, &baseline), (&args.result, &result)] {
+        if let Some(shard) = r.meta.shard {
+            comparison.notes.push(format!(
+                "{} is shard {shard} of a sharded run and carries about 1/{} of its load; merge the shards first (`loadgate merge`)",
+                path.display(),
+                shard.count
+            ));
+        }
+    }
     let verdict = crate::verdict::decide(&comparison);
     let report = Report {
         run: &result,

@@ -348,3 +348,11 @@ fn the_kubernetes_example_is_an_indexed_job_of_n_shards_and_a_merge() {
         .code(ERROR)
         .stderr_has(&["--shard: `5/4`"]);
 }
+
+#[test]
+fn comparing_a_single_shard_says_to_merge_first() {
+    let t = shards(&[("a.json", 1, 2)]).write("base.json", shared_baseline());
+    let out = t.run(&["compare", "base.json", "a.json"]);
+    assert_ne!(out.code, ERROR, "{out}");
+    out.stdout_has(&["a.json is shard 1/2 of a sharded run", "loadgate merge"]);
+}
