@@ -27,34 +27,7 @@ pub fn merge(parts: &[(PathBuf, RunResult)], allow_partial: bool) -> Result<RunR
         return Err(MergeError::Missing { missing, count });
     }
     let start_min = shards.iter().map(|s| s.start_ms).min().unwrap_or(0);
-    let window_ms = shards
-        .first()
-        .map_or(1, |s| s.result.meta.load.window_ms.max(1)) as i64;
-    let longest = shards
-        .iter()
-        .map(|s| s.result.meta.measured_duration_ms)
-        .max()
-        .unwrap_or(0) as i64;
-    let mut sources = Vec::new();
-    for s in &mut shards {
-        let late_ms = s.start_ms - start_min;
-        if late_ms > longest {
-            return Err(MergeError::NotConcurrent {
-                file: s.path.to_path_buf(),
-                late_ms,
-            });
-        }
-        // Rounded: the boundary alignment leaves only scheduler jitter to absorb.
-        s.offset = ((late_ms + window_ms / 2) / window_ms) as usize;
-        sources.push(ShardSource {
-            index: s.shard.index,
-            host: s.result.meta.host.clone(),
-            measure_start_unix_ms: s.start_ms,
-            window_offset: s.offset as u32,
-            requests: s.result.all.requests,
-            git_commit: s.result.meta.git_commit.clone(),
-        });
-    }
+    let sources = place(&mut shards, start_min)?;
     let Some(first) = shards.first() else {
         return Err(MergeError::Empty);
     };
@@ -94,6 +67,44 @@ pub fn merge(parts: &[(PathBuf, RunResult)], allow_partial: bool) -> Result<RunR
         missing,
     });
     Ok(out)
+}
+
+/// Sets each shard's window offset from its wall-clock start; returns where each shard came from.
+fn place(shards: &mut [Part<'_>], start_min: i64) -> Result<Vec<ShardSource>, MergeError> {
+    let window_ms = shards
+        .first()
+        .map_or(1, |s| s.result.meta.load.window_ms.max(1)) as i64;
+    let longest = shards
+        .iter()
+        .map(|s| s.result.meta.measured_duration_ms)
+        .max()
+        .unwrap_or(0) as i64;
+    let earliest = shards
+        .iter()
+        .find(|s| s.start_ms == start_min)
+        .map_or_else(PathBuf::new, |s| s.path.to_path_buf());
+    let mut sources = Vec::new();
+    for s in shards.iter_mut() {
+        let late_ms = s.start_ms - start_min;
+        if late_ms > longest {
+            return Err(MergeError::NotConcurrent {
+                file: s.path.to_path_buf(),
+                earliest,
+                late_ms,
+            });
+        }
+        // Rounded: the boundary alignment leaves only scheduler jitter to absorb.
+        s.offset = ((late_ms + window_ms / 2) / window_ms) as usize;
+        sources.push(ShardSource {
+            index: s.shard.index,
+            host: s.result.meta.host.clone(),
+            measure_start_unix_ms: s.start_ms,
+            window_offset: s.offset as u32,
+            requests: s.result.all.requests,
+            git_commit: s.result.meta.git_commit.clone(),
+        });
+    }
+    Ok(sources)
 }
 
 /// The merged result's provenance and load settings: the union of the shards.
@@ -288,10 +299,12 @@ pub enum MergeError {
         count: u32,
     },
     /// A shard measured at another time than the others.
-    #[error("{} started measuring {late_ms} ms after the earliest shard, later than any shard's measured duration: it is not part of the same run (a stale file?); re-run it or leave it out", file.display())]
+    #[error("{} started measuring {late_ms} ms after {} had, later than any shard's measured duration: they did not run at the same time (is one a stale file?); re-run the shards together", file.display(), earliest.display())]
     NotConcurrent {
         /// File.
         file: PathBuf,
+        /// The shard that started first.
+        earliest: PathBuf,
         /// How late.
         late_ms: i64,
     },

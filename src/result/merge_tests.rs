@@ -174,7 +174,11 @@ fn refuses_duplicates_whole_runs_and_stale_shards() {
     );
     let mut p = two();
     p[1].1.meta.measure_start_unix_ms = Some(1_700_000_000_000 + 86_400_000);
-    assert!(err(&p).contains("stale file"), "{}", err(&p));
+    assert!(
+        err(&p).contains("shard-2.json started measuring 86400000 ms after shard-1.json had"),
+        "{}",
+        err(&p)
+    );
     assert!(err(&[]).contains("nothing to merge"));
 }
 

@@ -164,6 +164,9 @@ fn shards_that_do_not_fit_together_are_refused_naming_the_files() {
     });
     shard_file(&t, "dup.json", 1, 2, |_| {});
     shard_file(&t, "of3.json", 2, 3, |_| {});
+    shard_file(&t, "stale.json", 2, 2, |v| {
+        v["meta"]["measure_start_unix_ms"] = json!(1_700_000_000_000i64 - 86_400_000);
+    });
     for (args, says) in [
         (
             &["other.json", "a.json"][..],
@@ -179,6 +182,10 @@ fn shards_that_do_not_fit_together_are_refused_naming_the_files() {
             "of3.json is shard 2/3 but a.json is shard 1/2",
         ),
         (&["a.json", "baselines"], "cannot read baselines"),
+        (
+            &["a.json", "stale.json"],
+            "a.json started measuring 86400000 ms after stale.json had",
+        ),
     ] {
         let mut cmd = vec!["merge"];
         cmd.extend_from_slice(args);
