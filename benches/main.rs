@@ -114,6 +114,9 @@ fn result(names: usize, seed: u64) -> RunResult {
         stopped_early: None,
         co_correction_interval_us: None,
         run_windows: Vec::new(),
+        measure_start_unix_ms: None,
+        shard: None,
+        merged: None,
     };
     RunResult {
         schema_version: 1,

@@ -30,6 +30,8 @@ pub enum Command {
     Record(RecordArgs),
     /// Compare two stored results (no load, no actions).
     Compare(CompareArgs),
+    /// Merge the results of a sharded run (`run --shard i/N`) into one result, exactly.
+    Merge(MergeArgs),
     /// Preflight, run, compare with the baseline, decide, report, exit with the verdict's code.
     Gate(GateArgs),
     /// Re-render a stored result, or its comparison with a baseline, in any format (no load).
@@ -115,6 +117,28 @@ pub struct RunArgs {
     /// (DIR/<scenario>/<time>-<commit>.json; never overwrites).
     #[arg(long, value_name = "DIR")]
     pub history: Option<PathBuf>,
+    /// Run as worker INDEX of COUNT (1-based): this worker sends rate/COUNT and users/COUNT, and starts
+    /// on a wall-clock window boundary; combine the workers' `--out` files with `loadgate merge`. From
+    /// a Kubernetes Indexed Job: `--shard $((JOB_COMPLETION_INDEX+1))/COUNT`.
+    #[arg(long, value_name = "INDEX/COUNT")]
+    pub shard: Option<String>,
+    /// Report output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `loadgate merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Result files of the shards of one run (`run --shard i/N --out FILE`), in any order.
+    #[arg(value_name = "RESULT", required = true)]
+    pub results: Vec<PathBuf>,
+    /// Write the merged result here (atomically): a RunResult usable by `compare` and as a baseline.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Merge even when some shards are missing (the merged result lists them).
+    #[arg(long)]
+    pub allow_partial: bool,
     /// Report output.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -135,6 +159,9 @@ pub struct RecordArgs {
     /// later gate.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub runs: u32,
+    /// Refused: a shard's result alone is not a baseline (accepted only to say so).
+    #[arg(long, value_name = "INDEX/COUNT", hide = true)]
+    pub shard: Option<String>,
 }
 
 /// `loadgate calibrate`.

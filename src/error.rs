@@ -20,6 +20,9 @@ pub enum Error {
     /// Load stage.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// The results given to `merge` do not fit together.
+    #[error(transparent)]
+    Merge(#[from] crate::result::merge::MergeError),
     /// Writing an output.
     #[error(transparent)]
     Write(#[from] WriteError),

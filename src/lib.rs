@@ -23,7 +23,8 @@
 //! | `commands` | everything |
 //!
 //! goose appears only in `load/goose.rs`, comfy-table only in `report/table.rs`, sysinfo only in
-//! `sample/`, octocrab only in `action/github.rs`, plotters only in `report/charts.rs`.
+//! `sample/`, octocrab only in `action/github.rs`, plotters only in `report/charts.rs`, indicatif only
+//! in `load/progress.rs`.
 
 pub mod action;
 pub mod baseline;

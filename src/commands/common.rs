@@ -186,6 +186,17 @@ pub fn git_commit() -> Option<String> {
 
 /// Preflight, then the measured run. Progress goes to stderr.
 pub async fn measure(scenario: &Scenario, resolved: &Resolved) -> Result<RunResult, Error> {
+    measure_shard(scenario, resolved, None).await
+}
+
+/// [`measure`] as worker `shard` of a sharded run: `scenario` already carries this worker's share
+/// of the load; the measured window opens on a wall-clock window boundary, and the result says
+/// which shard it is.
+pub async fn measure_shard(
+    scenario: &Scenario,
+    resolved: &Resolved,
+    shard: Option<crate::result::Shard>,
+) -> Result<RunResult, Error> {
     let target = &resolved.target;
     target::preflight(target, &scenario.target).await?;
     // Sampling starts before the ramp-up and ends after the run; a first reading that fails (a wrong
@@ -199,7 +210,8 @@ pub async fn measure(scenario: &Scenario, resolved: &Resolved) -> Result<RunResu
     };
     let l = &scenario.load;
     eprintln!(
-        "loadgate: {} users{} against {} for {} (+{} ramp-up)...",
+        "loadgate: {}{} users{} against {} for {} (+{} ramp-up)...",
+        shard.map(|s| format!("shard {s}: ")).unwrap_or_default(),
         l.users,
         l.rate
             .map(|r| format!(" at ≤{r} req/s"))
@@ -212,8 +224,12 @@ pub async fn measure(scenario: &Scenario, resolved: &Resolved) -> Result<RunResu
         git_commit: git_commit(),
         host: crate::sample::host::current(),
     };
+    if shard.is_some() {
+        load::shard::align_start(&scenario.load).await;
+    }
     let started = Instant::now();
     let mut result = load::run(scenario, target, provenance).await?;
+    result.meta.shard = shard;
     if let Some(s) = sampling {
         let samples = s.finish(started + scenario.load.ramp_up).await;
         if let Some(e) = &samples.error {

@@ -54,13 +54,13 @@ impl Judgement {
 /// Loads both files and compares them: the policy from `scenario` (else loadgate's defaults), the
 /// noise from `calibration` (else the uncalibrated defaults). Shared by `compare` and `report`.
 pub fn judge(
-    baseline: &Path,
-    result: &Path,
+    baseline_path: &Path,
+    result_path: &Path,
     scenario: Option<&Path>,
     calibration: Option<&Path>,
 ) -> Result<Judgement, Error> {
-    let baseline = crate::baseline::load(baseline)?;
-    let result = crate::baseline::load(result)?;
+    let baseline = crate::baseline::load(baseline_path)?;
+    let result = crate::baseline::load(result_path)?;
     let policy = match scenario {
         Some(path) => Policy::from_gate(&crate::scenario::load(path)?.gate),
         None => default_policy(),
@@ -76,6 +76,15 @@ pub fn judge(
         },
     );
     comparison.notes.extend(note);
+    for (path, r) in [(baseline_path, &baseline), (result_path, &result)] {
+        if let Some(shard) = r.meta.shard {
+            comparison.notes.push(format!(
+                "{} is shard {shard} of a sharded run and carries about 1/{} of its load; merge the shards first (`loadgate merge`)",
+                path.display(),
+                shard.count
+            ));
+        }
+    }
     let verdict = crate::verdict::decide(&comparison);
     Ok(Judgement {
         baseline,

@@ -7,6 +7,7 @@ mod compare;
 mod demo;
 mod gate;
 mod history;
+mod merge;
 mod paired;
 mod record;
 mod report;
@@ -21,6 +22,7 @@ pub async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Run(a) => run::run(a).await,
         Command::Record(a) => record::run(a).await,
         Command::Compare(a) => compare::run(a),
+        Command::Merge(a) => merge::run(a),
         Command::Gate(a) => gate::run(a).await,
         Command::Calibrate(a) => calibrate::run(a).await,
         Command::Baselines(c) => baselines::run(c),

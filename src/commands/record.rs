@@ -11,6 +11,15 @@ use crate::result::RunResult;
 use crate::scenario::Scenario;
 
 pub async fn run(args: RecordArgs) -> Result<u8, Error> {
+    if args.shard.is_some() {
+        return Err(Error::Flag {
+            flag: "--shard",
+            problem: "a shard's result alone is not a baseline: run the shards with `loadgate run --shard i/N --out FILE`, \
+                      combine them with `loadgate merge FILE... --out merged.json`, and keep the merged file as the baseline \
+                      (e.g. copy it to baselines/<scenario>.json)"
+                .to_string(),
+        });
+    }
     let scenario = crate::scenario::load(&args.scenario)?;
     let path = baseline::path_for(&args.baselines, &scenario.name);
     if !args.baselines.is_dir() {

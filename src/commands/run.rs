@@ -1,17 +1,37 @@
-//! `loadgate run`: preflight, load, print the measurements; `--out` keeps the full result.
+//! `loadgate run`: preflight, load, print the measurements; `--out` keeps the full result. With
+//! `--shard i/N` this process is one worker of a sharded run (its share of the load; `merge` adds them).
 
 use crate::cli::RunArgs;
 use crate::commands::{common, history};
 use crate::error::Error;
 use crate::exit;
+use crate::load;
 use crate::report::Report;
+use crate::result::Shard;
 
 pub async fn run(args: RunArgs) -> Result<u8, Error> {
-    let scenario = crate::scenario::load(&args.scenario)?;
+    let mut scenario = crate::scenario::load(&args.scenario)?;
+    let shard = match &args.shard {
+        Some(text) => {
+            let shard = text.parse::<Shard>().map_err(|e| Error::Flag {
+                flag: "--shard",
+                problem: e.to_string(),
+            })?;
+            scenario.load = load::shard::split(&scenario.load, shard).map_err(|e| Error::Flag {
+                flag: "--shard",
+                problem: e.to_string(),
+            })?;
+            if args.out.is_none() {
+                eprintln!("warning: --shard without --out: this shard's result is not kept, so it cannot be merged");
+            }
+            Some(shard)
+        }
+        None => None,
+    };
     common::preflight_outputs(&[args.out.as_deref(), args.output.output.as_deref()])?;
     history::preflight(args.history.as_deref(), &scenario.name)?;
     let resolved = common::resolve_target(&args.target, &scenario).await?;
-    let result = common::measure(&scenario, &resolved).await;
+    let result = common::measure_shard(&scenario, &resolved, shard).await;
     common::finish(resolved).await;
     let result = result?;
     if let Some(path) = &args.out {

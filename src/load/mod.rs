@@ -7,7 +7,9 @@ pub mod client;
 pub mod demo;
 pub mod flow;
 mod goose;
+pub mod progress;
 pub mod recorder;
+pub mod shard;
 pub mod target;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -93,7 +95,9 @@ pub async fn run(
         request_timeout: load.request_timeout,
         stop_at: measure_until,
     };
+    let shown = progress::start(recorder.clone(), timing, started);
     let (ending, stopped) = goose::execute(plan, recorder.clone()).await?;
+    drop(shown);
     if ending == Ending::Interrupted {
         return Err(LoadError::Interrupted);
     }
@@ -133,6 +137,9 @@ pub async fn run(
         },
         co_correction_interval_us: co_interval_us,
         run_windows: Vec::new(),
+        measure_start_unix_ms: Some(started_at.timestamp_millis()),
+        shard: None,
+        merged: None,
     };
     Ok(RunResult {
         schema_version: RESULT_SCHEMA_VERSION,

@@ -229,6 +229,22 @@ impl Recorder {
         }
     }
 
+    /// Windows `range` summed over every request name, as far as the shards have handed them over
+    /// (a window a shard still holds open is missing until its next request). For the progress line:
+    /// takes the collector's lock, never a shard's, so the hot path does not wait on it.
+    pub fn collected_windows(&self, range: std::ops::Range<usize>) -> Window {
+        let collected = self.collected.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sum = Window::default();
+        for windows in collected.iter() {
+            for w in windows.iter().skip(range.start).take(range.len()) {
+                sum.requests += w.requests;
+                sum.errors += w.errors;
+                sum.histogram.merge(&w.histogram);
+            }
+        }
+        sum
+    }
+
     /// Requests completed during the ramp-up.
     pub fn warmup_requests(&self) -> u64 {
         self.warmup.load(Ordering::Relaxed)

@@ -2,8 +2,8 @@
 //! `fn(&Report) -> String`; writing to a file or stdout is the caller's job.
 
 pub mod charts;
-pub mod html;
 pub mod history;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;

@@ -5,13 +5,16 @@
 
 pub mod calibration;
 pub mod histogram;
+pub mod merge;
 pub mod metric;
+pub mod shard;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 pub use histogram::LatencyHistogram;
+pub use shard::{MergeInfo, Shard};
 
 /// Version of the RunResult / baseline file format. Bump on any incompatible change.
 pub const RESULT_SCHEMA_VERSION: u32 = 1;
@@ -91,6 +94,16 @@ pub struct Meta {
     /// run contributed, in order. Empty for a single run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub run_windows: Vec<u32>,
+    /// Wall-clock start of the measured window, ms since the Unix epoch: `merge` aligns the windows
+    /// of shards by it. Absent in files written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure_start_unix_ms: Option<i64>,
+    /// This worker's part of a sharded run (`run --shard i/N`); absent for a whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+    /// For a result made by `loadgate merge`: the shards it adds up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<MergeInfo>,
 }
 
 /// Machine provenance: absolute latencies rarely transfer between machines.
@@ -394,6 +407,9 @@ pub(crate) mod testing {
             stopped_early: None,
             co_correction_interval_us: None,
             run_windows: Vec::new(),
+            measure_start_unix_ms: None,
+            shard: None,
+            merged: None,
         };
         RunResult {
             schema_version: RESULT_SCHEMA_VERSION,

@@ -109,6 +109,9 @@ fn meta(started_at: &str) -> Meta {
         stopped_early: None,
         co_correction_interval_us: None,
         run_windows: Vec::new(),
+        measure_start_unix_ms: None,
+        shard: None,
+        merged: None,
     }
 }
 
