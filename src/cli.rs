@@ -114,7 +114,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// After a complete run, append the result to this history folder
-    /// (DIR/<scenario>/<time>-<commit>.json; never overwrites).
+    /// (`DIR/<scenario>/<time>-<commit>.json`; never overwrites).
     #[arg(long, value_name = "DIR")]
     pub history: Option<PathBuf>,
     /// Run as worker INDEX of COUNT (1-based): this worker sends rate/COUNT and users/COUNT, and starts
@@ -243,7 +243,7 @@ pub struct GateArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// After a complete run, append the result (the one `--out` writes) to this history folder
-    /// (DIR/<scenario>/<time>-<commit>.json; never overwrites), whatever the verdict.
+    /// (`DIR/<scenario>/<time>-<commit>.json`; never overwrites), whatever the verdict.
     #[arg(long, value_name = "DIR")]
     pub history: Option<PathBuf>,
     /// Confirmation run: a suspect (not gross) critical regression is re-measured once and must fail

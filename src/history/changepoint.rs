@@ -16,8 +16,8 @@
 //!    magnitude), re-testing its neighbours against their new segments, until every one left has
 //!    p ≤ [`Settings::max_p`] (DESIGN.md §12 item 9: 0.001);
 //! 3. **place and confirm**: move each change point to the least-squares best split between its
-//!    neighbours ([`refine`]) and keep it only if a seeded permutation test of "no change between
-//!    the neighbours" gives p ≤ `max_p` ([`confirm`]); repeat until nothing moves.
+//!    neighbours (`refine`) and keep it only if a seeded permutation test of "no change between
+//!    the neighbours" gives p ≤ `max_p` (`confirm`); repeat until nothing moves.
 //!
 //! **Significance: Otava's Student t-test to find, a permutation test to confirm.** Matteson &
 //! James (and MongoDB) test each split with a permutation test of q̂; Otava replaced it with a
