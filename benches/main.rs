@@ -98,6 +98,7 @@ fn result(names: usize, seed: u64) -> RunResult {
         max_requests: 1 << 30,
         request_timeout_ms: 5_000,
         window_ms: 1_000,
+        stages: Vec::new(),
     };
     let meta = Meta {
         tool_version: "bench".into(),
@@ -113,6 +114,7 @@ fn result(names: usize, seed: u64) -> RunResult {
         stopped_early: None,
         co_correction_interval_us: None,
         run_windows: Vec::new(),
+        open_model: None,
     };
     RunResult {
         schema_version: 1,

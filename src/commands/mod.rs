@@ -9,6 +9,7 @@ mod gate;
 mod paired;
 mod record;
 mod run;
+mod stress;
 
 use crate::cli::Command;
 use crate::error::Error;
@@ -23,5 +24,6 @@ pub async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Calibrate(a) => calibrate::run(a).await,
         Command::Baselines(c) => baselines::run(c),
         Command::Demo(a) => demo::run(a).await,
+        Command::Stress(a) => stress::run(a).await,
     }
 }

@@ -7,7 +7,7 @@ use crate::exit;
 use crate::report::Report;
 
 pub async fn run(args: RunArgs) -> Result<u8, Error> {
-    let scenario = crate::scenario::load(&args.scenario)?;
+    let scenario = crate::scenario::load_profile(&args.scenario, args.target.profile.as_deref())?;
     common::preflight_outputs(&[args.out.as_deref(), args.output.output.as_deref()])?;
     let resolved = common::resolve_target(&args.target, &scenario).await?;
     let result = common::measure(&scenario, &resolved).await;

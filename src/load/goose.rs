@@ -13,6 +13,7 @@ use goose::config::GooseConfiguration;
 use goose::prelude::*;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::load::arrival::{Pacer, Turn};
 use crate::load::recorder::{ErrorKind, Outcome, Recorder};
 use crate::load::LoadError;
 use crate::scenario::{Method, RequestSpec};
@@ -23,7 +24,8 @@ pub(crate) struct Plan {
     pub requests: Vec<RequestSpec>,
     pub target_headers: Vec<(String, String)>,
     pub users: u32,
-    pub rate: Option<u32>,
+    /// When each user sends (open-model arrivals, closed-model user stages, or at once).
+    pub pacer: Arc<Pacer>,
     pub ramp_up: Duration,
     pub request_timeout: Duration,
     /// Hard deadline for the end of the load (end of the measured window).
@@ -74,13 +76,21 @@ fn classify(e: &reqwest::Error) -> ErrorKind {
     }
 }
 
-fn transaction(req: Arc<Prepared>, recorder: Arc<Recorder>) -> Result<Transaction, LoadError> {
+fn transaction(
+    req: Arc<Prepared>,
+    recorder: Arc<Recorder>,
+    pacer: Arc<Pacer>,
+) -> Result<Transaction, LoadError> {
     let weight = req.spec.weight as usize;
     let name = req.spec.name.clone();
     let f: TransactionFunction = Arc::new(move |user: &mut GooseUser| {
         // The future may borrow only `user`: clone the Arcs into it on every call.
-        let (req, recorder) = (req.clone(), recorder.clone());
+        let (req, recorder, pacer) = (req.clone(), recorder.clone(), pacer.clone());
         Box::pin(async move {
+            // Open model: wait for this request's slot; a late start is charged to its latency.
+            let Turn::Send { late_us } = pacer.turn(user.weighted_users_index).await else {
+                return Ok(());
+            };
             let mut rb = user.get_request_builder(&req.method, &req.spec.path)?;
             rb = rb.headers(req.headers.clone());
             if let Some(body) = &req.spec.body {
@@ -100,7 +110,7 @@ fn transaction(req: Arc<Prepared>, recorder: Arc<Recorder>) -> Result<Transactio
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let body = response.bytes().await;
-                    let latency_us = headers_us + body_start.elapsed().as_micros() as u64;
+                    let latency_us = late_us + headers_us + body_start.elapsed().as_micros() as u64;
                     let error = match body {
                         Err(e) => Some(classify(&e)),
                         Ok(_) if !req.spec.accepts(status) => Some(ErrorKind::Status),
@@ -113,7 +123,7 @@ fn transaction(req: Arc<Prepared>, recorder: Arc<Recorder>) -> Result<Transactio
                     }
                 }
                 Err(e) => Outcome {
-                    latency_us: headers_us,
+                    latency_us: late_us + headers_us,
                     status: None,
                     error: Some(classify(&e)),
                 },
@@ -138,8 +148,9 @@ fn configure(
     scenario: goose::goose::Scenario,
 ) -> Result<Box<GooseAttack>, GooseError> {
     let ramp_s = plan.ramp_up.as_secs_f64();
-    // Users per second; with no ramp-up, start everyone at once.
-    let increase_rate = if ramp_s > 0.0 {
+    // Users per second; with no ramp-up, start everyone at once. A paced load starts every user at
+    // once too: the pacer, not the number of users, sets the load during the ramp-up.
+    let increase_rate = if ramp_s > 0.0 && matches!(*plan.pacer, Pacer::Unpaced) {
         format!("{:.3}", (plan.users as f64 / ramp_s).max(0.001))
     } else {
         format!("{}", plan.users.max(1) * 1000)
@@ -152,7 +163,7 @@ fn configure(
         .as_secs()
         + 5) as usize;
     let timeout = format!("{:.3}", plan.request_timeout.as_secs_f64().max(0.001));
-    let mut attack = GooseAttack::initialize_with_config(GooseConfiguration::default())?
+    let attack = GooseAttack::initialize_with_config(GooseConfiguration::default())?
         .register_scenario(scenario)
         .set_default(GooseDefault::Host, plan.base_url.as_str())?
         .set_default(GooseDefault::Users, plan.users as usize)?
@@ -162,9 +173,6 @@ fn configure(
         .set_default(GooseDefault::Quiet, 1)?
         .set_default(GooseDefault::NoPrintMetrics, true)?
         .set_default(GooseDefault::NoTelnet, true)?;
-    if let Some(rate) = plan.rate {
-        attack = attack.set_default(GooseDefault::ThrottleRequests, rate as usize)?;
-    }
     Ok(attack)
 }
 
@@ -194,8 +202,11 @@ pub(crate) async fn execute(
             headers: header_map(&pairs, &spec.name)?,
             spec: spec.clone(),
         };
-        scenario =
-            scenario.register_transaction(transaction(Arc::new(prepared), recorder.clone())?);
+        scenario = scenario.register_transaction(transaction(
+            Arc::new(prepared),
+            recorder.clone(),
+            plan.pacer.clone(),
+        )?);
     }
     let attack = configure(&plan, scenario).map_err(|e| LoadError::Goose(Box::new(e)))?;
 

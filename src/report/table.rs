@@ -159,3 +159,14 @@ pub fn baselines(entries: &[(&std::path::Path, &crate::result::RunResult)]) -> S
     right(&mut t, 5);
     format!("{t}\n")
 }
+
+/// A plain grid of `rows` under `header`, columns from `right_from` on right-aligned (for reports
+/// that are not a run, e.g. the capacity search's steps).
+pub fn grid(header: &[&str], rows: &[Vec<String>], right_from: usize) -> String {
+    let mut t = table(header);
+    for r in rows {
+        t.add_row(r.clone());
+    }
+    right(&mut t, right_from);
+    format!("{t}\n")
+}

@@ -12,4 +12,5 @@ mod record;
 mod run;
 mod schema;
 mod snapshots;
+mod stress;
 mod support;

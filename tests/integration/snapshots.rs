@@ -104,10 +104,12 @@ fn meta(started_at: &str) -> Meta {
             max_requests: 1_000_000,
             request_timeout_ms: 5_000,
             window_ms: WINDOW_MS,
+            stages: Vec::new(),
         },
         warmup_requests: 250,
         stopped_early: None,
         co_correction_interval_us: None,
+        open_model: None,
         run_windows: Vec::new(),
     }
 }
