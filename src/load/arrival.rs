@@ -15,7 +15,7 @@
 //! [`Schedule`] and [`UserRamp`] are pure; [`Pacer`] holds the clock. Consumes the validated
 //! [`LoadSpec`]; produces waits and lateness for the transaction in `goose.rs`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::scenario::{LoadSpec, StageTarget};
@@ -165,6 +165,7 @@ pub struct Arrivals {
     measure_from_s: f64,
     measure_until_s: f64,
     late: AtomicU64,
+    begun: AtomicBool,
 }
 
 /// What a user should do before its next request.
@@ -198,6 +199,7 @@ impl Pacer {
                 measure_from_s: from,
                 measure_until_s: from + load.duration.as_secs_f64(),
                 late: AtomicU64::new(0),
+                begun: AtomicBool::new(false),
             })
         };
         // The first stage ramps from `rate` when set (k6's startRate), else it holds its own value;
@@ -248,6 +250,15 @@ impl Pacer {
 
 impl Arrivals {
     async fn turn(&self) -> Turn {
+        if !self.begun.swap(true, Ordering::Relaxed) {
+            // goose builds every user's HTTP client before the first one runs (rustls roots: tens
+            // of ms each on a busy runner). The slots of that start-up are skipped, not sent in
+            // one burst that would hit the service at a multiple of its rate; never beyond the
+            // warm-up, whose requests are not measured.
+            let now = self.origin.elapsed().as_secs_f64().min(self.measure_from_s);
+            let first = self.schedule.integral(now).ceil() as u64;
+            self.next.fetch_max(first, Ordering::Relaxed);
+        }
         let k = self.next.fetch_add(1, Ordering::Relaxed);
         let Some(t) = self.schedule.time_of(k) else {
             // The schedule is over; the watchdog ends the run at the end of the measured window.

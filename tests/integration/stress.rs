@@ -76,6 +76,15 @@ fn stress_finds_the_demo_capacity_and_records_it() {
         "broke at {broke}, below the demo's capacity of 200\n{out}"
     );
     assert!(steps.iter().any(|s| !s["broke"].is_null()), "{r}");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../schemas/stress.schema.json"))
+            .expect("stress schema is JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("stress schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&r)
+        .map(|e| format!("{}: {e}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
     let stored = t.json("baselines/t.capacity.json");
     assert_eq!(stored["capacity_rps"].as_u64(), Some(capacity));
     assert_eq!(stored["resolution_rps"].as_u64(), Some(broke - capacity));
