@@ -103,7 +103,8 @@ fn transaction(
             // Err here means the run is stopping (throttle cancelled) or the request could not be
             // built: neither is a measured request.
             let goose = user.request(request).await?;
-            // goose's time stops at the response headers and excludes the throttle wait.
+            // goose's time stops at the response headers; the pacer's wait is not in it (a late
+            // start is `late_us`).
             let headers_us = goose.request.response_time_micros();
             let body_start = Instant::now();
             let outcome = match goose.response {
