@@ -15,7 +15,7 @@
 //! [`Schedule`] and [`UserRamp`] are pure; [`Pacer`] holds the clock. Consumes the validated
 //! [`LoadSpec`]; produces waits and lateness for the transaction in `goose.rs`.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::scenario::{LoadSpec, StageTarget};
@@ -160,12 +160,12 @@ pub enum Pacer {
 #[derive(Debug)]
 pub struct Arrivals {
     schedule: Schedule,
+    /// The schedule's t = 0: the start of the ramp-up, on the recorder's clock.
     origin: Instant,
     next: AtomicU64,
     measure_from_s: f64,
     measure_until_s: f64,
     late: AtomicU64,
-    begun: AtomicBool,
 }
 
 /// What a user should do before its next request.
@@ -199,7 +199,6 @@ impl Pacer {
                 measure_from_s: from,
                 measure_until_s: from + load.duration.as_secs_f64(),
                 late: AtomicU64::new(0),
-                begun: AtomicBool::new(false),
             })
         };
         // The first stage ramps from `rate` when set (k6's startRate), else it holds its own value;
@@ -242,44 +241,48 @@ impl Pacer {
         let Pacer::Open(a) = self else {
             return None;
         };
-        let until = a.measure_from_s + measured.as_secs_f64();
-        let n = a.schedule.integral(until) - a.schedule.integral(a.measure_from_s);
+        let from = a.measure_from_s;
+        let until = from + measured.as_secs_f64();
+        let n = a.schedule.integral(until) - a.schedule.integral(from);
         Some((n.round() as u64, a.late.load(Ordering::Relaxed)))
     }
 }
 
 impl Arrivals {
     async fn turn(&self) -> Turn {
-        if !self.begun.swap(true, Ordering::Relaxed) {
-            // goose builds every user's HTTP client before the first one runs (rustls roots: tens
-            // of ms each on a busy runner). The slots of that start-up are skipped, not sent in
-            // one burst that would hit the service at a multiple of its rate; never beyond the
-            // warm-up, whose requests are not measured.
-            let now = self.origin.elapsed().as_secs_f64().min(self.measure_from_s);
-            let first = self.schedule.integral(now).ceil() as u64;
-            self.next.fetch_max(first, Ordering::Relaxed);
-        }
-        let k = self.next.fetch_add(1, Ordering::Relaxed);
-        let Some(t) = self.schedule.time_of(k) else {
-            // The schedule is over; the watchdog ends the run at the end of the measured window.
-            tokio::time::sleep(IDLE_POLL).await;
-            return Turn::Skip;
-        };
-        let intended = self.origin + Duration::from_secs_f64(t);
-        let now = Instant::now();
-        if intended > now {
-            tokio::time::sleep_until(intended.into()).await;
-            return Turn::Send { late_us: 0 };
-        }
-        let late = now - intended;
-        if late <= LATE_SLACK {
-            return Turn::Send { late_us: 0 };
-        }
-        if (self.measure_from_s..self.measure_until_s).contains(&t) {
-            self.late.fetch_add(1, Ordering::Relaxed);
-        }
-        Turn::Send {
-            late_us: late.as_micros() as u64,
+        loop {
+            let k = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(t) = self.schedule.time_of(k) else {
+                // The schedule is over; the watchdog ends the run at the end of the measured window.
+                tokio::time::sleep(IDLE_POLL).await;
+                return Turn::Skip;
+            };
+            let intended = self.origin + Duration::from_secs_f64(t);
+            let now = Instant::now();
+            if intended > now {
+                tokio::time::sleep_until(intended.into()).await;
+                return Turn::Send { late_us: 0 };
+            }
+            let late = now - intended;
+            if late <= LATE_SLACK {
+                return Turn::Send { late_us: 0 };
+            }
+            let now_s = (now - self.origin).as_secs_f64();
+            if now_s < self.measure_from_s {
+                // Warm-up: goose builds every user's HTTP client before (and while) users start,
+                // blocking the runtime for up to a second on a busy runner. Slots missed then are
+                // skipped, not sent as a burst: nothing is measured yet, and the burst would queue
+                // into the measured window.
+                let due = self.schedule.integral(now_s).ceil() as u64;
+                self.next.fetch_max(due, Ordering::Relaxed);
+                continue;
+            }
+            if t < self.measure_until_s {
+                self.late.fetch_add(1, Ordering::Relaxed);
+            }
+            return Turn::Send {
+                late_us: late.as_micros() as u64,
+            };
         }
     }
 }

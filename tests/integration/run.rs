@@ -46,7 +46,7 @@ fn run_prints_a_table_with_every_request_name() {
     let out = t.run(&["run", SCENARIO]);
     out.code(0)
         .stdout_has(&["scenario `t`", "│ fast", "│ products", "│ all", "p95"])
-        .stderr_has(&["4 users (pool) at 400 req/s against"]);
+        .stderr_has(&["8 users (pool) at 400 req/s against"]);
     assert!(!out.stdout.contains("verdict"), "{out}");
     assert!(
         !out.stdout.contains("loadgate:"),

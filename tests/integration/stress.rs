@@ -34,8 +34,8 @@ path = "/products"
 /// cannot tell apart, hence the margin).
 #[test]
 fn stress_finds_the_demo_capacity_and_records_it() {
-    let t = Test::new().scenario(&demo_scenario(
-        "users = 8\nramp_up = \"500ms\"\nduration = \"1s\"",
+    let t = Test::new().exclusive().scenario(&demo_scenario(
+        "users = 16\nramp_up = \"500ms\"\nduration = \"1s\"",
         "[gate]\nslo = { p95 = \"300ms\" }",
     ));
     let out = t.run(&[
@@ -210,7 +210,7 @@ fn a_profile_records_its_own_baseline() {
 /// Users stages: the closed model ramps the active users, so completed requests grow with them.
 #[test]
 fn users_stages_ramp_the_closed_model() {
-    let t = Test::new().scenario(&demo_scenario(
+    let t = Test::new().exclusive().scenario(&demo_scenario(
         "ramp_up = \"250ms\"\nstages = [{ duration = \"1s\", users = 1 }, { duration = \"1s\", users = 1 }, { duration = \"1s\", users = 6 }, { duration = \"1s\", users = 6 }]",
         "",
     ));
