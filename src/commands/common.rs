@@ -196,7 +196,7 @@ pub async fn measure(scenario: &Scenario, resolved: &Resolved) -> Result<RunResu
         "loadgate: {} users{} against {} for {} (+{} ramp-up)...",
         l.users,
         match (l.stages.len(), l.rate) {
-            (0, Some(r)) => format!(" (pool) at {r} req/s"),
+            (0, Some(r)) => format!(" at {r} req/s (open model)"),
             (0, None) => String::new(),
             (n, _) => format!(" through {n} stage(s)"),
         },

@@ -267,14 +267,15 @@ impl Arrivals {
             if late <= LATE_SLACK {
                 return Turn::Send { late_us: 0 };
             }
-            let now_s = (now - self.origin).as_secs_f64();
-            if now_s < self.measure_from_s {
-                // Warm-up: goose builds every user's HTTP client before (and while) users start,
-                // blocking the runtime for up to a second on a busy runner. Slots missed then are
-                // skipped, not sent as a burst: nothing is measured yet, and the burst would queue
-                // into the measured window.
+            if t < self.measure_from_s {
+                // A warm-up slot: goose builds every user's HTTP client before (and while) users
+                // start, blocking the runtime for up to a second on a busy runner. Late warm-up
+                // slots are skipped, not sent as a burst: they are never measured, and the burst
+                // would queue into the measured window. A start-up longer than the ramp-up still
+                // makes the first measured slots late (and says so).
+                let now_s = (now - self.origin).as_secs_f64().min(self.measure_from_s);
                 let due = self.schedule.integral(now_s).ceil() as u64;
-                self.next.fetch_max(due, Ordering::Relaxed);
+                self.next.fetch_max(due.max(k + 1), Ordering::Relaxed);
                 continue;
             }
             if t < self.measure_until_s {
