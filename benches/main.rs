@@ -99,6 +99,7 @@ fn result(names: usize, seed: u64) -> RunResult {
         max_requests: 1 << 30,
         request_timeout_ms: 5_000,
         window_ms: 1_000,
+        stages: Vec::new(),
     };
     let meta = Meta {
         tool_version: "bench".into(),
@@ -117,6 +118,7 @@ fn result(names: usize, seed: u64) -> RunResult {
         measure_start_unix_ms: None,
         shard: None,
         merged: None,
+        open_model: None,
     };
     RunResult {
         schema_version: 1,

@@ -45,6 +45,71 @@ pub enum Command {
     Demo(DemoArgs),
     /// Show the run history's trends and change points (runs appended with `--history DIR`).
     History(HistoryArgs),
+    /// Nightly: search the highest sustainable rate, gate it against the stored capacity, soak for leaks.
+    Stress(StressArgs),
+}
+
+/// `loadgate stress`.
+#[derive(Debug, Args)]
+pub struct StressArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Target selection.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// First rate tried, req/s [default: the scenario's `rate`, else 50].
+    #[arg(long, value_name = "RPS")]
+    pub start_rate: Option<u32>,
+    /// Growth of the rate between steps until one breaks.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.5)]
+    pub step_factor: f64,
+    /// Measured length of each step (after a short warm-up at the step's rate).
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub step_duration: String,
+    /// Warm-up before each step, excluded from its measurements.
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub step_warmup: String,
+    /// Highest rate tried, req/s.
+    #[arg(long, value_name = "RPS", default_value_t = 10_000)]
+    pub max_rate: u32,
+    /// Bisection steps between the last good and the first bad rate.
+    #[arg(long, value_name = "K", default_value_t = 3)]
+    pub refine: u32,
+    /// Hard bound on measured steps.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_steps: u32,
+    /// A step breaks when its error rate exceeds this, e.g. 1%.
+    #[arg(long, value_name = "PERCENT", default_value = "1%")]
+    pub max_error_rate: String,
+    /// Store the capacity found as `BASELINES/<name>[.<profile>].capacity.json` instead of gating it.
+    #[arg(long)]
+    pub record: bool,
+    /// Folder of baselines.
+    #[arg(long, value_name = "DIR", default_value = crate::baseline::DEFAULT_DIR)]
+    pub baselines: PathBuf,
+    /// Then hold a load this long with memory sampling, and give the leak verdict.
+    #[arg(long, value_name = "DURATION")]
+    pub soak: Option<String>,
+    /// Rate of the soak, req/s [default: --soak-fraction of the capacity found].
+    #[arg(
+        long,
+        value_name = "RPS",
+        requires = "soak",
+        conflicts_with = "soak_fraction"
+    )]
+    pub soak_rate: Option<u32>,
+    /// Share of the capacity the soak holds.
+    #[arg(long, value_name = "FRACTION", requires = "soak")]
+    pub soak_fraction: Option<f64>,
+    /// Time between memory readings during the soak [default: `[monitor] interval`, else 1s].
+    #[arg(long, value_name = "DURATION", requires = "soak")]
+    pub sample_interval: Option<String>,
+    /// Skip the capacity search (only with --soak and --soak-rate).
+    #[arg(long, requires = "soak_rate")]
+    pub no_search: bool,
+    /// Report output.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Where the load goes.
@@ -63,6 +128,10 @@ pub struct TargetArgs {
     /// Sample this local process's memory and CPU during the run (overrides `[monitor]`).
     #[arg(long, value_name = "PID")]
     pub monitor_pid: Option<u32>,
+    /// Apply the scenario's `[profile.NAME]` over its `[load]`; its baseline is
+    /// `<name>.<profile>.json`.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
     /// Demo knobs (with --demo).
     #[command(flatten)]
     pub knobs: KnobArgs,
@@ -89,6 +158,10 @@ pub struct KnobArgs {
     /// Bytes leaked per request (memory growth).
     #[arg(long, value_name = "BYTES", default_value_t = 0)]
     pub leak_bytes: u64,
+    /// Serve at most this many requests per second; beyond it requests queue (latency climbs) and,
+    /// past one second of queue, get 503.
+    #[arg(long, value_name = "RPS")]
+    pub capacity: Option<u32>,
 }
 
 /// Report output.

@@ -4,6 +4,7 @@
 //! saving is atomic. A failed run never reaches [`save`].
 
 pub mod calibration;
+pub mod capacity;
 
 use std::path::{Path, PathBuf};
 

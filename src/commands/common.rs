@@ -34,6 +34,7 @@ pub fn knobs(k: &KnobArgs) -> Result<DemoKnobs, Error> {
         spike_delay: dur("--spike-delay", &k.spike_delay)?,
         error_rate: k.error_rate,
         leak_bytes: k.leak_bytes,
+        capacity_rps: k.capacity,
     };
     knobs.validate().map_err(load::LoadError::from)?;
     Ok(knobs)
@@ -125,7 +126,7 @@ pub async fn resolve_target(args: &TargetArgs, scenario: &Scenario) -> Result<Re
     let knobs = knobs(&args.knobs)?;
     if !args.demo && knobs != DemoKnobs::default() {
         return Err(Error::Flag {
-            flag: "--slowdown/--delay/--spike-*/--error-rate/--leak-bytes",
+            flag: "--slowdown/--delay/--spike-*/--error-rate/--leak-bytes/--capacity",
             problem: "demo knobs apply only to the built-in demo service; add --demo".to_string(),
         });
     }
@@ -213,9 +214,11 @@ pub async fn measure_shard(
         "loadgate: {}{} users{} against {} for {} (+{} ramp-up)...",
         shard.map(|s| format!("shard {s}: ")).unwrap_or_default(),
         l.users,
-        l.rate
-            .map(|r| format!(" at ≤{r} req/s"))
-            .unwrap_or_default(),
+        match (l.stages.len(), l.rate) {
+            (0, Some(r)) => format!(" at {r} req/s (open model)"),
+            (0, None) => String::new(),
+            (n, _) => format!(" through {n} stage(s)"),
+        },
         target.base(),
         crate::scenario::units::format_duration(l.duration),
         crate::scenario::units::format_duration(l.ramp_up),

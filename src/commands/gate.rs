@@ -22,7 +22,7 @@ use crate::verdict::{decide, Outcome};
 const UNSTABLE_RERUNS: u32 = 1;
 
 pub async fn run(args: GateArgs) -> Result<u8, Error> {
-    let scenario = crate::scenario::load(&args.scenario)?;
+    let scenario = crate::scenario::load_profile(&args.scenario, args.target.profile.as_deref())?;
     let plan = action::prepare(action_settings(&args.actions)?, &action::Env::capture())?;
     if let Some(base_url) = &args.paired {
         return run_paired(&args, &scenario, base_url, &plan).await;
@@ -30,11 +30,13 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
     let path = args
         .baseline
         .clone()
-        .unwrap_or_else(|| baseline::path_for(&args.baselines, &scenario.name));
+        .unwrap_or_else(|| baseline::path_for(&args.baselines, &scenario.baseline_name()));
     let base = baseline::load(&path)?;
     baseline::check_matches(&base, &path, &scenario)?;
-    let beside =
-        baseline::calibration::path_for(path.parent().unwrap_or(&args.baselines), &scenario.name);
+    let beside = baseline::calibration::path_for(
+        path.parent().unwrap_or(&args.baselines),
+        &scenario.baseline_name(),
+    );
     let (noise, noise_note) =
         common::noise_for(Some(&scenario), args.calibration.as_deref(), Some(&beside))?;
     common::preflight_outputs(&[
@@ -49,6 +51,9 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
     common::finish(resolved).await;
     let (pooled, mut comparison) = judged?;
     comparison.notes.extend(noise_note);
+    if scenario.load.ramps_rate() {
+        comparison.notes.push("throughput is informational: the target rate ramps through the stages, so the achieved rate follows the schedule rather than the service".to_string());
+    }
     if let Some(out) = &args.out {
         common::write_result(out, &pooled)?;
     }

@@ -12,6 +12,7 @@ mod paired;
 mod record;
 mod report;
 mod run;
+mod stress;
 
 use crate::cli::Command;
 use crate::error::Error;
@@ -29,5 +30,6 @@ pub async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Report(a) => report::run(a),
         Command::Demo(a) => demo::run(a).await,
         Command::History(a) => history::run(a),
+        Command::Stress(a) => stress::run(a).await,
     }
 }

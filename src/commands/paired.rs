@@ -75,6 +75,14 @@ pub async fn judge(
 
 /// The scenario with its duration split into equal segments of whole windows.
 fn segment_scenario(scenario: &Scenario, segments: u32) -> Result<Scenario, Error> {
+    if !scenario.load.stages.is_empty() {
+        // A staged load is one shape over the whole run: cut into segments, the two builds would
+        // see different parts of it.
+        return Err(Error::Flag {
+            flag: "--paired",
+            problem: "paired mode needs a constant load, and this scenario (or profile) has `stages`; use a profile without stages".to_string(),
+        });
+    }
     let window = scenario.load.window;
     let windows = (scenario.load.duration.as_micros() / window.as_micros().max(1)) as u32;
     let per = windows / segments;

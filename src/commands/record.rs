@@ -20,8 +20,8 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
                 .to_string(),
         });
     }
-    let scenario = crate::scenario::load(&args.scenario)?;
-    let path = baseline::path_for(&args.baselines, &scenario.name);
+    let scenario = crate::scenario::load_profile(&args.scenario, args.target.profile.as_deref())?;
+    let path = baseline::path_for(&args.baselines, &scenario.baseline_name());
     if !args.baselines.is_dir() {
         return Err(Error::Flag {
             flag: "--baselines",

@@ -10,7 +10,8 @@ use crate::report::Report;
 use crate::result::Shard;
 
 pub async fn run(args: RunArgs) -> Result<u8, Error> {
-    let mut scenario = crate::scenario::load(&args.scenario)?;
+    let mut scenario =
+        crate::scenario::load_profile(&args.scenario, args.target.profile.as_deref())?;
     let shard = match &args.shard {
         Some(text) => {
             let shard = text.parse::<Shard>().map_err(|e| Error::Flag {

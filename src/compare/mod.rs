@@ -7,6 +7,7 @@
 //! beyond the threshold and beyond what noise explains. Error rates use Wilson/Newcombe intervals.
 
 pub mod bootstrap;
+pub mod capacity;
 pub mod guard;
 pub mod memory;
 pub mod noise;

@@ -4,7 +4,7 @@
 //! `loadgate demo` runs it standalone; `--demo` starts it inside the load generator's process on
 //! `127.0.0.1:0`; integration tests start it with [`DemoKnobs`] set to inject slowdowns, latency
 //! spikes, errors and memory growth. It consumes a validated `DemoKnobs` and produces a running
-//! [`DemoServer`]. It imports nothing else from the crate.
+//! [`DemoServer`]. It imports nothing else from the crate but its capacity limiter (`limiter.rs`).
 //!
 //! What it must not do: listen on anything but loopback (it is a deliberately misbehaving service),
 //! burn CPU (service time is a `tokio::time::sleep`, so latencies depend on the knobs and not on
@@ -30,6 +30,8 @@ use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+use crate::load::limiter::{Admission, Limiter, MAX_QUEUE_WAIT};
 
 /// Endpoints, for docs and `--help`: (method, path, description). Keep in sync with `route`
 /// (a test checks that every entry is routable).
@@ -106,6 +108,9 @@ pub struct DemoKnobs {
     pub error_rate: f64,
     /// Bytes leaked (allocated, touched, never freed) per request, to make RSS grow.
     pub leak_bytes: u64,
+    /// Requests per second the service can serve: beyond it requests queue (latency climbs), and
+    /// past a full queue they get 503. `None`: unlimited.
+    pub capacity_rps: Option<u32>,
 }
 
 impl Default for DemoKnobs {
@@ -117,6 +122,7 @@ impl Default for DemoKnobs {
             spike_delay: Duration::ZERO,
             error_rate: 0.0,
             leak_bytes: 0,
+            capacity_rps: None,
         }
     }
 }
@@ -151,6 +157,12 @@ impl DemoKnobs {
                     format!("got {fraction}; use a fraction between 0 and 1, e.g. 0.05 for 5%"),
                 );
             }
+        }
+        if self.capacity_rps == Some(0) {
+            return knob(
+                "--capacity",
+                "got 0; use at least 1 request per second, e.g. 200".to_string(),
+            );
         }
         if self.leak_bytes > MAX_LEAK_BYTES {
             let got = self.leak_bytes;
@@ -286,6 +298,8 @@ struct State {
     /// Requests seen by knob-affected endpoints; the index into the fault sequence.
     requests: AtomicU64,
     leak: Mutex<Leak>,
+    /// `--capacity`: the limiter and the origin of its clock.
+    capacity: Option<Mutex<(std::time::Instant, Limiter)>>,
 }
 
 #[derive(Default)]
@@ -298,10 +312,22 @@ struct Leak {
 impl State {
     fn new(knobs: DemoKnobs) -> Self {
         Self {
-            knobs,
             requests: AtomicU64::new(0),
             leak: Mutex::new(Leak::default()),
+            capacity: knobs.capacity_rps.map(|rps| {
+                Mutex::new((std::time::Instant::now(), Limiter::new(rps, MAX_QUEUE_WAIT)))
+            }),
+            knobs,
         }
+    }
+
+    fn admit(&self) -> Admission {
+        let Some(capacity) = &self.capacity else {
+            return Admission::Wait(Duration::ZERO);
+        };
+        let mut guard = capacity.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = guard.0.elapsed().as_secs_f64();
+        guard.1.admit(now)
     }
 
     fn leak_once(&self) {
@@ -451,6 +477,16 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<DemoRespons
         Ok(endpoint) => endpoint,
         Err(no_route) => return Ok(no_route.response(req.uri().path())),
     };
+    let queued = match state.admit() {
+        Admission::Wait(d) => d,
+        Admission::Reject => {
+            return Ok(respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain",
+                "over capacity: queue full (--capacity)\n",
+            ))
+        }
+    };
     let n = state.requests.fetch_add(1, Ordering::Relaxed);
     let query = req.uri().query().unwrap_or_default().to_owned();
     let body_bytes = if endpoint == Endpoint::Cart {
@@ -462,7 +498,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<DemoRespons
         0
     };
     state.leak_once();
-    tokio::time::sleep(state.knobs.service_time(endpoint.base(), n)).await;
+    tokio::time::sleep(queued + state.knobs.service_time(endpoint.base(), n)).await;
     if selected(n, ERROR_OFFSET, state.knobs.error_rate) {
         return Ok(respond(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -13,6 +13,7 @@ use goose::config::GooseConfiguration;
 use goose::prelude::*;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::load::arrival::{Pacer, Turn};
 use crate::load::client::ClientOptions;
 use crate::load::flow::{self, Feeds, UserState};
 use crate::load::recorder::{ErrorKind, Outcome, Recorder};
@@ -32,7 +33,8 @@ pub(crate) struct Plan {
     /// HTTP client settings beyond goose's default.
     pub client: ClientOptions,
     pub users: u32,
-    pub rate: Option<u32>,
+    /// When each user sends (open-model arrivals, closed-model user stages, or at once).
+    pub pacer: Arc<Pacer>,
     pub ramp_up: Duration,
     pub request_timeout: Duration,
     /// Hard deadline for the end of the load (end of the measured window).
@@ -61,6 +63,8 @@ struct Shared {
     feeders: usize,
     /// Per-user state is needed (variables, feeders, captures, or a custom client).
     stateful: bool,
+    /// The open model's arrival schedule (or none).
+    pacer: Arc<Pacer>,
     client: Option<(ClientOptions, Duration)>,
 }
 
@@ -142,6 +146,17 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
         let (req, shared) = (req.clone(), shared.clone());
         Box::pin(async move {
             prepare_user(user, &shared).await?;
+            // Open model: wait for this request's slot; a late start is charged to its latency.
+            // A user's once-only requests (login, logout) are not part of the arrival schedule.
+            let late_us = if phase == Phase::Main {
+                let Turn::Send { late_us } = shared.pacer.turn(user.weighted_users_index).await
+                else {
+                    return Ok(());
+                };
+                late_us
+            } else {
+                0
+            };
             let rendered = if req.dynamic {
                 let Some(state) = user.get_session_data_mut::<UserState>() else {
                     return Ok(());
@@ -197,7 +212,8 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
             // Err here means the run is stopping (throttle cancelled) or the request could not be
             // built: neither is a measured request.
             let goose = user.request(request).await?;
-            // goose's time stops at the response headers and excludes the throttle wait.
+            // goose's time stops at the response headers; the pacer's wait is not in it (a late
+            // start is `late_us`).
             let headers_us = goose.request.response_time_micros();
             let body_start = Instant::now();
             let outcome = match goose.response {
@@ -205,7 +221,7 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
                     let status = response.status().as_u16();
                     let response_headers = req.reads_headers.then(|| response.headers().clone());
                     let body = response.bytes().await;
-                    let latency_us = headers_us + body_start.elapsed().as_micros() as u64;
+                    let latency_us = late_us + headers_us + body_start.elapsed().as_micros() as u64;
                     let (error, check) = match body {
                         Err(e) => (Some(classify(&e)), None),
                         Ok(bytes) => {
@@ -233,7 +249,7 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
                     }
                 }
                 Err(e) => Outcome {
-                    latency_us: headers_us,
+                    latency_us: late_us + headers_us,
                     status: None,
                     error: Some(classify(&e)),
                     check: None,
@@ -264,8 +280,9 @@ fn configure(
     scenario: goose::goose::Scenario,
 ) -> Result<Box<GooseAttack>, GooseError> {
     let ramp_s = plan.ramp_up.as_secs_f64();
-    // Users per second; with no ramp-up, start everyone at once.
-    let increase_rate = if ramp_s > 0.0 {
+    // Users per second; with no ramp-up, start everyone at once. A paced load starts every user at
+    // once too: the pacer, not the number of users, sets the load during the ramp-up.
+    let increase_rate = if ramp_s > 0.0 && matches!(*plan.pacer, Pacer::Unpaced) {
         format!("{:.3}", (plan.users as f64 / ramp_s).max(0.001))
     } else {
         format!("{}", plan.users.max(1) * 1000)
@@ -278,7 +295,7 @@ fn configure(
         .as_secs()
         + 5) as usize;
     let timeout = format!("{:.3}", plan.request_timeout.as_secs_f64().max(0.001));
-    let mut attack = GooseAttack::initialize_with_config(GooseConfiguration::default())?
+    let attack = GooseAttack::initialize_with_config(GooseConfiguration::default())?
         .register_scenario(scenario)
         .set_default(GooseDefault::Host, plan.base_url.as_str())?
         .set_default(GooseDefault::Users, plan.users as usize)?
@@ -288,9 +305,6 @@ fn configure(
         .set_default(GooseDefault::Quiet, 1)?
         .set_default(GooseDefault::NoPrintMetrics, true)?
         .set_default(GooseDefault::NoTelnet, true)?;
-    if let Some(rate) = plan.rate {
-        attack = attack.set_default(GooseDefault::ThrottleRequests, rate as usize)?;
-    }
     Ok(attack)
 }
 
@@ -325,6 +339,7 @@ pub(crate) async fn execute(
         captures: plan.captures.clone(),
         feeders: plan.feeds.len(),
         stateful: client.is_some() || flow::needs_state(&plan.requests, &plan.target_headers),
+        pacer: plan.pacer.clone(),
         client,
     });
     let mut scenario = goose::goose::Scenario::new("loadgate");

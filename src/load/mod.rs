@@ -3,10 +3,12 @@
 //! `goose.rs` drives goose, `recorder.rs` measures, `target.rs` resolves and probes the target,
 //! `demo.rs` is the built-in demo service. This stage does not compare or judge.
 
+pub mod arrival;
 pub mod client;
 pub mod demo;
 pub mod flow;
 mod goose;
+pub mod limiter;
 pub mod progress;
 pub mod recorder;
 pub mod shard;
@@ -16,8 +18,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::result::{Host, LoadSettings, Meta, RunResult, RESULT_SCHEMA_VERSION};
-use crate::scenario::Scenario;
+use crate::result::{
+    Host, LoadSettings, Meta, OpenModel, RunResult, StageSettings, RESULT_SCHEMA_VERSION,
+};
+use crate::scenario::{Scenario, StageTarget};
 pub use target::Target;
 
 use self::goose::{Ending, Plan};
@@ -60,10 +64,10 @@ pub async fn run(
         measure_until,
         window,
     };
-    // A user under a global cap of `rate` req/s shared by `users` intends one request every users/rate s.
-    let co_interval_us = load
-        .rate
-        .map(|r| (load.users as u64 * 1_000_000) / r.max(1) as u64);
+    // Open-model latencies are timed from each request's intended send time (arrival.rs), so the
+    // recorder's back-filling correction of the old throttle-based runs is not applied.
+    let co_interval_us = None;
+    let pacer = Arc::new(arrival::Pacer::for_load(load, started));
     let names = scenario.requests.iter().map(|r| r.name.clone()).collect();
     let checks = scenario
         .requests
@@ -90,7 +94,7 @@ pub async fn run(
         feeds: Arc::new(flow::Feeds::new(&scenario.feeders, load.users)),
         client: client::ClientOptions::new(&scenario.target, target.accepts_invalid_certs()),
         users: load.users,
-        rate: load.rate,
+        pacer: pacer.clone(),
         ramp_up: load.ramp_up,
         request_timeout: load.request_timeout,
         stop_at: measure_until,
@@ -121,6 +125,21 @@ pub async fn run(
             max_requests: load.max_requests,
             request_timeout_ms: load.request_timeout.as_millis() as u64,
             window_ms: window.as_millis() as u64,
+            stages: load
+                .stages
+                .iter()
+                .map(|s| StageSettings {
+                    duration_ms: s.duration.as_millis() as u64,
+                    rate_rps: match s.target {
+                        StageTarget::Rate(r) => Some(r),
+                        StageTarget::Users(_) => None,
+                    },
+                    users: match s.target {
+                        StageTarget::Users(u) => Some(u),
+                        StageTarget::Rate(_) => None,
+                    },
+                })
+                .collect(),
         },
         warmup_requests: recorder.warmup_requests(),
         stopped_early: match &ending {
@@ -140,6 +159,11 @@ pub async fn run(
         measure_start_unix_ms: Some(started_at.timestamp_millis()),
         shard: None,
         merged: None,
+        open_model: pacer.intended(measured).map(|(n, late)| OpenModel {
+            target_requests: n,
+            target_rps: n as f64 / measured.as_secs_f64().max(1e-3),
+            late_requests: late,
+        }),
     };
     Ok(RunResult {
         schema_version: RESULT_SCHEMA_VERSION,

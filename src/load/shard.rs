@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::result::Shard;
-use crate::scenario::LoadSpec;
+use crate::scenario::{LoadSpec, Stage, StageTarget};
 
 /// This worker's share of `load`: the rate cap, users and request bound divided by N with the
 /// remainder spread over the first shards, so the shares add up to the scenario's numbers. Times
@@ -27,10 +27,27 @@ pub fn split(load: &LoadSpec, shard: Shard) -> Result<LoadSpec, ShardError> {
     let users = u32::try_from(shard.share(u64::from(load.users)))
         .unwrap_or(load.users)
         .max(1);
+    // Every stage target is shared the same way, so the workers' schedules add up to the scenario's.
+    let stages = load
+        .stages
+        .iter()
+        .map(|s| Stage {
+            duration: s.duration,
+            target: match s.target {
+                StageTarget::Rate(r) => {
+                    StageTarget::Rate(u32::try_from(shard.share(u64::from(r))).unwrap_or(r))
+                }
+                StageTarget::Users(u) => {
+                    StageTarget::Users(u32::try_from(shard.share(u64::from(u))).unwrap_or(u).max(1))
+                }
+            },
+        })
+        .collect();
     Ok(LoadSpec {
         users,
         rate,
         max_requests: shard.share(load.max_requests).max(1),
+        stages,
         ..load.clone()
     })
 }
@@ -78,7 +95,39 @@ mod tests {
             max_requests,
             request_timeout: Duration::from_secs(2),
             window: Duration::from_millis(250),
+            stages: Vec::new(),
         }
+    }
+
+    #[test]
+    fn rate_stages_are_shared_too() {
+        let whole = LoadSpec {
+            stages: vec![
+                Stage {
+                    duration: Duration::from_secs(1),
+                    target: StageTarget::Rate(100),
+                },
+                Stage {
+                    duration: Duration::from_secs(1),
+                    target: StageTarget::Rate(401),
+                },
+            ],
+            ..load(8, None, 1_000)
+        };
+        let parts: Vec<LoadSpec> = (1..=2)
+            .map(|index| split(&whole, Shard { index, count: 2 }))
+            .collect::<Result<_, _>>()
+            .expect("splittable");
+        let rate_at = |i: usize| -> u32 {
+            parts
+                .iter()
+                .map(|p| match p.stages[i].target {
+                    StageTarget::Rate(r) => r,
+                    StageTarget::Users(_) => 0,
+                })
+                .sum()
+        };
+        assert_eq!((rate_at(0), rate_at(1)), (100, 401));
     }
 
     #[test]

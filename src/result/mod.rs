@@ -4,6 +4,7 @@
 //! their units. Histograms are lossless, so stored results can be merged and re-analysed later.
 
 pub mod calibration;
+pub mod capacity;
 pub mod histogram;
 pub mod merge;
 pub mod metric;
@@ -104,6 +105,23 @@ pub struct Meta {
     /// For a result made by `loadgate merge`: the shards it adds up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged: Option<MergeInfo>,
+    /// Open model (a target arrival rate): what was intended and how much of it started late.
+    /// Absent for a closed model and in files written before loadgate paced its own arrivals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_model: Option<OpenModel>,
+}
+
+/// The open model's target, beside what was achieved (`all.requests`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenModel {
+    /// Requests the arrival schedule intended in the measured window.
+    pub target_requests: u64,
+    /// Mean intended rate over the measured window.
+    pub target_rps: f64,
+    /// Requests that started later than intended (beyond the timer slack) because every user was
+    /// busy; their latency is measured from the intended time.
+    pub late_requests: u64,
 }
 
 /// Machine provenance: absolute latencies rarely transfer between machines.
@@ -140,6 +158,23 @@ pub struct LoadSettings {
     pub request_timeout_ms: u64,
     /// Width of each entry of `windows`.
     pub window_ms: u64,
+    /// Stages after the ramp-up, when the load was staged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageSettings>,
+}
+
+/// One stage of a staged load: ramp to `rate_rps` (open model) or `users` (closed) over `duration_ms`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSettings {
+    /// Length of the stage.
+    pub duration_ms: u64,
+    /// Target rate at the stage's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_rps: Option<u32>,
+    /// Active users at the stage's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<u32>,
 }
 
 /// Counts and latency for one request name (or all of them).
@@ -350,6 +385,10 @@ impl RunResult {
             out.meta.measured_duration_ms += r.meta.measured_duration_ms;
             out.meta.warmup_requests += r.meta.warmup_requests;
             append(&mut out.all, &r.all);
+            if let (Some(o), Some(m)) = (&mut out.meta.open_model, &r.meta.open_model) {
+                o.target_requests += m.target_requests;
+                o.late_requests += m.late_requests;
+            }
             for (name, stats) in &r.requests {
                 let mine = out.requests.entry(name.clone()).or_default();
                 append(mine, stats);
@@ -360,6 +399,10 @@ impl RunResult {
         }
         if out.meta.run_windows.len() < 2 {
             out.meta.run_windows.clear();
+        }
+        let secs = out.measured_seconds();
+        if let Some(o) = &mut out.meta.open_model {
+            o.target_rps = o.target_requests as f64 / secs;
         }
         Some(out)
     }
@@ -392,6 +435,7 @@ pub(crate) mod testing {
             max_requests: 1 << 30,
             request_timeout_ms: 5_000,
             window_ms: 1_000,
+            stages: Vec::new(),
         };
         let meta = Meta {
             tool_version: "test".into(),
@@ -410,6 +454,7 @@ pub(crate) mod testing {
             measure_start_unix_ms: None,
             shard: None,
             merged: None,
+            open_model: None,
         };
         RunResult {
             schema_version: RESULT_SCHEMA_VERSION,

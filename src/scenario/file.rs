@@ -29,6 +29,9 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub gate: GateFile,
     pub monitor: Option<MonitorFile>,
+    /// `[profile.NAME]`: `[load]` keys that override `[load]` when `--profile NAME` is given.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub profile: BTreeMap<String, LoadFile>,
     /// Constants for `${name}`; part of the scenario hash (they shape the requests).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vars: BTreeMap<String, String>,
@@ -144,6 +147,43 @@ pub struct LoadFile {
     pub request_timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stages: Option<Vec<StageFile>>,
+}
+
+impl LoadFile {
+    /// `profile` over `self`, key by key. A profile's `stages` replace the base `duration` and its
+    /// `duration` replaces the base `stages`: both set the measured time.
+    pub fn overridden_by(&self, profile: &LoadFile) -> LoadFile {
+        let (duration, stages) = match (&profile.duration, &profile.stages) {
+            (None, None) => (self.duration.clone(), self.stages.clone()),
+            (d, s) => (d.clone(), s.clone()),
+        };
+        LoadFile {
+            users: profile.users.or(self.users),
+            rate: profile.rate.or(self.rate),
+            ramp_up: profile.ramp_up.clone().or_else(|| self.ramp_up.clone()),
+            duration,
+            max_requests: profile.max_requests.or(self.max_requests),
+            request_timeout: profile
+                .request_timeout
+                .clone()
+                .or_else(|| self.request_timeout.clone()),
+            window: profile.window.clone().or_else(|| self.window.clone()),
+            stages,
+        }
+    }
+}
+
+/// One entry of `[load] stages`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageFile {
+    pub duration: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<u32>,
 }
 
 /// One `[[request]]`.

@@ -50,6 +50,19 @@ pub struct Scenario {
     /// SHA-256 (hex) of the load-relevant content before `${env:..}` expansion, so a changed scenario
     /// is detected but secrets never influence, or leak through, the hash.
     pub hash: String,
+    /// The `[profile.NAME]` applied over `[load]`, if any (`--profile`).
+    pub profile: Option<String>,
+}
+
+impl Scenario {
+    /// Name of the baseline file (without `.json`): `<name>`, or `<name>.<profile>` for a profile,
+    /// whose different load makes the default baseline useless.
+    pub fn baseline_name(&self) -> String {
+        match &self.profile {
+            Some(p) => format!("{}.{p}", self.name),
+            None => self.name.clone(),
+        }
+    }
 }
 
 /// `[target]`, validated. Header values are expanded and may hold secrets: never store or print them.
@@ -158,6 +171,49 @@ pub struct LoadSpec {
     pub request_timeout: Duration,
     /// Width of one window of the per-window series (the noise guard's unit of evidence).
     pub window: Duration,
+    /// Stages after the ramp-up (their sum is `duration`); empty for a constant load.
+    pub stages: Vec<Stage>,
+}
+
+impl LoadSpec {
+    /// Open model: a target arrival rate (constant or staged) paced by loadgate.
+    pub fn is_open(&self) -> bool {
+        self.rate.is_some()
+            || matches!(self.stages.first(), Some(s) if matches!(s.target, StageTarget::Rate(_)))
+    }
+
+    /// Whether the target rate changes during the measured window (rate stages that ramp), which
+    /// makes a per-window throughput comparison meaningless.
+    pub fn ramps_rate(&self) -> bool {
+        let rates: Vec<u32> = self
+            .stages
+            .iter()
+            .filter_map(|s| match s.target {
+                StageTarget::Rate(r) => Some(r),
+                StageTarget::Users(_) => None,
+            })
+            .collect();
+        let start = self.rate.or(rates.first().copied());
+        rates.iter().any(|r| Some(*r) != start)
+    }
+}
+
+/// One `[load] stages` entry: ramp linearly from the previous stage's target to this one's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stage {
+    /// Length of the stage.
+    pub duration: Duration,
+    /// Target reached at its end.
+    pub target: StageTarget,
+}
+
+/// What a stage ramps: the arrival rate (open model) or the active users (closed model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageTarget {
+    /// Requests per second.
+    Rate(u32),
+    /// Active users.
+    Users(u32),
 }
 
 /// HTTP methods goose 0.19 can send.
@@ -304,11 +360,16 @@ pub struct GateSpec {
 
 /// Reads and validates a scenario file, expanding `${env:NAME}` from the process environment.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_profile(path, None)
+}
+
+/// [`load`] with `[profile.NAME]` applied over `[load]` (`--profile NAME`).
+pub fn load_profile(path: &Path, profile: Option<&str>) -> Result<Scenario, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    validate::from_toml(path, &text, &|k| std::env::var(k).ok())
+    validate::from_toml_profile(path, &text, &|k| std::env::var(k).ok(), profile)
 }
 
 /// A scenario cannot be used. Messages name the file, the key and the fix.

@@ -19,7 +19,7 @@ use crate::scenario::template::{self, Names, Template, Var};
 use crate::scenario::units::{parse_duration, Percent};
 use crate::scenario::{
     GateSpec, HealthSpec, HttpVersion, LoadSpec, Method, Phase, RequestSpec, Scenario,
-    ScenarioError, Slo, TargetSpec, Thresholds, SCENARIO_SCHEMA_VERSION,
+    ScenarioError, Slo, Stage, StageTarget, TargetSpec, Thresholds, SCENARIO_SCHEMA_VERSION,
 };
 
 /// Goose's default is one user per CPU, which makes load depend on the machine: pick a fixed number.
@@ -175,7 +175,17 @@ impl Ctx<'_> {
 
 /// Parses and validates scenario text read from `path`.
 pub fn from_toml(path: &Path, text: &str, env: EnvLookup<'_>) -> Result<Scenario, ScenarioError> {
-    let file: ScenarioFile = toml::from_str(text).map_err(|e| {
+    from_toml_profile(path, text, env, None)
+}
+
+/// [`from_toml`] with `[profile.NAME]` applied over `[load]`.
+pub fn from_toml_profile(
+    path: &Path,
+    text: &str,
+    env: EnvLookup<'_>,
+    profile: Option<&str>,
+) -> Result<Scenario, ScenarioError> {
+    let mut file: ScenarioFile = toml::from_str(text).map_err(|e| {
         let mut message = e.to_string().trim_end().to_string();
         if message.contains("expected a string") && message.contains("invalid type") {
             // A bare `duration = 3`: say what a value with a unit looks like.
@@ -207,10 +217,41 @@ pub fn from_toml(path: &Path, text: &str, env: EnvLookup<'_>) -> Result<Scenario
         .collect();
     cx.captures = capture_names(&cx, &file.request)?;
     let target = target(&cx, &file.target)?;
-    let load = load(&cx, &file.load)?;
+    let base_load = file.load.clone();
+    if let Some(name) = profile {
+        let Some(p) = file.profile.get(name) else {
+            let defined: Vec<&str> = file.profile.keys().map(String::as_str).collect();
+            let fix = if defined.is_empty() {
+                "the scenario defines no `[profile.NAME]` tables; add one or drop `--profile`"
+                    .to_string()
+            } else {
+                format!("use one of: {}", defined.join(", "))
+            };
+            return Err(cx.invalid(
+                format!("profile.{name}"),
+                format!("no profile `{name}` (--profile)"),
+                fix,
+            ));
+        };
+        validate_name(&cx, name).map_err(|_| {
+            cx.invalid(
+                format!("profile.{name}"),
+                "a profile name becomes part of the baseline file name",
+                "use letters, digits, `-` and `_`",
+            )
+        })?;
+        // The effective load is what runs and what the hash describes, so a profile's baseline
+        // never matches the default one.
+        file.load = file.load.overridden_by(p);
+    }
+    let load = load(&cx, &file.load).map_err(|e| in_profile(e, profile, &base_load, &file.load))?;
     let requests = requests(&cx, &file.request)?;
     let monitor = file.monitor.as_ref().map(|m| monitor(&cx, m)).transpose()?;
     let mut gate = gate(&cx, &file.gate, &requests)?;
+    if load.ramps_rate() {
+        // The run's throughput follows the ramp by construction: reported, never gated.
+        gate.metrics.retain(|m| *m != Metric::Throughput);
+    }
     if monitor.is_some() && file.gate.metrics.is_none() {
         // Watching the service is for gating its memory: add peak and growth to the defaults.
         gate.metrics.extend([Metric::PeakRss, Metric::RssGrowth]);
@@ -227,6 +268,7 @@ pub fn from_toml(path: &Path, text: &str, env: EnvLookup<'_>) -> Result<Scenario
         feeders,
         captures: cx.captures.clone(),
         hash: hash(&file),
+        profile: profile.map(str::to_string),
     })
 }
 
@@ -529,6 +571,45 @@ fn captures(
         .collect()
 }
 
+/// Names `profile.NAME.key` instead of `load.key` when the bad value came from the profile.
+fn in_profile(
+    e: ScenarioError,
+    profile: Option<&str>,
+    base: &LoadFile,
+    effective: &LoadFile,
+) -> ScenarioError {
+    let (
+        Some(name),
+        ScenarioError::Invalid {
+            path,
+            key,
+            problem,
+            fix,
+        },
+    ) = (profile, &e)
+    else {
+        return e;
+    };
+    let field = key
+        .strip_prefix("load.")
+        .and_then(|k| k.split(['[', '.']).next())
+        .unwrap_or_default();
+    let value = |l: &LoadFile| {
+        serde_json::to_value(l)
+            .ok()
+            .and_then(|v| v.get(field).cloned())
+    };
+    if field.is_empty() || value(base) == value(effective) {
+        return e;
+    }
+    ScenarioError::Invalid {
+        path: path.clone(),
+        key: format!("profile.{name}.{}", &key["load.".len()..]),
+        problem: problem.clone(),
+        fix: fix.clone(),
+    }
+}
+
 fn validate_name(cx: &Ctx<'_>, name: &str) -> Result<(), ScenarioError> {
     let ok = !name.is_empty()
         && name.len() <= 100
@@ -696,10 +777,35 @@ fn load(cx: &Ctx<'_>, l: &LoadFile) -> Result<LoadSpec, ScenarioError> {
         return Err(cx.invalid(
             "load.rate",
             "a rate of 0 sends nothing",
-            "set a rate ≥ 1, or remove `rate` for no cap",
+            "set a rate ≥ 1, or remove `rate` for a closed model (users send as fast as the service answers)",
         ));
     }
-    let duration = cx.duration("load.duration", l.duration.as_ref(), DEFAULT_DURATION)?;
+    let stages = stages(cx, l)?;
+    let duration = match stages.is_empty() {
+        true => cx.duration("load.duration", l.duration.as_ref(), DEFAULT_DURATION)?,
+        false => stages.iter().map(|s| s.duration).sum(),
+    };
+    let users = match stages.first().map(|s| s.target) {
+        Some(StageTarget::Users(_)) => {
+            let most = stages
+                .iter()
+                .filter_map(|s| match s.target {
+                    StageTarget::Users(u) => Some(u),
+                    StageTarget::Rate(_) => None,
+                })
+                .max()
+                .unwrap_or(users);
+            if l.users.is_some_and(|u| u < most) {
+                return Err(cx.invalid(
+                    "load.users",
+                    format!("{users} users is fewer than the {most} a stage asks for"),
+                    "remove `users` (users stages set it) or raise it",
+                ));
+            }
+            most
+        }
+        _ => users,
+    };
     if duration < Duration::from_secs(1) {
         return Err(cx.invalid(
             "load.duration",
@@ -734,6 +840,7 @@ fn load(cx: &Ctx<'_>, l: &LoadFile) -> Result<LoadSpec, ScenarioError> {
     }
     Ok(LoadSpec {
         window,
+        stages,
         users,
         rate: l.rate,
         ramp_up: cx.duration("load.ramp_up", l.ramp_up.as_ref(), DEFAULT_RAMP_UP)?,
@@ -741,6 +848,87 @@ fn load(cx: &Ctx<'_>, l: &LoadFile) -> Result<LoadSpec, ScenarioError> {
         max_requests,
         request_timeout,
     })
+}
+
+/// `[load] stages`: all rate stages (open model) or all users stages (closed model), each with a
+/// positive duration; never together with `duration`.
+fn stages(cx: &Ctx<'_>, l: &LoadFile) -> Result<Vec<Stage>, ScenarioError> {
+    let Some(list) = &l.stages else {
+        return Ok(Vec::new());
+    };
+    if list.is_empty() {
+        return Err(cx.invalid(
+            "load.stages",
+            "an empty list of stages runs nothing",
+            "list at least one stage, e.g. `stages = [{ duration = \"30s\", rate = 100 }]`, or remove `stages`",
+        ));
+    }
+    if l.duration.is_some() {
+        return Err(cx.invalid(
+            "load.duration",
+            "`duration` and `stages` both set the measured time",
+            "remove `duration`: the measured time is the sum of the stages",
+        ));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (i, st) in list.iter().enumerate() {
+        let key = format!("load.stages[{i}]");
+        let target = match (st.rate, st.users) {
+            (Some(r), None) => StageTarget::Rate(r),
+            (None, Some(u)) if (1..=10_000).contains(&u) => StageTarget::Users(u),
+            (None, Some(u)) => {
+                return Err(cx.invalid(
+                    format!("{key}.users"),
+                    format!("{u} users is out of range"),
+                    "use 1 to 10000",
+                ))
+            }
+            _ => {
+                return Err(cx.invalid(
+                    &key,
+                    "a stage sets exactly one of `rate` (open model, req/s) or `users` (closed model)",
+                    "write e.g. `{ duration = \"30s\", rate = 200 }` or `{ duration = \"30s\", users = 20 }`",
+                ))
+            }
+        };
+        if let Some(first) = out.first().map(|s: &Stage| s.target) {
+            if std::mem::discriminant(&first) != std::mem::discriminant(&target) {
+                return Err(cx.invalid(
+                    &key,
+                    "mixes `rate` and `users` stages",
+                    "use rate stages (open model; `users` is the pool of concurrent users) or users stages (closed model), not both",
+                ));
+            }
+        }
+        let duration = cx.duration(
+            &format!("{key}.duration"),
+            Some(&st.duration),
+            Duration::ZERO,
+        )?;
+        if duration.is_zero() {
+            return Err(cx.invalid(
+                format!("{key}.duration"),
+                "a stage of zero length",
+                "give every stage a duration above zero, e.g. \"10s\" (a spike is a short stage, e.g. \"2s\")",
+            ));
+        }
+        out.push(Stage { duration, target });
+    }
+    if matches!(out[0].target, StageTarget::Users(_)) && l.rate.is_some() {
+        return Err(cx.invalid(
+            "load.rate",
+            "`rate` with users stages mixes the open and the closed model",
+            "remove `rate`, or write rate stages (`{ duration = \"30s\", rate = 200 }`)",
+        ));
+    }
+    if out.iter().all(|s| s.target == StageTarget::Rate(0)) && l.rate.unwrap_or(0) == 0 {
+        return Err(cx.invalid(
+            "load.stages",
+            "every stage has a rate of 0: nothing would be sent",
+            "give a stage a rate ≥ 1",
+        ));
+    }
+    Ok(out)
 }
 
 fn requests(cx: &Ctx<'_>, list: &[RequestFile]) -> Result<Vec<RequestSpec>, ScenarioError> {
@@ -1180,5 +1368,7 @@ fn hash(file: &ScenarioFile) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+#[cfg(test)]
+mod stage_tests;
 #[cfg(test)]
 mod tests;

@@ -50,7 +50,7 @@ fn missing_scenario_file() {
 
 #[test]
 fn unknown_key() {
-    let t = stored_with(|s| s.replace("users = 4\n", "users = 4\nthreads = 2\n"));
+    let t = stored_with(|s| s.replace("users = 8\n", "users = 8\nthreads = 2\n"));
     let text = String::from_utf8(t.read(SCENARIO)).expect("UTF-8 scenario");
     let line = 1 + text
         .lines()

@@ -16,4 +16,5 @@ mod run;
 mod schema;
 mod shard;
 mod snapshots;
+mod stress;
 mod support;

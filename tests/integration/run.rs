@@ -46,7 +46,7 @@ fn run_prints_a_table_with_every_request_name() {
     let out = t.run(&["run", SCENARIO]);
     out.code(0)
         .stdout_has(&["scenario `t`", "│ fast", "│ products", "│ all", "p95"])
-        .stderr_has(&["4 users at ≤400 req/s against"]);
+        .stderr_has(&["8 users at 250 req/s (open model) against"]);
     assert!(!out.stdout.contains("verdict"), "{out}");
     assert!(
         !out.stdout.contains("loadgate:"),
@@ -76,7 +76,7 @@ fn run_against_a_target_that_fails_every_request_still_reports() {
 #[test]
 fn uncapped_run_measures_real_latency() {
     let demo = Demo::start();
-    let t = Test::new().scenario(&scenario(demo.url(), "").replace("rate = 400\n", ""));
+    let t = Test::new().scenario(&scenario(demo.url(), "").replace("rate = 250\n", ""));
     t.run(&["run", SCENARIO, "--out", "r.json"]).code(0);
     let r = t.json("r.json");
     assert!(r["meta"]["load"]["rate_rps"].is_null());

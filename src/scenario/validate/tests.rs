@@ -230,6 +230,7 @@ fn minimal_scenario_gets_the_documented_defaults() {
             max_requests: DEFAULT_MAX_REQUESTS,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             window: DEFAULT_WINDOW,
+            stages: Vec::new(),
         }
     );
     assert_eq!(s.requests.len(), 1);
