@@ -22,13 +22,16 @@ pub fn unstable(run: &RunResult) -> Option<String> {
         return None; // too short to tell; the bootstrap reports too few windows itself
     }
     let throughput: Vec<f64> = windows.iter().map(|w| w.requests as f64).collect();
-    let p50: Vec<f64> = windows
+    // The mean, not the median: with a mix of endpoints whose latencies differ (a 50/50 mix of
+    // 5 ms and 12 ms), each second's median jumps between the two modes and looks like outliers,
+    // while a stall moves the mean at least as much as the median.
+    let mean: Vec<f64> = windows
         .iter()
-        .map(|w| w.histogram.quantile_us(0.5).unwrap_or(0) as f64)
+        .map(|w| w.histogram.mean_us().unwrap_or(0.0))
         .collect();
     for (series, name) in [
         (&throughput, "requests per second"),
-        (&p50, "median latency per second"),
+        (&mean, "mean latency per second"),
     ] {
         let m = median(series);
         let flags: Vec<bool> = modified_z(series)
@@ -70,6 +73,30 @@ mod tests {
             })
             .collect();
         r
+    }
+
+    #[test]
+    fn a_mix_whose_median_flips_between_two_endpoints_is_stable() {
+        let mut r = crate::result::testing::result();
+        r.all.windows = (0..12)
+            .map(|i| {
+                // Half fast (5 ms), half slow (12 ms), one more of either in alternate seconds.
+                let mut h = LatencyHistogram::new();
+                let (fast, slow) = if i % 3 == 0 { (101, 100) } else { (100, 101) };
+                for _ in 0..fast {
+                    h.record(5_000);
+                }
+                for _ in 0..slow {
+                    h.record(12_000);
+                }
+                Window {
+                    requests: fast + slow,
+                    errors: 0,
+                    histogram: h,
+                }
+            })
+            .collect();
+        assert_eq!(unstable(&r), None);
     }
 
     #[test]

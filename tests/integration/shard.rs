@@ -58,7 +58,12 @@ fn two_live_shards_merge_into_their_exact_sum_and_compare_accepts_it() {
         );
     }
     let (s1, s2) = (parse(&t, "s1.json"), parse(&t, "s2.json"));
-    assert_eq!(s1.meta.load.rate_rps, Some(200), "each shard sends rate/N");
+    assert_eq!(
+        s1.meta.load.rate_rps,
+        Some(125),
+        "each shard sends rate/N (250/2)"
+    );
+    assert_eq!(s1.meta.load.users, 4, "and users/N (8/2)");
     assert_eq!(s1.meta.shard.map(|s| (s.index, s.count)), Some((1, 2)));
     assert!(
         s2.meta.measure_start_unix_ms.is_some(),
@@ -94,8 +99,8 @@ fn two_live_shards_merge_into_their_exact_sum_and_compare_accepts_it() {
         windowed, m.all.requests,
         "every request lands in one window"
     );
-    assert_eq!(m.meta.load.rate_rps, Some(400));
-    assert_eq!(m.meta.load.users, 4);
+    assert_eq!(m.meta.load.rate_rps, Some(250), "the template's rate");
+    assert_eq!(m.meta.load.users, 8, "the template's users");
     assert_eq!(m.meta.shard, None);
     assert_eq!(m.meta.merged.as_ref().map(|i| i.shards.len()), Some(2));
     assert_valid_result(&t.json("merged.json"));
