@@ -107,6 +107,10 @@ pub struct StressArgs {
     /// Skip the capacity search (only with --soak and --soak-rate).
     #[arg(long, requires = "soak_rate")]
     pub no_search: bool,
+    /// Append the run at the capacity found (as `<name>.capacity`) and the soak (as `<name>.soak`)
+    /// to this history folder, for `loadgate history` trends.
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
     /// Report output.
     #[command(flatten)]
     pub output: OutputArgs,

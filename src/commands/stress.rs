@@ -154,14 +154,29 @@ pub async fn run(args: StressArgs) -> Result<u8, Error> {
         args.output.output.as_deref(),
         args.record.then_some(path.as_path()),
     ])?;
+    // The stress runs go to their own history series: a run at the capacity, or a soak, is not
+    // comparable with the scenario's nightly runs at its own rate.
+    let series = |suffix: &str| format!("{}.{suffix}", scenario.baseline_name());
+    for (suffix, used) in [
+        ("capacity", settings.search.is_some()),
+        ("soak", settings.soak.is_some()),
+    ] {
+        if used {
+            crate::commands::history::preflight(args.history.as_deref(), &series(suffix))?;
+        }
+    }
     let mut resolved = common::resolve_target(&args.target, &scenario).await?;
     let report = stress(&scenario, &mut resolved, &settings, stored.as_ref()).await;
     common::finish(resolved).await;
-    let (report, found) = report?;
+    let (report, found, runs) = report?;
+    for (suffix, run) in runs {
+        let mut run = run;
+        run.meta.scenario_name = series(suffix);
+        crate::commands::history::append(args.history.as_deref(), &run)?;
+    }
     if args.record {
         record(&path, &scenario, &settings, found)?;
     }
-    // TODO(history): append the stress result to the history here (issue 7); the lead wires it.
     let text = crate::report::stress::render(&report, args.output.format);
     match &args.output.output {
         Some(p) => {
@@ -208,8 +223,10 @@ async fn stress(
     resolved: &mut Resolved,
     settings: &Settings,
     stored: Option<&Capacity>,
-) -> Result<(StressReport, Found), Error> {
+) -> Result<(StressReport, Found, Vec<(&'static str, RunResult)>), Error> {
     let mut steps = Vec::new();
+    let mut runs: Vec<(&'static str, RunResult)> = Vec::new();
+    let mut at_capacity: Option<(u32, RunResult)> = None;
     let mut found = Found {
         capacity_rps: None,
         broke_at_rps: None,
@@ -227,9 +244,17 @@ async fn stress(
                 broke.as_deref().unwrap_or("held")
             );
             search.record(rate, broke.is_none());
-            steps.push(step_of(&run, rate, broke));
+            steps.push(step_of(&run, rate, broke.clone()));
+            if broke.is_none() && at_capacity.as_ref().is_none_or(|(r, _)| rate > *r) {
+                at_capacity = Some((rate, run));
+            }
         }
         found = search.found();
+        if let Some((rate, run)) = at_capacity.take() {
+            if Some(rate) == found.capacity_rps {
+                runs.push(("capacity", run));
+            }
+        }
         search_note = match (found.capacity_rps, found.broke_at_rps) {
             (Some(c), None) if c >= spec.max_rps => {
                 format!("nothing broke up to --max-rate {}: raise it to find the limit", spec.max_rps)
@@ -248,7 +273,11 @@ async fn stress(
         _ => None,
     };
     let soak = match &settings.soak {
-        Some(s) => Some(soak(scenario, resolved, s, found).await?),
+        Some(s) => {
+            let (soak, run) = soak(scenario, resolved, s, found).await?;
+            runs.push(("soak", run));
+            Some(soak)
+        }
         None => None,
     };
     let mut outcome = Status::Pass;
@@ -271,7 +300,7 @@ async fn stress(
         soak,
         outcome,
     };
-    Ok((report, found))
+    Ok((report, found, runs))
 }
 
 fn fmt(d: Duration) -> String {
@@ -305,7 +334,7 @@ async fn soak(
     resolved: &mut Resolved,
     s: &SoakSettings,
     found: Found,
-) -> Result<Soak, Error> {
+) -> Result<(Soak, RunResult), Error> {
     let rate = match (s.rate, found.capacity_rps) {
         (Some(r), _) => r,
         (None, Some(c)) => ((c as f64 * s.fraction).round() as u32).max(1),
@@ -327,7 +356,7 @@ async fn soak(
     let warmup = scenario.load.ramp_up;
     let run = common::measure(&at_rate(scenario, rate, s.duration, warmup), resolved).await?;
     let (growth, leak) = leak_verdict(&run);
-    Ok(Soak {
+    let soak = Soak {
         rate_rps: rate,
         duration_ms: run.meta.measured_duration_ms,
         achieved_rps: run.all.requests as f64 / run.measured_seconds(),
@@ -335,7 +364,8 @@ async fn soak(
         growth_bytes_per_min: growth.map(|g| g.per_min),
         growth_lower_bytes_per_min: growth.map(|g| g.lower),
         leak,
-    })
+    };
+    Ok((soak, run))
 }
 
 /// The leak rule of STATISTICS.md §6 against a flat reference: a soak has no baseline slope.

@@ -26,6 +26,8 @@ pub enum HistoryFormat {
     Json,
     /// Markdown, for CI job summaries.
     Markdown,
+    /// One self-contained page: a chart per metric, change points marked.
+    Html,
 }
 
 /// What the history view shows.
@@ -43,7 +45,51 @@ pub fn render(report: &HistoryReport<'_>, format: HistoryFormat) -> String {
         HistoryFormat::Table => text(report, false),
         HistoryFormat::Markdown => text(report, true),
         HistoryFormat::Json => json(report),
+        HistoryFormat::Html => html(report),
     }
+}
+
+/// Every trend as a chart (dates along the x axis, change points as vertical markers), titled with
+/// its change points; values in the units the table uses (latency in ms).
+fn html(report: &HistoryReport<'_>) -> String {
+    let mut sections = Vec::new();
+    for h in report.scenarios {
+        for t in &h.trends {
+            let (scale, unit) = match t.unit.as_str() {
+                "micros" => (1e-3, "ms"),
+                "bytes" => (1.0 / 1_048_576.0, "MiB"),
+                "bytes_per_minute" => (1.0 / 1_048_576.0, "MiB/min"),
+                "fraction" => (100.0, "%"),
+                "per_second" => (1.0, "req/s"),
+                "cpu_percent" => (1.0, "% CPU"),
+                other => (1.0, other),
+            };
+            let points: Vec<(String, f64)> = t
+                .points
+                .iter()
+                .map(|p| (date(&p.started_at), p.value * scale))
+                .collect();
+            let marks: Vec<usize> = t.change_points.iter().map(|c| c.index).collect();
+            let mut title = format!("{} — {}", h.scenario, t.metric);
+            for c in &t.change_points {
+                if let Some(p) = t.points.get(c.index) {
+                    let commit = p.git_commit.as_deref().unwrap_or("no commit");
+                    let commit: String = commit.chars().take(SHORT_COMMIT).collect();
+                    title.push_str(&format!(
+                        "; change at {} ({commit}): {:+.1}%",
+                        date(&p.started_at),
+                        100.0 * c.change
+                    ));
+                }
+            }
+            let svg = crate::report::html::trend_chart_svg(&t.metric, unit, &points, &marks);
+            sections.push((title, svg));
+        }
+    }
+    crate::report::html::history_page(
+        &format!("loadgate history — {}", report.dir.display()),
+        &sections,
+    )
 }
 
 /// `2026-11-21T05:12:00Z` → `2026-11-21 05:12` (as stored, when it is not RFC 3339).

@@ -144,6 +144,24 @@ fn a_latency_step_is_a_change_point_at_its_run() {
     let md = t.run(&["history", "--format", "markdown"]);
     md.code(0)
         .stdout_has(&["### loadgate history", "| p95 | 30 |"]);
+    // The HTML page: one chart per metric, the change point in the p95 chart's title.
+    let html = t.run(&[
+        "history",
+        "--metric",
+        "p95",
+        "--metric",
+        "throughput",
+        "--format",
+        "html",
+    ]);
+    html.code(0)
+        .stdout_has(&["<!DOCTYPE html>", "p95", &commit(STEP_AT)[..7]]);
+    assert_eq!(
+        html.stdout.matches("<svg").count(),
+        2,
+        "one chart per metric"
+    );
+    assert!(!html.stdout.contains("http://") || html.stdout.contains("http://www.w3.org/2000/svg"));
 }
 
 #[test]

@@ -59,9 +59,14 @@ fn stress_finds_the_demo_capacity_and_records_it() {
         "json",
         "--output",
         "stress.json",
+        "--history",
+        "history",
     ]);
     out.code(0)
         .stdout_has(&["capacity search of `t`", "highest sustainable rate"]);
+    // The step at the capacity is kept as its own history series.
+    assert_eq!(t.files("history"), vec!["t.capacity".to_string()]);
+    assert_eq!(t.files("history/t.capacity").len(), 1);
     let r = t.json("stress.json");
     let steps = r["steps"].as_array().expect("steps");
     assert!(!steps.is_empty() && steps.len() <= 6, "{r}");
@@ -89,6 +94,15 @@ fn stress_finds_the_demo_capacity_and_records_it() {
     let stored = t.json("baselines/t.capacity.json");
     assert_eq!(stored["capacity_rps"].as_u64(), Some(capacity));
     assert_eq!(stored["resolution_rps"].as_u64(), Some(broke - capacity));
+    let kept: serde_json::Value = {
+        let name = &t.files("history/t.capacity")[0];
+        t.json(&format!("history/t.capacity/{name}"))
+    };
+    assert_eq!(
+        kept["meta"]["load"]["rate_rps"].as_u64(),
+        Some(capacity),
+        "the run at the capacity"
+    );
 }
 
 #[test]
@@ -184,9 +198,23 @@ fn a_short_soak_reports_the_demo_leak() {
         "50",
         "--sample-interval",
         "200ms",
+        "--history",
+        "history",
     ]);
     out.code(1)
-        .stdout_has(&["soak at 50 req/s", "leak CRITICAL: a leak"]);
+        .stdout_has(&["soak at 50 req/s", "leak CRITICAL: a leak"])
+        .stderr_has(&["appended the run to history"]);
+    // The soak is its own history series, which `loadgate history` reads back.
+    let series = t.files("history");
+    assert_eq!(
+        series,
+        vec!["t.soak".to_string()],
+        "no capacity series without a search"
+    );
+    assert_eq!(t.files("history/t.soak").len(), 1);
+    t.run(&["history", "t.soak", "--metric", "rss_growth"])
+        .code(0)
+        .stdout_has(&["t.soak", "1 run"]);
 }
 
 /// A profile's baseline is its own file; the default baseline path is unchanged.
