@@ -227,5 +227,84 @@ fn render_html(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, recording, histograms, comparing, render_html);
+/// The per-request cost of a scenario for a real API: filling a path, a header and a body from a
+/// feeder row, a captured token and the user's id, then judging the response (status, a JSON check,
+/// a capture), against the cost of a static request (nothing to render, status only).
+fn flows(c: &mut Criterion) {
+    use loadgate::load::flow::{judge, render, Feeds, UserState};
+    use loadgate::scenario::check::Response;
+    let dir = std::env::temp_dir().join(format!("loadgate-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join("items.csv"), "id,sku\n1,A-1\n2,B-2\n3,C-3\n");
+    let text = r#"
+name = "bench"
+[[feeder]]
+name = "items"
+file = "items.csv"
+[[request]]
+name = "login"
+path = "/login"
+on_start = true
+[[request.capture]]
+var = "token"
+json = "/token"
+[[request]]
+name = "item"
+path = "/items/${items.id}?u=${user.id}"
+headers = { Authorization = "Bearer ${token}" }
+body = '{"sku": "${items.sku}"}'
+[[request.check]]
+json = "/ok"
+equals = true
+[[request]]
+name = "static"
+path = "/fast"
+"#;
+    let Ok(scenario) =
+        loadgate::scenario::validate::from_toml(&dir.join("bench.toml"), text, &|_| None)
+    else {
+        return;
+    };
+    let feeds = Feeds::new(&scenario.feeders, 8);
+    let mut user = UserState::new(3, scenario.captures.len(), scenario.feeders.len());
+    let header = |_: &str| None;
+    let login = Response {
+        status: 200,
+        header: &header,
+        body: br#"{"token":"t-123"}"#,
+    };
+    let _ = judge(&scenario.requests[0], &login, Some(&mut user));
+    let ok = Response {
+        status: 200,
+        header: &header,
+        body: br#"{"id":"1","ok":true}"#,
+    };
+    let mut g = c.benchmark_group("flow");
+    g.bench_function("render_and_judge_dynamic", |b| {
+        b.iter(|| {
+            let r = render(
+                &scenario.requests[1],
+                &[],
+                &mut user,
+                &feeds,
+                &scenario.captures,
+            );
+            black_box(&r);
+            black_box(judge(&scenario.requests[1], &ok, Some(&mut user)))
+        })
+    });
+    g.bench_function("judge_static", |b| {
+        b.iter(|| black_box(judge(&scenario.requests[2], &ok, None)))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    recording,
+    histograms,
+    comparing,
+    render_html,
+    flows
+);
 criterion_main!(benches);
