@@ -176,7 +176,7 @@ impl fmt::Display for Metric {
 /// An unknown metric name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown metric `{0}`; known metrics: p50, p90, p95, p99, mean, max, throughput, error_rate"
+    "unknown metric `{0}`; known metrics: p50, p90, p95, p99, mean, max, throughput, error_rate, peak_rss, rss_growth, cpu"
 )]
 pub struct UnknownMetric(pub String);
 
