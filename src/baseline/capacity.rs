@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::baseline::side;
 use crate::baseline::BaselineError;
-use crate::fsutil::write_atomic;
 use crate::result::capacity::{Capacity, CAPACITY_SCHEMA_VERSION};
 
 /// Where the capacity of `baseline_name` (`<name>` or `<name>.<profile>`) lives in `dir`.
@@ -13,35 +13,12 @@ pub fn path_for(dir: &Path, baseline_name: &str) -> PathBuf {
 
 /// Reads a capacity; `Ok(None)` when there is none.
 pub fn load(path: &Path) -> Result<Option<Capacity>, BaselineError> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(BaselineError::Read {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+    let Some(c) = side::load::<Capacity>(path, CAPACITY_SCHEMA_VERSION)? else {
+        return Ok(None);
     };
-    let corrupt = |problem: String| BaselineError::Corrupt {
-        path: path.to_path_buf(),
-        problem,
-    };
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("not valid JSON ({e})")))?;
-    match value.get("schema_version").and_then(|v| v.as_u64()) {
-        Some(v) if v == CAPACITY_SCHEMA_VERSION as u64 => {}
-        Some(v) => {
-            return Err(BaselineError::Version {
-                path: path.to_path_buf(),
-                found: v,
-            })
-        }
-        None => return Err(corrupt("it has no `schema_version`".to_string())),
-    }
-    let c: Capacity = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
     if c.capacity_rps == 0 || c.broke_at_rps < c.capacity_rps {
-        return Err(corrupt(
+        return Err(side::corrupt(
+            path,
             "its capacity is 0 or above the rate that broke: the file was edited or damaged"
                 .to_string(),
         ));
@@ -51,11 +28,7 @@ pub fn load(path: &Path) -> Result<Option<Capacity>, BaselineError> {
 
 /// Writes a capacity atomically.
 pub fn save(path: &Path, c: &Capacity) -> Result<(), BaselineError> {
-    let mut json =
-        serde_json::to_vec_pretty(c).map_err(|e| BaselineError::Encode(e.to_string()))?;
-    json.push(b'\n');
-    write_atomic(path, &json)?;
-    Ok(())
+    side::save(path, c)
 }
 
 #[cfg(test)]

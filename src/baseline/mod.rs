@@ -5,6 +5,7 @@
 
 pub mod calibration;
 pub mod capacity;
+pub mod side;
 
 use std::path::{Path, PathBuf};
 

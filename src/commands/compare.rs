@@ -95,16 +95,5 @@ pub fn judge(
 }
 
 fn default_policy() -> Policy {
-    use crate::scenario::{GateSpec, Thresholds};
-    Policy::from_gate(&GateSpec {
-        thresholds: Thresholds {
-            warn: validate::DEFAULT_WARN,
-            critical: validate::DEFAULT_CRITICAL,
-        },
-        metrics: validate::DEFAULT_METRICS.to_vec(),
-        slos: Vec::new(),
-        latency_floor: validate::DEFAULT_LATENCY_FLOOR,
-        record_max_error_rate: validate::DEFAULT_RECORD_MAX_ERROR_RATE,
-        overrides: Default::default(),
-    })
+    Policy::from_gate(&validate::default_gate())
 }

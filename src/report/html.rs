@@ -303,7 +303,7 @@ mod tests {
     use crate::compare::{compare, Comparison, Noise, Policy, Settings};
     use crate::report::Judged;
     use crate::result::{testing, LatencySummary, RequestStats, SamplePoint, Samples, Window};
-    use crate::scenario::{validate, GateSpec, Thresholds};
+    use crate::scenario::validate;
     use crate::verdict::{decide, Verdict};
     use proptest::prelude::*;
 
@@ -351,17 +351,7 @@ mod tests {
     }
 
     fn judged(base: &RunResult, cand: &RunResult) -> (Comparison, Verdict) {
-        let policy = Policy::from_gate(&GateSpec {
-            thresholds: Thresholds {
-                warn: validate::DEFAULT_WARN,
-                critical: validate::DEFAULT_CRITICAL,
-            },
-            metrics: validate::DEFAULT_METRICS.to_vec(),
-            slos: Vec::new(),
-            latency_floor: validate::DEFAULT_LATENCY_FLOOR,
-            record_max_error_rate: validate::DEFAULT_RECORD_MAX_ERROR_RATE,
-            overrides: Default::default(),
-        });
+        let policy = Policy::from_gate(&validate::default_gate());
         let noise = Noise::defaults();
         let c = compare(
             base,

@@ -52,6 +52,21 @@ pub const DEFAULT_METRICS: [Metric; 6] = [
     Metric::Throughput,
     Metric::ErrorRate,
 ];
+/// The `[gate]` of a scenario that sets none of its keys: what `compare` and `report` judge with when
+/// no scenario is given.
+pub fn default_gate() -> GateSpec {
+    GateSpec {
+        thresholds: Thresholds {
+            warn: DEFAULT_WARN,
+            critical: DEFAULT_CRITICAL,
+        },
+        metrics: DEFAULT_METRICS.to_vec(),
+        slos: Vec::new(),
+        latency_floor: DEFAULT_LATENCY_FLOOR,
+        record_max_error_rate: DEFAULT_RECORD_MAX_ERROR_RATE,
+        overrides: BTreeMap::new(),
+    }
+}
 const DEFAULT_HEALTH_RETRIES: u32 = 5;
 const DEFAULT_HEALTH_INTERVAL: Duration = Duration::from_secs(1);
 const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
