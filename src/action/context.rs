@@ -38,20 +38,8 @@ impl fmt::Display for Worst {
         let scope = self.request.as_deref().unwrap_or("all");
         match self.change {
             Some(c) => write!(f, "{scope} {} {}", self.metric, report::change(Some(c))),
-            None => write!(f, "{scope} {} ({})", self.metric, status_name(self.status)),
+            None => write!(f, "{scope} {} ({})", self.metric, self.status.name()),
         }
-    }
-}
-
-/// Lower-case status name, as in the JSON report.
-pub fn status_name(s: Status) -> &'static str {
-    match s {
-        Status::Improved => "improved",
-        Status::Pass => "pass",
-        Status::Info => "info",
-        Status::Warn => "warn",
-        Status::Incomplete => "incomplete",
-        Status::Critical => "critical",
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::action::context::{status_name, ActionContext};
+use crate::action::context::ActionContext;
 use crate::action::{seconds, Action, ActionError, BoxFuture, Done, NotifyOn};
 use crate::verdict::Outcome;
 
@@ -320,7 +320,7 @@ pub fn payload(kind: Kind, ctx: &ActionContext) -> Value {
             "worst": ctx.worst.iter().map(|w| json!({
                 "request": w.request,
                 "metric": w.metric,
-                "status": status_name(w.status),
+                "status": w.status.name(),
                 "change": w.change,
                 "message": w.message,
             })).collect::<Vec<_>>(),

@@ -20,3 +20,27 @@ pub enum Status {
     /// Worse beyond critical, or an SLO breach.
     Critical,
 }
+
+impl Status {
+    /// Lower-case name, as serialized (`"warn"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Improved => "improved",
+            Status::Pass => "pass",
+            Status::Info => "info",
+            Status::Warn => "warn",
+            Status::Incomplete => "incomplete",
+            Status::Critical => "critical",
+        }
+    }
+
+    /// The name for human tables: what needs attention is upper-case (`"WARN"`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Warn => "WARN",
+            Status::Incomplete => "INCOMPLETE",
+            Status::Critical => "CRITICAL",
+            other => other.name(),
+        }
+    }
+}

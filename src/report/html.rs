@@ -5,7 +5,6 @@
 //! Every piece of user data (scenario, request names, URLs, messages) goes through [`escape`]. The
 //! page is also well-formed XML (void elements self-closed), so tests can parse it whole.
 
-use crate::compare::Status;
 use crate::report::charts::{self, Chart, Colour, Line, XAxis};
 use crate::report::{change, headline, interval, mde, rate_warning, value, visible_rows, Report};
 use crate::result::RunResult;
@@ -82,17 +81,6 @@ fn outcome_badge(o: Outcome) -> String {
     )
 }
 
-fn status_name(s: Status) -> &'static str {
-    match s {
-        Status::Improved => "improved",
-        Status::Pass => "pass",
-        Status::Info => "info",
-        Status::Warn => "warn",
-        Status::Incomplete => "incomplete",
-        Status::Critical => "critical",
-    }
-}
-
 fn meta_lines(run: &RunResult, baseline: Option<&RunResult>) -> String {
     let m = &run.meta;
     let mut out = String::new();
@@ -162,7 +150,7 @@ fn comparison_table(j: &crate::report::Judged<'_>) -> String {
     let mut rows: Vec<_> = visible_rows(j.comparison).collect();
     rows.sort_by_key(|r| std::cmp::Reverse(r.status));
     for r in rows {
-        let s = status_name(r.status);
+        let s = r.status.name();
         let n = |v: String| format!("<td class=\"n\">{}</td>", escape(&v));
         out.push_str(&format!(
             "<tr class=\"s-{s}\"><td>{}</td><td>{}{}</td>{}{}{}{}{}<td><span class=\"verdict {s}\">{s}</span></td><td>{}</td></tr>\n",
@@ -221,7 +209,7 @@ pub fn render(report: &Report<'_>) -> String {
             for r in &j.verdict.reasons {
                 body.push_str(&format!(
                     "<p><span class=\"verdict {0}\">{0}</span> {1} {2}: {3}</p>\n",
-                    status_name(r.status),
+                    r.status.name(),
                     escape(r.request.as_deref().unwrap_or("all")),
                     escape(&r.metric),
                     escape(&r.message)

@@ -115,17 +115,6 @@ pub fn render(r: &StressReport, format: Format) -> String {
     }
 }
 
-fn label(s: Status) -> &'static str {
-    match s {
-        Status::Improved => "improved",
-        Status::Pass => "pass",
-        Status::Info => "info",
-        Status::Warn => "WARN",
-        Status::Incomplete => "INCOMPLETE",
-        Status::Critical => "CRITICAL",
-    }
-}
-
 const HEADER: [&str; 8] = [
     "target", "achieved", "p50", "p95", "p99", "errors", "", "why",
 ];
@@ -176,7 +165,7 @@ fn text(r: &StressReport, markdown: bool) -> String {
     };
     out.push_str(&format!("{capacity}; {}\n", r.search_note));
     if let Some(g) = &r.gate {
-        out.push_str(&format!("capacity {}: {}\n", label(g.status), g.reason));
+        out.push_str(&format!("capacity {}: {}\n", g.status.label(), g.reason));
     }
     if let Some(s) = &r.soak {
         let mb = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:+.2} MB/min", v / 1e6));
@@ -191,7 +180,7 @@ fn text(r: &StressReport, markdown: bool) -> String {
         ));
         out.push_str(&format!(
             "leak {}: {}\n",
-            label(s.leak.status),
+            s.leak.status.label(),
             s.leak.reason
         ));
     }

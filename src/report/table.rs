@@ -3,7 +3,6 @@
 
 use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
 
-use crate::compare::Status;
 use crate::report::{
     change, flow_notes, headline, interval, mde, rate_warning, value, visible_rows, Report,
 };
@@ -59,17 +58,6 @@ fn stats_row(name: &str, s: &RequestStats, secs: f64) -> Vec<String> {
         us(l.max_us),
         format_micros(l.mean_us),
     ]
-}
-
-fn status_label(s: Status) -> &'static str {
-    match s {
-        Status::Improved => "improved",
-        Status::Pass => "pass",
-        Status::Info => "info",
-        Status::Warn => "WARN",
-        Status::Incomplete => "INCOMPLETE",
-        Status::Critical => "CRITICAL",
-    }
 }
 
 /// The run's statistics per request, then (when judged) the comparison and the verdict.
@@ -135,7 +123,7 @@ pub fn render(report: &Report<'_>) -> String {
             change(r.change),
             interval(r.interval),
             mde(r),
-            status_label(r.status).to_string(),
+            r.status.label().to_string(),
         ]);
     }
     right(&mut t, 2);
@@ -151,7 +139,7 @@ pub fn render(report: &Report<'_>) -> String {
         let scope = r.request.as_deref().unwrap_or("all");
         out.push_str(&format!(
             "{:<10} {scope} {}: {}\n",
-            status_label(r.status),
+            r.status.label(),
             r.metric,
             r.message
         ));

@@ -260,3 +260,53 @@ fn users_stages_ramp_the_closed_model() {
         "active users did not follow the stages: {w:?}"
     );
 }
+
+/// A stored capacity is gated: the same service with half the capacity is a critical drop.
+#[test]
+fn a_capacity_drop_against_the_stored_one_is_critical() {
+    let t = Test::new().exclusive().scenario(&demo_scenario(
+        "users = 16\nramp_up = \"500ms\"\nduration = \"1s\"",
+        "[gate]\nslo = { p95 = \"300ms\" }",
+    ));
+    let search = |capacity: &str, start: &str, record: bool| {
+        let mut args = vec![
+            "stress",
+            SCENARIO,
+            "--demo",
+            "--capacity",
+            capacity,
+            "--start-rate",
+            start,
+            "--step-factor",
+            "2",
+            "--step-duration",
+            "1s",
+            "--step-warmup",
+            "1s",
+            "--refine",
+            "1",
+            "--max-steps",
+            "5",
+        ];
+        if record {
+            args.push("--record");
+        }
+        t.run(&args)
+    };
+    search("240", "60", true).code(0);
+    let stored = t.json("baselines/t.capacity.json");
+    assert!(
+        stored["capacity_rps"].as_u64().unwrap_or(0) >= 120,
+        "{stored}"
+    );
+    // A quarter of the capacity (found as 30 or 60 req/s): far beyond the 20% critical threshold
+    // and the search resolution.
+    search("60", "30", false)
+        .code(1)
+        .stdout_has(&["capacity CRITICAL"]);
+    assert_eq!(
+        t.json("baselines/t.capacity.json"),
+        stored,
+        "gating never rewrites the stored capacity"
+    );
+}
