@@ -79,14 +79,14 @@ fn alter(stats: &mut RequestStats, case: Case, rng: &mut SplitMix64) {
     for w in &mut stats.windows {
         match case {
             Case::Latency(f) | Case::OneEndpoint(f) => {
-                w.histogram = scale(&w.histogram, f, 0, rng, 1.0)
+                w.histogram = scale(&w.histogram.to_dense(), f, 0, rng, 1.0).into();
             }
             Case::Tail(f) => {
                 let p95 = w.histogram.quantile_us(0.95).unwrap_or(u64::MAX);
-                w.histogram = scale(&w.histogram, f, p95, rng, 1.0);
+                w.histogram = scale(&w.histogram.to_dense(), f, p95, rng, 1.0).into();
             }
             Case::Throughput(k) => {
-                w.histogram = scale(&w.histogram, 1.0, u64::MAX, rng, k);
+                w.histogram = scale(&w.histogram.to_dense(), 1.0, u64::MAX, rng, k).into();
                 w.requests = w.histogram.count();
                 w.errors = binomial(rng, w.errors, k);
             }
@@ -100,7 +100,7 @@ fn alter(stats: &mut RequestStats, case: Case, rng: &mut SplitMix64) {
     }
     stats.histogram = LatencyHistogram::new();
     for w in &stats.windows {
-        stats.histogram.merge(&w.histogram);
+        stats.histogram.merge(&w.histogram.to_dense());
     }
     if matches!(case, Case::Throughput(_)) {
         stats.requests = stats.windows.iter().map(|w| w.requests).sum();

@@ -68,7 +68,7 @@ mod tests {
                 Window {
                     requests: 100,
                     errors: 0,
-                    histogram: h,
+                    histogram: h.into(),
                 }
             })
             .collect();
@@ -92,7 +92,7 @@ mod tests {
                 Window {
                     requests: fast + slow,
                     errors: 0,
-                    histogram: h,
+                    histogram: h.into(),
                 }
             })
             .collect();

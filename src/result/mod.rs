@@ -5,6 +5,7 @@
 
 pub mod calibration;
 pub mod capacity;
+pub mod compact;
 pub mod histogram;
 pub mod merge;
 pub mod metric;
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use compact::CompactHistogram;
 pub use histogram::LatencyHistogram;
 pub use shard::{MergeInfo, Shard};
 
@@ -287,8 +289,8 @@ pub struct Window {
     pub requests: u64,
     /// Of which failed.
     pub errors: u64,
-    /// Latencies of this window's requests.
-    pub histogram: LatencyHistogram,
+    /// Latencies of this window's requests (compact: a run holds one per request name per window).
+    pub histogram: CompactHistogram,
 }
 
 impl RequestStats {

@@ -63,7 +63,7 @@ fn stats(shape: Shape, failed: u64) -> RequestStats {
     for (i, us) in (0u64..).zip(latencies) {
         let window = &mut s.windows[(i % WINDOWS) as usize];
         window.requests += 1;
-        window.histogram.record_corrected(us, NO_BACKFILL_US);
+        window.histogram.record(us);
         if i >= total - failed {
             window.errors += 1;
         }
