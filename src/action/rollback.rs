@@ -42,7 +42,7 @@ pub struct Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
     /// The path does not exist.
-    #[error("rollback hook {} does not exist; check the path (a relative path starts from the working directory)", path.display())]
+    #[error("--rollback-hook: {} does not exist; check the path (a relative path starts from the working directory)", path.display())]
     Missing {
         /// The path given.
         path: PathBuf,

@@ -6,6 +6,9 @@ use crate::baseline::side;
 use crate::baseline::BaselineError;
 use crate::result::capacity::{Capacity, CAPACITY_SCHEMA_VERSION};
 
+/// How to replace a damaged or outdated capacity.
+const FIX: &str = "re-record it with `loadgate stress SCENARIO --record`";
+
 /// Where the capacity of `baseline_name` (`<name>` or `<name>.<profile>`) lives in `dir`.
 pub fn path_for(dir: &Path, baseline_name: &str) -> PathBuf {
     dir.join(format!("{baseline_name}.capacity.json"))
@@ -13,7 +16,7 @@ pub fn path_for(dir: &Path, baseline_name: &str) -> PathBuf {
 
 /// Reads a capacity; `Ok(None)` when there is none.
 pub fn load(path: &Path) -> Result<Option<Capacity>, BaselineError> {
-    let Some(c) = side::load::<Capacity>(path, CAPACITY_SCHEMA_VERSION)? else {
+    let Some(c) = side::load::<Capacity>(path, CAPACITY_SCHEMA_VERSION, FIX)? else {
         return Ok(None);
     };
     if c.capacity_rps == 0 || c.broke_at_rps < c.capacity_rps {
@@ -21,6 +24,7 @@ pub fn load(path: &Path) -> Result<Option<Capacity>, BaselineError> {
             path,
             "its capacity is 0 or above the rate that broke: the file was edited or damaged"
                 .to_string(),
+            FIX,
         ));
     }
     Ok(Some(c))

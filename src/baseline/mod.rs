@@ -21,6 +21,19 @@ pub fn path_for(dir: &Path, scenario_name: &str) -> PathBuf {
     dir.join(format!("{scenario_name}.json"))
 }
 
+/// Reads and checks a result file named on the command line (`compare`, `report`): a missing file
+/// is "no result", not "no baseline", and the fix says how to write one.
+pub fn load_result(path: &Path) -> Result<RunResult, BaselineError> {
+    load(path).map_err(|e| match e {
+        BaselineError::Missing { path } => BaselineError::NotFound {
+            path,
+            what: "result",
+            fix: "write one with `loadgate run SCENARIO --out FILE` (or `gate --out FILE`)",
+        },
+        other => other,
+    })
+}
+
 /// Reads and checks a stored result (a baseline or a `--out` file).
 pub fn load(path: &Path) -> Result<RunResult, BaselineError> {
     let bytes = std::fs::read(path).map_err(|source| match source.kind() {
@@ -63,9 +76,26 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<RunResult, BaselineError> {
             ))
         }
     }
-    let result: RunResult = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+    // Parsed again from the bytes (not the value) so the error has a line: quoting that line names
+    // the key, e.g. `"requests": -5`, where a bare "expected u64" would leave the user searching.
+    let result: RunResult =
+        serde_json::from_slice(bytes).map_err(|e| corrupt(with_line(bytes, &e)))?;
     check_complete(&result).map_err(|p| corrupt(p.to_string()))?;
     Ok(result)
+}
+
+/// The serde error, with the line it points at quoted (when it points at one).
+fn with_line(bytes: &[u8], e: &serde_json::Error) -> String {
+    let line = String::from_utf8_lossy(bytes)
+        .lines()
+        .nth(e.line().saturating_sub(1))
+        .map(|l| l.trim().trim_end_matches(',').to_string())
+        // A closing `}` (where "missing field" points) names nothing: quote only a line with a key.
+        .filter(|l| e.line() > 0 && l.contains(':') && l.len() <= 200);
+    match line {
+        Some(l) => format!("{e}: `{l}`"),
+        None => e.to_string(),
+    }
 }
 
 fn check_complete(r: &RunResult) -> Result<(), &'static str> {
@@ -101,8 +131,15 @@ pub fn check_matches(
     path: &Path,
     scenario: &Scenario,
 ) -> Result<(), BaselineError> {
-    if baseline.meta.scenario_name != scenario.name || baseline.meta.scenario_hash != scenario.hash
-    {
+    if baseline.meta.scenario_name != scenario.name {
+        return Err(BaselineError::OtherScenario {
+            path: path.to_path_buf(),
+            scenario: scenario.path.clone(),
+            recorded_for: baseline.meta.scenario_name.clone(),
+            name: scenario.name.clone(),
+        });
+    }
+    if baseline.meta.scenario_hash != scenario.hash {
         return Err(BaselineError::ScenarioChanged {
             path: path.to_path_buf(),
             scenario: scenario.path.clone(),
@@ -154,8 +191,28 @@ pub enum BaselineError {
         /// Expected path.
         path: PathBuf,
     },
+    /// A file named on the command line that is not a baseline does not exist.
+    #[error("no {what} at {}; {fix}", path.display())]
+    NotFound {
+        /// The path given.
+        path: PathBuf,
+        /// What it should hold: "result", "calibration".
+        what: &'static str,
+        /// How to make one.
+        fix: &'static str,
+    },
+    /// A file stored beside a baseline (calibration, capacity) cannot be used.
+    #[error("{} cannot be used: {problem}; {fix}", path.display())]
+    Side {
+        /// File.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+        /// How to make a good one, e.g. "re-measure it with `loadgate calibrate`".
+        fix: &'static str,
+    },
     /// Unreadable.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {source}; check that it is a readable file", path.display())]
     Read {
         /// File.
         path: PathBuf,
@@ -187,6 +244,18 @@ pub enum BaselineError {
         scenario: PathBuf,
         /// Scenario name stored in the baseline.
         recorded_for: String,
+    },
+    /// The baseline belongs to another scenario (a wrong `--baseline`).
+    #[error("baseline {} was recorded for scenario `{recorded_for}`, not `{name}`; pass the baseline of `{name}`, or record one with `loadgate record {}`", path.display(), scenario.display())]
+    OtherScenario {
+        /// Baseline file.
+        path: PathBuf,
+        /// Scenario file.
+        scenario: PathBuf,
+        /// Scenario name stored in the baseline.
+        recorded_for: String,
+        /// Name of the scenario being run.
+        name: String,
     },
     /// Serialization failed.
     #[error("cannot encode the result: {0}; this is a bug in loadgate, please report it")]

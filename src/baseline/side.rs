@@ -10,8 +10,13 @@ use crate::baseline::BaselineError;
 use crate::fsutil::write_atomic;
 
 /// Reads a side file of format `version`; `Ok(None)` when there is none. Whatever the type checks
-/// beyond its shape is the caller's.
-pub fn load<T: DeserializeOwned>(path: &Path, version: u32) -> Result<Option<T>, BaselineError> {
+/// beyond its shape is the caller's. `fix` says how to make a good file: the command that writes
+/// this kind (a calibration is not re-made by `loadgate record`).
+pub fn load<T: DeserializeOwned>(
+    path: &Path,
+    version: u32,
+    fix: &'static str,
+) -> Result<Option<T>, BaselineError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -23,27 +28,29 @@ pub fn load<T: DeserializeOwned>(path: &Path, version: u32) -> Result<Option<T>,
         }
     };
     let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| corrupt(path, format!("not valid JSON ({e})")))?;
+        .map_err(|e| corrupt(path, format!("not valid JSON ({e})"), fix))?;
     match value.get("schema_version").and_then(|v| v.as_u64()) {
         Some(v) if v == u64::from(version) => {}
         Some(v) => {
-            return Err(BaselineError::Version {
-                path: path.to_path_buf(),
-                found: v,
-            })
+            return Err(corrupt(
+                path,
+                format!("it has schema_version {v}, this loadgate reads {version}"),
+                fix,
+            ))
         }
-        None => return Err(corrupt(path, "it has no `schema_version`".to_string())),
+        None => return Err(corrupt(path, "it has no `schema_version`".to_string(), fix)),
     }
     serde_json::from_value(value)
         .map(Some)
-        .map_err(|e| corrupt(path, e.to_string()))
+        .map_err(|e| corrupt(path, e.to_string(), fix))
 }
 
 /// A side file that parsed but cannot be right.
-pub fn corrupt(path: &Path, problem: String) -> BaselineError {
-    BaselineError::Corrupt {
+pub fn corrupt(path: &Path, problem: String, fix: &'static str) -> BaselineError {
+    BaselineError::Side {
         path: path.to_path_buf(),
         problem,
+        fix,
     }
 }
 

@@ -321,8 +321,10 @@ pub fn noise_for(
     };
     let Some(c) = crate::baseline::calibration::load(path)? else {
         if explicit.is_some() {
-            return Err(crate::baseline::BaselineError::Missing {
+            return Err(crate::baseline::BaselineError::NotFound {
                 path: path.to_path_buf(),
+                what: "calibration",
+                fix: "measure one with `loadgate calibrate SCENARIO`, or drop `--calibration` for the uncalibrated defaults",
             }
             .into());
         }

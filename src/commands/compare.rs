@@ -60,7 +60,7 @@ pub fn judge(
     calibration: Option<&Path>,
 ) -> Result<Judgement, Error> {
     let baseline = crate::baseline::load(baseline_path)?;
-    let result = crate::baseline::load(result_path)?;
+    let result = crate::baseline::load_result(result_path)?;
     let policy = match scenario {
         Some(path) => Policy::from_gate(&crate::scenario::load(path)?.gate),
         None => default_policy(),

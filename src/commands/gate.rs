@@ -67,6 +67,8 @@ async fn run_paired(
     base_url: &str,
     plan: &Plan,
 ) -> Result<u8, Error> {
+    // A bad `--paired` URL is a flag error: refuse it before the candidate is probed or loaded.
+    crate::load::Target::parse(base_url, "--paired")?;
     common::preflight_outputs(&[
         args.out.as_deref(),
         args.output.output.as_deref(),

@@ -21,7 +21,7 @@ pub fn run(args: ReportArgs) -> Result<u8, Error> {
             common::emit(&j.report(), &args.output)?;
         }
         None => {
-            let run = crate::baseline::load(&args.result)?;
+            let run = crate::baseline::load_result(&args.result)?;
             common::emit(
                 &Report {
                     run: &run,

@@ -208,7 +208,7 @@ pub enum DemoError {
         source: std::io::Error,
     },
     /// The address is not loopback.
-    #[error("refusing to bind the demo service to {addr}: it injects faults and must never be reachable from the network; use 127.0.0.1 or ::1")]
+    #[error("--bind: refusing to bind the demo service to {addr}: it injects faults and must never be reachable from the network; use 127.0.0.1 or ::1")]
     NotLoopback {
         /// Requested address.
         addr: SocketAddr,

@@ -2,6 +2,7 @@
 //! that the tests start on port 0, bounded in requests and time.
 
 mod actions;
+mod bad_input;
 mod calibrate;
 mod compare;
 mod demo;
