@@ -18,8 +18,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 pass (and warn, unless --fail-on warn), 1 critical regression or SLO breach, \
-2 error (bad input, unreachable target, I/O, interrupted), 3 incomplete (a gated metric could not be judged).";
+const EXIT_CODES: &str =
+    "Exit codes: 0 pass (and warn, unless --fail-on warn), 1 critical regression or SLO breach, \
+2 error (bad input, unreachable target, I/O), 3 incomplete (a gated metric could not be judged), \
+130 interrupted (Ctrl-C or SIGTERM; nothing judged or stored).";
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]

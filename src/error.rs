@@ -45,6 +45,14 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// `record` measured a fit run but could not write it; the old baseline is untouched
+    /// ([`crate::fsutil::write_atomic`]).
+    #[error("{source}; the existing baseline is unchanged")]
+    RecordWrite {
+        /// Cause (names the file).
+        #[source]
+        source: BaselineError,
+    },
     /// The service cannot be monitored.
     #[error("cannot monitor the service: {0}")]
     Sample(#[from] crate::sample::SampleError),

@@ -4,15 +4,31 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// A file could not be written; names the path.
+/// A file could not be written; names the path, and the fix that fits the cause.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {}: {source}; check that the directory exists and is writable", path.display())]
+#[error("cannot write {}: {source}; {}", path.display(), fix(path, source))]
 pub struct WriteError {
     /// The destination.
     pub path: PathBuf,
     /// Cause.
     #[source]
     pub source: std::io::Error,
+}
+
+/// What to do about `source`: a read-only folder and a full disk need different fixes, and the usual
+/// "check the directory" would send the user after the wrong one.
+fn fix(path: &Path, source: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    let dir = dir_of(path).display();
+    match source.kind() {
+        K::ReadOnlyFilesystem | K::PermissionDenied => {
+            format!("make the folder {dir} writable (or write somewhere else) and run again")
+        }
+        K::StorageFull | K::FileTooLarge | K::QuotaExceeded => format!(
+            "free some space on the disk holding {dir} (or raise the file size limit, `ulimit -f`) and run again"
+        ),
+        _ => "check that the directory exists and is writable".to_string(),
+    }
 }
 
 fn dir_of(path: &Path) -> &Path {
@@ -34,7 +50,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         .suffix(".tmp")
         .tempfile_in(dir_of(path))
         .map_err(err)?;
-    tmp.write_all(bytes).map_err(err)?;
+    // Through the `File`: `NamedTempFile`'s own `Write` adds the temp file's path to the error, and
+    // the message must name the destination, not a file that no longer exists.
+    tmp.as_file_mut().write_all(bytes).map_err(err)?;
     // tempfile creates 0600 files; a report or baseline should get the permissions the file already
     // had, or the usual 0644 for a new one.
     #[cfg(unix)]
@@ -92,6 +110,26 @@ mod tests {
                 0o644
             );
         }
+    }
+
+    #[test]
+    fn the_fix_fits_the_cause() {
+        use std::io::{Error, ErrorKind};
+        let p = Path::new("baselines/t.json");
+        let msg = |kind| {
+            WriteError {
+                path: p.to_path_buf(),
+                source: Error::from(kind),
+            }
+            .to_string()
+        };
+        assert!(msg(ErrorKind::ReadOnlyFilesystem).contains("make the folder baselines writable"));
+        assert!(msg(ErrorKind::PermissionDenied).contains("make the folder baselines writable"));
+        assert!(
+            msg(ErrorKind::FileTooLarge).contains("free some space on the disk holding baselines")
+        );
+        assert!(msg(ErrorKind::StorageFull).contains("free some space"));
+        assert!(msg(ErrorKind::NotFound).contains("check that the directory exists"));
     }
 
     #[test]

@@ -17,7 +17,7 @@ fn main() -> ExitCode {
     // ends the run gracefully and nothing is recorded; a second one exits at once.
     let _ = ctrlc::set_handler(|| {
         if SIGNALLED.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
+            std::process::exit(i32::from(exit::INTERRUPTED));
         }
         eprintln!("loadgate: stopping (press Ctrl-C again to exit at once)");
         load::request_stop();
@@ -28,7 +28,12 @@ fn main() -> ExitCode {
             // Every loadgate message already embeds its cause and its fix; printing the source chain
             // again would repeat it.
             eprintln!("error: {e}");
-            ExitCode::from(exit::ERROR)
+            // Whatever the signal cut short (the load, usually) failed because it was asked to stop.
+            ExitCode::from(if load::interrupted() {
+                exit::INTERRUPTED
+            } else {
+                exit::ERROR
+            })
         }
     }
 }

@@ -272,7 +272,11 @@ async fn judge_runs(
     loop {
         let result = common::measure(scenario, resolved).await?;
         if let Some(why) = crate::compare::stability::unstable(&result) {
-            if reruns < UNSTABLE_RERUNS {
+            // A decisive critical (an error-rate jump, an SLO breach, a gross change) stands however
+            // unsteady the run (`verdict::decide`). Rerunning would only hide it: a burst of 500s
+            // may not come back, and a target that crashed fails the rerun's preflight (exit 2).
+            let stands = decisive_critical(&compare(base, &result, settings(Z_BETA)));
+            if reruns < UNSTABLE_RERUNS && !stands {
                 reruns += 1;
                 eprintln!("loadgate: unstable run ({why}); measuring again");
                 continue;
@@ -310,6 +314,13 @@ async fn judge_runs(
         );
         first = Some(current);
     }
+}
+
+/// Whether a row is critical beyond any doubt, so that no rerun or confirmation may overturn it.
+fn decisive_critical(c: &Comparison) -> bool {
+    c.rows
+        .iter()
+        .any(|r| r.decisive && r.status == crate::compare::Status::Critical)
 }
 
 /// The exit code of a verdict (README "Exit codes").

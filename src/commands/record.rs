@@ -60,7 +60,7 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
             });
         }
     }
-    baseline::save(&path, &result)?;
+    baseline::save(&path, &result).map_err(|source| Error::RecordWrite { source })?;
     eprintln!(
         "loadgate: recorded baseline {} ({} requests in {} run(s))",
         path.display(),

@@ -314,8 +314,8 @@ fn demo_and_target_together() {
     );
 }
 
-/// Ctrl-C in the middle of `record`: the run stops gracefully, exits 2, and the stored baseline
-/// keeps its old bytes (a failed run never replaces a baseline).
+/// Ctrl-C in the middle of `record`: the run stops gracefully, exits 130 (interrupted), and the
+/// stored baseline keeps its old bytes (a failed run never replaces a baseline).
 #[test]
 fn interrupted_record_keeps_the_old_baseline() {
     let t = stored_with(|s| s.replace(r#"duration = "3s""#, r#"duration = "20s""#));
@@ -354,7 +354,7 @@ fn interrupted_record_keeps_the_old_baseline() {
         stdout,
         stderr: stderr.join().expect("stderr reader"),
     };
-    out.code(2)
+    out.code(130)
         .stderr_has(&["interrupted", "nothing was recorded"]);
     assert!(out.stdout.is_empty(), "{out}");
     assert_eq!(t.baselines(), before, "baselines/ changed\n{out}");

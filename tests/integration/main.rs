@@ -7,6 +7,7 @@ mod calibrate;
 mod compare;
 mod demo;
 mod errors;
+mod faults;
 mod flows;
 mod gate;
 mod history;

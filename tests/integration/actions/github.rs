@@ -11,6 +11,7 @@ use wiremock::matchers::{
 use wiremock::{Mock, ResponseTemplate};
 
 use super::{against, critical, gate, slow_demo, Api, TOKEN};
+use crate::faults::Stored;
 use crate::support::Test;
 
 const COMMENTS: &str = "/repos/acme/api/issues/5/comments";
@@ -130,8 +131,10 @@ fn a_403_explains_the_permission_and_leaves_the_exit_code_alone() {
                 .set_body_json(json!({"message": "Resource not accessible by integration"})),
         ),
     );
+    let stored = Stored::of(&t);
     let out = gate(&t, &["--github-comment"]);
     critical(&out);
+    stored.unchanged(&t, &out);
     out.stderr_has(&[
         "FAILED   GitHub refused to comment on acme/api#5 (403: Resource not accessible by integration)",
         "permissions: pull-requests: write",
@@ -150,8 +153,10 @@ fn a_500_is_reported_and_the_other_actions_still_run() {
             .and(path(COMMENTS))
             .respond_with(ResponseTemplate::new(500).set_body_json(json!({"message": "boom"}))),
     );
+    let stored = Stored::of(&t);
     let out = gate(&t, &["--github-comment", "--junit", "junit.xml"]);
     critical(&out);
+    stored.unchanged(&t, &out);
     out.stderr_has(&[
         "GitHub answered 500 for acme/api#5: boom",
         "ok       junit: wrote junit.xml",
@@ -171,8 +176,10 @@ fn a_slow_api_is_abandoned_at_the_github_timeout() {
                 .set_delay(Duration::from_secs(30)),
         ),
     );
+    let stored = Stored::of(&t);
     let out = gate(&t, &["--github-comment", "--github-timeout", "1s"]);
     critical(&out);
+    stored.unchanged(&t, &out);
     out.stderr_has(&["GitHub did not finish the comment on acme/api#5 within 1s"]);
 }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{against, critical, gate, make_executable, slow_demo};
+use crate::faults::Stored;
 
 // ---- rollback hook -----------------------------------------------------------------------------
 
@@ -86,11 +87,13 @@ fn a_hanging_hook_is_killed_with_its_process_group_at_the_timeout() {
         "#!/bin/sh\nsleep 60 &\necho $! > child.pid\necho waiting for the child\nwait\n",
     );
     make_executable(&t.path("hang.sh"));
+    let stored = Stored::of(&t);
     let out = gate(
         &t,
         &["--rollback-hook", "./hang.sh", "--hook-timeout", "1s"],
     );
     critical(&out);
+    stored.unchanged(&t, &out);
     out.stderr_has(&[
         "rollback hook ./hang.sh was still running after 1s and was killed with its process group",
         "| waiting for the child",

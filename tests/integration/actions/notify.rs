@@ -5,6 +5,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use super::{against, critical, gate, make_executable, slow_demo, Api};
+use crate::faults::Stored;
 use crate::support::free_port;
 
 // ---- notifications -----------------------------------------------------------------------------
@@ -71,6 +72,7 @@ fn a_webhook_that_is_down_is_reported_not_fatal() {
     let t = against(&slow, "");
     let slack = format!("{}/slack", api.uri());
     let down = format!("http://127.0.0.1:{}/hooks/secret-path", free_port());
+    let stored = Stored::of(&t);
     let out = gate(
         &t,
         &[
@@ -89,6 +91,7 @@ fn a_webhook_that_is_down_is_reported_not_fatal() {
         "2 action(s) failed",
     ])
     .never_shows("secret-path");
+    stored.unchanged(&t, &out);
     api.verify();
     let actions = t.json("actions.json");
     assert_eq!(actions["schema_version"], 1);

@@ -1,0 +1,158 @@
+//! Target faults: down or silent at the start, killed, hanging, a burst of 500s, a trickling body.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::server::{Fault, FaultServer};
+use super::{recorded, stored, Stored, GATE};
+use crate::support::{dead_url, Output, Test, SCENARIO};
+
+/// The error counts of `result.json` (`{"status": n, "timeout": n, ...}`).
+fn errors_of(t: &Test) -> Value {
+    t.json("result.json")["all"]["errors"].clone()
+}
+
+fn count(errors: &Value, kind: &str) -> u64 {
+    errors[kind]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no `{kind}` count in {errors}"))
+}
+
+/// Asserts a critical verdict (exit 1) with a critical error-rate row.
+#[track_caller]
+fn critical_on_errors(out: &Output) {
+    out.code(1).stderr_has(&["verdict critical (exit 1)"]);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("CRITICAL") && l.contains("error_rate")),
+        "no critical error_rate row\n{out}"
+    );
+}
+
+#[test]
+fn a_target_down_or_silent_at_the_start_is_refused_before_any_load() {
+    // Nothing listening: connection refused. A socket nobody accepts on: the kernel completes the
+    // handshake and nothing ever answers, so the probe times out (1 s, 2 attempts).
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let silent_url = format!("http://{}", silent.local_addr().expect("address"));
+    for (url, cause) in [
+        (dead_url(), "connection refused"),
+        (silent_url, "no answer within 1s"),
+    ] {
+        let t = stored(&url, |s| s);
+        let before = Stored::of(&t);
+        for args in [GATE, &["record", SCENARIO]] {
+            let out = t.run(args);
+            out.code(2).stderr_has(&[
+                "target is not healthy",
+                cause,
+                "no load was sent",
+                "Check the service is up",
+            ]);
+            assert!(out.stdout.is_empty(), "stdout carries results only\n{out}");
+            before.unchanged(&t, &out);
+        }
+    }
+}
+
+/// The target crashes a third of the way through the measured window: the rest of the requests are
+/// refused. The run ends on time, counts the refusals as errors, and the error rate is critical (a
+/// service that dies under load is the worst regression there is, not a run that cannot be judged).
+#[test]
+fn a_target_killed_mid_run_is_a_critical_error_rate() {
+    // About 125 requests during the 500 ms ramp-up, then 250 req/s: request 400 is ~1.1 s in.
+    let server = FaultServer::start(Fault::Dies { after: 400 });
+    let t = stored(server.url(), |s| s);
+    let before = Stored::of(&t);
+    let out = t.run(GATE);
+    critical_on_errors(&out);
+    let errors = errors_of(&t);
+    let refused = count(&errors, "connect") + count(&errors, "other");
+    assert!(refused >= 100, "too few connection errors: {errors}\n{out}");
+    assert_eq!(count(&errors, "status"), 0, "{errors}");
+    // A complete (if failing) run is a point of the history; nothing stored before changes.
+    let added = before.kept(&t, &out);
+    assert_eq!(added.len(), 1, "one run appended to the history: {added:?}");
+    assert!(added[0].starts_with("history/t"), "{added:?}");
+}
+
+/// The target accepts and reads every request from the 200th on, and never answers: each such request
+/// times out after `request_timeout` (500 ms) and is counted as a timeout, and the run still ends
+/// (bounded by its length plus one request timeout, well inside the command's time limit).
+#[test]
+fn a_hanging_target_times_out_and_is_a_critical_error_rate() {
+    let server = FaultServer::start(Fault::None);
+    // The request timeout is part of the scenario's hash: this scenario needs its own baseline.
+    let t = recorded(
+        &server,
+        |s| s.replace(r#"request_timeout = "2s""#, r#"request_timeout = "500ms""#),
+        false,
+    );
+    let before = Stored::of(&t);
+    // About 125 requests during the ramp-up: request 200 is ~0.3 s into the measured window.
+    server.set(Fault::Hangs { after: 200 });
+    let out = t.run(GATE);
+    critical_on_errors(&out);
+    let errors = errors_of(&t);
+    assert!(
+        count(&errors, "timeout") >= 10,
+        "too few timeouts: {errors}\n{out}"
+    );
+    assert_eq!(count(&errors, "status"), 0, "{errors}");
+    assert!(server.received() > 200, "the server never hung\n{out}");
+    before.kept(&t, &out);
+}
+
+/// Requests 300 to 419 (well inside the measured window) get a 500: every one is counted, and the
+/// error rate is critical against the clean baseline.
+#[test]
+fn a_burst_of_500s_mid_run_is_a_critical_error_rate() {
+    let server = FaultServer::start(Fault::Fails { from: 300, to: 420 });
+    let t = stored(server.url(), |s| s);
+    let before = Stored::of(&t);
+    let out = t.run(GATE);
+    critical_on_errors(&out);
+    let errors = errors_of(&t);
+    assert!(server.failed() >= 10, "the burst never came\n{out}");
+    assert_eq!(
+        count(&errors, "status"),
+        server.failed(),
+        "every 500 the server sent is one status error: {errors}"
+    );
+    before.kept(&t, &out);
+}
+
+/// Headers at once, the body in 2 pieces 6 ms apart: a request takes at least 12 ms end to end,
+/// against 2–5 ms for the baseline recorded on the same server before. Were the latency taken at the
+/// headers (goose's own timer), the run would look faster than the baseline; the recorder times
+/// headers plus body, so it is a critical regression. 12 ms keeps each of the 8 users busy well under
+/// its 32 ms share of the 250 req/s schedule, so the generator keeps up and the run stays steady.
+#[test]
+fn a_body_that_trickles_counts_in_the_latency() {
+    const GAP: Duration = Duration::from_millis(6);
+    const CHUNKS: u32 = 2;
+    let server = FaultServer::start(Fault::None);
+    let t = recorded(&server, |s| s, true);
+    let before = Stored::of(&t);
+    server.set(Fault::Trickles {
+        chunks: CHUNKS as usize,
+        gap: GAP,
+    });
+    let mut args = GATE.to_vec();
+    args.extend(["--confirm", "0"]);
+    let out = t.run(&args);
+    out.code(1).stderr_has(&["verdict critical (exit 1)"]);
+    let p50_us = t.json("result.json")["all"]["latency"]["p50_us"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no all.latency.p50_us in result.json\n{out}"));
+    // A sleep never ends early: the body alone takes CHUNKS × GAP.
+    let body_us = (GAP * CHUNKS).as_micros() as f64;
+    assert!(
+        p50_us >= body_us,
+        "p50 {p50_us} us excludes the body ({body_us} us)\n{out}"
+    );
+    before.kept(&t, &out);
+}
