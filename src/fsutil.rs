@@ -15,9 +15,9 @@ pub struct WriteError {
     pub source: std::io::Error,
 }
 
-/// What to do about `source`: a read-only folder and a full disk need different fixes, and the usual
+/// What to do about `source` when writing `path`: a read-only folder and a full disk need different fixes, and the usual
 /// "check the directory" would send the user after the wrong one.
-fn fix(path: &Path, source: &std::io::Error) -> String {
+pub(crate) fn fix(path: &Path, source: &std::io::Error) -> String {
     use std::io::ErrorKind as K;
     let dir = dir_of(path).display();
     match source.kind() {

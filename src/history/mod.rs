@@ -120,7 +120,7 @@ pub enum HistoryError {
         source: std::io::Error,
     },
     /// A history file could not be written; nothing was stored.
-    #[error("cannot append to history {}: {source}; check that the folder is writable", path.display())]
+    #[error("cannot append to history {}: {source}; {}; nothing was stored", path.display(), crate::fsutil::fix(path, source))]
     Write {
         /// The path.
         path: PathBuf,

@@ -133,22 +133,26 @@ pub fn append(dir: &Path, result: &RunResult) -> Result<PathBuf, HistoryError> {
     let mut json =
         serde_json::to_vec_pretty(result).map_err(|e| HistoryError::Encode(e.to_string()))?;
     json.push(b'\n');
+    // Errors name the file this run would become: the temp file's name means nothing to the user.
+    let stem = file_stem(result);
+    let in_folder = folder.join(format!("{stem}.json"));
     let mut tmp = tempfile::Builder::new()
         .prefix(".loadgate-")
         .suffix(".tmp")
         .tempfile_in(&folder)
-        .map_err(|e| write(&folder, e))?;
-    tmp.write_all(&json).map_err(|e| write(tmp.path(), e))?;
+        .map_err(|e| write(&in_folder, e))?;
+    tmp.as_file_mut()
+        .write_all(&json)
+        .map_err(|e| write(&in_folder, e))?;
     #[cfg(unix)]
     {
         // tempfile creates 0600 files; a history file is as readable as a baseline.
         use std::os::unix::fs::PermissionsExt;
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| write(tmp.path(), e))?;
+            .map_err(|e| write(&in_folder, e))?;
     }
-    tmp.as_file().sync_all().map_err(|e| write(tmp.path(), e))?;
-    let stem = file_stem(result);
+    tmp.as_file().sync_all().map_err(|e| write(&in_folder, e))?;
     for n in 1..=MAX_SUFFIX {
         let name = match n {
             1 => format!("{stem}.json"),
