@@ -1384,6 +1384,8 @@ fn hash(file: &ScenarioFile) -> String {
 }
 
 #[cfg(test)]
+mod prop_tests;
+#[cfg(test)]
 mod stage_tests;
 #[cfg(test)]
 mod tests;
