@@ -12,6 +12,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use loadgate::compare::bootstrap::{bootstrap, RESAMPLES, WARN_ONLY_RESAMPLES};
 use loadgate::compare::guard::Z_BETA;
 use loadgate::compare::{compare, Noise, Policy, Settings};
 use loadgate::load::recorder::{Outcome, Recorder, Timing};
@@ -32,6 +33,7 @@ fn timing() -> Timing {
 
 fn recording(c: &mut Criterion) {
     let mut g = c.benchmark_group("record");
+    g.measurement_time(Duration::from_secs(3));
     let ok = Outcome {
         latency_us: 1_234,
         status: Some(200),
@@ -146,28 +148,77 @@ fn policy() -> Policy {
 fn histograms(c: &mut Criterion) {
     let h: LatencyHistogram = stats(1, 30).histogram;
     let text = h.to_base64().unwrap_or_default();
-    c.bench_function("histogram V2+DEFLATE encode", |b| {
-        b.iter(|| black_box(h.to_base64()))
-    });
-    c.bench_function("histogram V2+DEFLATE decode", |b| {
+    let mut g = c.benchmark_group("histogram");
+    g.measurement_time(Duration::from_secs(3));
+    g.bench_function("V2+DEFLATE encode", |b| b.iter(|| black_box(h.to_base64())));
+    g.bench_function("V2+DEFLATE decode", |b| {
         b.iter(|| black_box(LatencyHistogram::from_base64(&text)))
     });
+    g.finish();
+}
+
+fn settings<'a>(p: &'a Policy, noise: &'a Noise) -> Settings<'a> {
+    Settings {
+        policy: p,
+        noise,
+        z_beta: Z_BETA,
+    }
+}
+
+/// One request's block bootstrap (30 one-second windows, one run per side): the unit of work
+/// `compare` repeats for the aggregate and every request name, on both sides.
+fn bootstrapping(c: &mut Criterion) {
+    let s = stats(1, 30);
+    let mut g = c.benchmark_group("bootstrap");
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(3));
+    for (name, resamples) in [
+        ("one request, 30 windows, 2000 resamples", RESAMPLES),
+        (
+            "one request, 30 windows, 400 resamples",
+            WARN_ONLY_RESAMPLES,
+        ),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(bootstrap(&[&s.windows], 1.0, 7, resamples)))
+        });
+    }
+    g.finish();
 }
 
 fn comparing(c: &mut Criterion) {
-    // 50 names × 30 one-second windows: every row goes through the bootstrap (2000 resamples).
+    let p = policy();
+    let noise = Noise::defaults();
+    let mut g = c.benchmark_group("compare");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(4));
+    // Every row goes through the bootstrap: the aggregate with 2000 resamples, per-request rows
+    // (warn-only without an override) with fewer.
+    for names in [50, 500] {
+        let (base, run) = (result(names, 1), result(names, 2));
+        g.bench_function(
+            format!("compare + verdict, {names} request names, 30 windows"),
+            |b| {
+                b.iter(|| {
+                    black_box(loadgate::verdict::decide(&compare(
+                        &base,
+                        &run,
+                        settings(&p, &noise),
+                    )))
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+/// Every renderer on one 50-name comparison. HTML draws SVG charts with plotters and is the
+/// costliest by far.
+fn rendering(c: &mut Criterion) {
     let (base, run) = (result(50, 1), result(50, 2));
     let p = policy();
     let noise = Noise::defaults();
-    let settings = Settings {
-        policy: &p,
-        noise: &noise,
-        z_beta: Z_BETA,
-    };
-    c.bench_function("compare + verdict, 50 request names, 30 windows", |b| {
-        b.iter(|| black_box(loadgate::verdict::decide(&compare(&base, &run, settings))))
-    });
-    let comparison = compare(&base, &run, settings);
+    let comparison = compare(&base, &run, settings(&p, &noise));
     let verdict = loadgate::verdict::decide(&comparison);
     let r = Report {
         run: &run,
@@ -177,52 +228,38 @@ fn comparing(c: &mut Criterion) {
             verdict: &verdict,
         }),
     };
+    let mut g = c.benchmark_group("render");
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(3));
     for (name, f) in [
-        ("render table", Format::Table),
-        ("render markdown", Format::Markdown),
-        ("render json", Format::Json),
+        ("table", Format::Table),
+        ("markdown", Format::Markdown),
+        ("json", Format::Json),
+        ("html", Format::Html),
     ] {
-        c.bench_function(&format!("{name}, 50 request names"), |b| {
+        g.bench_function(format!("{name}, 50 request names"), |b| {
             b.iter(|| black_box(report::render(&r, f)))
         });
     }
+    g.bench_function("junit, 50 request names", |b| {
+        b.iter(|| black_box(report::junit::render(&r, false)))
+    });
+    g.finish();
 }
 
-/// The HTML report draws six SVG charts with plotters: the costliest renderer by far, so it has its
-/// own group (5 request names, 30 windows: the demo scenario's shape).
+/// The HTML report of a run without a baseline (5 request names, 30 windows: the demo scenario's
+/// shape), beside the judged one in `render`.
 fn render_html(c: &mut Criterion) {
-    let (base, run) = (result(5, 1), result(5, 2));
-    let p = policy();
-    let noise = Noise::defaults();
-    let settings = Settings {
-        policy: &p,
-        noise: &noise,
-        z_beta: Z_BETA,
-    };
-    let comparison = compare(&base, &run, settings);
-    let verdict = loadgate::verdict::decide(&comparison);
-    let judged = Report {
-        run: &run,
-        judged: Some(Judged {
-            baseline: &base,
-            comparison: &comparison,
-            verdict: &verdict,
-        }),
-    };
+    let run = result(5, 2);
     let alone = Report {
         run: &run,
         judged: None,
     };
     let mut g = c.benchmark_group("render_html");
     g.sample_size(20);
-    g.bench_function("run vs baseline, 5 request names", |b| {
-        b.iter(|| black_box(report::render(&judged, Format::Html)))
-    });
+    g.measurement_time(Duration::from_secs(3));
     g.bench_function("run alone, 5 request names", |b| {
         b.iter(|| black_box(report::render(&alone, Format::Html)))
-    });
-    g.bench_function("markdown, same report (for the ratio)", |b| {
-        b.iter(|| black_box(report::render(&judged, Format::Markdown)))
     });
     g.finish();
 }
@@ -280,6 +317,7 @@ path = "/fast"
         body: br#"{"id":"1","ok":true}"#,
     };
     let mut g = c.benchmark_group("flow");
+    g.measurement_time(Duration::from_secs(3));
     g.bench_function("render_and_judge_dynamic", |b| {
         b.iter(|| {
             let r = render(
@@ -303,7 +341,9 @@ criterion_group!(
     benches,
     recording,
     histograms,
+    bootstrapping,
     comparing,
+    rendering,
     render_html,
     flows
 );

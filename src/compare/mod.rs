@@ -8,6 +8,7 @@
 
 pub mod bootstrap;
 pub mod capacity;
+pub mod evidence;
 pub mod guard;
 pub mod memory;
 pub mod noise;
@@ -26,9 +27,8 @@ pub use noise::Noise;
 pub use policy::Policy;
 pub use rules::Status;
 
-use self::bootstrap::{bootstrap, Evidence};
+use self::bootstrap::Evidence;
 use self::guard::{Call, Levels, LogThresholds};
-use self::stats::seed_of;
 
 /// One compared value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,17 +154,11 @@ pub fn compare(baseline: &RunResult, run: &RunResult, settings: Settings<'_>) ->
     let warn_family = policy.metrics.len() + per_request.len() * (scopes.len() - 1);
     let monitored = !baseline.samples.is_empty() || !run.samples.is_empty();
     let levels = Levels::new(critical_family, warn_family, settings.z_beta);
+    let evidence = evidence::all(baseline, run, &scopes, policy, &per_request);
     let mut rows = Vec::new();
-    for scope in scopes {
+    for (scope, (eb, er)) in scopes.into_iter().zip(evidence) {
         let req = scope.map(String::as_str);
         let (b, r) = (baseline.stats(req), run.stats(req));
-        let seed = seed_of(&[
-            &baseline.meta.started_at,
-            &run.meta.started_at,
-            req.unwrap_or(""),
-        ]);
-        let eb = b.and_then(|s| evidence(s, baseline, seed));
-        let er = r.and_then(|s| evidence(s, run, seed ^ 0x5555));
         let metrics: Vec<Metric> = if scope.is_none() {
             Metric::ALL
                 .into_iter()
@@ -201,15 +195,6 @@ struct Sides<'a> {
     r: Option<&'a RequestStats>,
     eb: Option<&'a BTreeMap<Metric, Evidence>>,
     er: Option<&'a BTreeMap<Metric, Evidence>>,
-}
-
-fn evidence(
-    stats: &RequestStats,
-    result: &RunResult,
-    seed: u64,
-) -> Option<BTreeMap<Metric, Evidence>> {
-    let parts: Vec<&[Window]> = result.split_windows(&stats.windows);
-    bootstrap(&parts, result.meta.load.window_ms as f64 / 1000.0, seed)
 }
 
 fn notes(baseline: &RunResult, run: &RunResult) -> Vec<String> {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::compare::bootstrap::bootstrap;
+use crate::compare::bootstrap::{bootstrap, RESAMPLES};
 use crate::compare::stats::{chi_square_quantile, seed_of};
 use crate::result::calibration::Calibration;
 use crate::result::metric::Metric;
@@ -157,8 +157,8 @@ fn scope(pairs: &[(RunResult, RunResult)], request: Option<&str>) -> BTreeMap<Me
         let seed = seed_of(&["calibrate", request.unwrap_or(""), &i.to_string()]);
         let secs = |r: &RunResult| r.meta.load.window_ms as f64 / 1000.0;
         let (Some(ea), Some(eb)) = (
-            bootstrap(&[&sa.windows], secs(a), seed),
-            bootstrap(&[&sb.windows], secs(b), seed ^ 1),
+            bootstrap(&[&sa.windows], secs(a), seed, RESAMPLES),
+            bootstrap(&[&sb.windows], secs(b), seed ^ 1, RESAMPLES),
         ) else {
             continue;
         };
