@@ -14,7 +14,6 @@
 use std::collections::BTreeMap;
 
 use crate::compare::stats::SplitMix64;
-use crate::result::histogram::LatencyHistogram;
 use crate::result::metric::Metric;
 use crate::result::Window;
 
@@ -141,33 +140,34 @@ pub fn bootstrap(
 impl Table {
     fn new(runs: &[&[Window]]) -> Self {
         let all: Vec<&Window> = runs.iter().flat_map(|r| r.iter()).collect();
-        // The grid is the union's recorded values: one walk of HdrHistogram's counts array (its
-        // iterator visits every slot) instead of one per window; windows are then read by value.
-        let mut union = LatencyHistogram::new();
-        for w in &all {
-            union.merge(&w.histogram);
-        }
-        let grid: Vec<u64> = union.buckets().map(|(v, _)| v).collect();
+        // The grid is the union's recorded values; windows are compact (only their recorded buckets),
+        // so each is walked once and its counts land in its column of the grid.
+        let mut grid: Vec<u64> = all
+            .iter()
+            .flat_map(|w| w.histogram.buckets().map(|(v, _)| v))
+            .collect();
+        grid.sort_unstable();
+        grid.dedup();
         // Per window cumulative counts, row-major like the table (kt windows per row), and each
         // window's values, Σ value·count and successful requests.
         let kt = all.len();
-        let mut windows = Vec::with_capacity(grid.len() * kt);
+        let mut windows = vec![0u32; grid.len() * kt];
         let mut totals: Vec<(u64, f64, u64)> = all
             .iter()
             .map(|w| (0, 0.0, w.requests.saturating_sub(w.errors)))
             .collect();
-        for (i, &v) in grid.iter().enumerate() {
-            for (w, t) in all.iter().zip(totals.iter_mut()) {
-                let c = w.histogram.count_at(v);
+        for (column, (w, t)) in all.iter().zip(totals.iter_mut()).enumerate() {
+            for (v, c) in w.histogram.buckets() {
+                // Every recorded value is in the grid by construction.
+                if let Ok(i) = grid.binary_search(&v) {
+                    windows[i * kt + column] = c.min(u64::from(u32::MAX)) as u32;
+                }
                 t.0 += c;
                 t.1 += v as f64 * c as f64;
-                let below = if i > 0 {
-                    windows[windows.len() - kt]
-                } else {
-                    0u32
-                };
-                windows.push(below.saturating_add(c.min(u32::MAX as u64) as u32));
             }
+        }
+        for i in kt..windows.len() {
+            windows[i] = windows[i].saturating_add(windows[i - kt]);
         }
         let mut runs_layout = Vec::with_capacity(runs.len());
         let mut width = 0;
@@ -283,7 +283,7 @@ fn variance(xs: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::result::{LatencySummary, RequestStats};
+    use crate::result::{LatencyHistogram, LatencySummary, RequestStats};
 
     fn stats(windows: usize, per_window: u64, spread: u64, seed: u64) -> RequestStats {
         let mut s = RequestStats::default();
@@ -345,7 +345,7 @@ mod tests {
                 let start = rng.below(k);
                 let len = block.min(k - taken);
                 for j in 0..len {
-                    h.merge(&windows[(start + j) % k].histogram);
+                    h.merge(&windows[(start + j) % k].histogram.to_dense());
                 }
                 taken += len;
             }

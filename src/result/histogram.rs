@@ -95,17 +95,6 @@ impl LatencyHistogram {
         (!self.0.is_empty()).then(|| self.0.min())
     }
 
-    /// Values recorded in the bucket of `us` (0 when none); O(1), unlike walking [`Self::buckets`].
-    pub fn count_at(&self, us: u64) -> u64 {
-        // HdrHistogram clamps a value beyond its range to its last bucket, which would count that
-        // bucket again for every larger value.
-        if self.0.is_empty() || us > self.0.max() {
-            0
-        } else {
-            self.0.count_at(us)
-        }
-    }
-
     /// Recorded `(value_us, count)` pairs in ascending value order.
     pub fn buckets(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
         self.0
