@@ -89,6 +89,15 @@ const TARGET_ROUTES: &[(&str, &str, u16)] = &[
     ("POST", "/cart", 201),
 ];
 
+/// One request a [`Receiver`] got.
+struct Received {
+    /// Method and URL, e.g. `POST http://127.0.0.1:4000/hook`.
+    route: String,
+    /// Every header, one `name: value` line each.
+    headers: String,
+    body: Vec<u8>,
+}
+
 /// A wiremock server on loopback that records every request.
 struct Receiver {
     rt: tokio::runtime::Runtime,
@@ -124,8 +133,8 @@ impl Receiver {
         self.server.uri()
     }
 
-    /// Every request received: (method and path, headers as text, body bytes).
-    fn received(&self) -> Vec<(String, String, Vec<u8>)> {
+    /// Every request received.
+    fn received(&self) -> Vec<Received> {
         self.rt
             .block_on(self.server.received_requests())
             .expect("request recording is on")
@@ -136,7 +145,11 @@ impl Receiver {
                     .iter()
                     .map(|(k, v)| format!("{k}: {}\n", String::from_utf8_lossy(v.as_bytes())))
                     .collect();
-                (format!("{} {}", r.method, r.url), headers, r.body)
+                Received {
+                    route: format!("{} {}", r.method, r.url),
+                    headers,
+                    body: r.body,
+                }
             })
             .collect()
     }
@@ -319,22 +332,14 @@ fn secrets_from_the_environment_never_reach_any_output_file_or_request() {
     out.code(0);
     outputs.push(("run", out));
     let sent = target.received();
-    let sent_with = |route: &str, part: fn(&(String, String, Vec<u8>)) -> Vec<u8>, secret: &str| {
+    let sent_with = |route: &str, secret: &str, part: fn(&Received) -> &[u8]| {
         sent.iter()
-            .any(|r| r.0.contains(route) && contains(&part(r), secret))
+            .any(|r| r.route.contains(route) && contains(part(r), secret))
     };
-    assert!(sent_with(
-        "/fast",
-        |r| r.1.clone().into_bytes(),
-        SECRET_HEADER
-    ));
-    assert!(sent_with(
-        "/cart",
-        |r| r.1.clone().into_bytes(),
-        SECRET_HEADER
-    ));
-    assert!(sent_with("/fast", |r| r.0.clone().into_bytes(), SECRET_URL));
-    assert!(sent_with("/cart", |r| r.2.clone(), SECRET_BODY));
+    assert!(sent_with("/fast", SECRET_HEADER, |r| r.headers.as_bytes()));
+    assert!(sent_with("/cart", SECRET_HEADER, |r| r.headers.as_bytes()));
+    assert!(sent_with("/fast", SECRET_URL, |r| r.route.as_bytes()));
+    assert!(sent_with("/cart", SECRET_BODY, |r| &r.body));
 
     for (what, out) in &outputs {
         clean_output(what, out);
@@ -368,7 +373,7 @@ fn secrets_from_the_environment_never_reach_any_output_file_or_request() {
     }
     // The PR comment and the webhooks: the token goes only into the API's Authorization header.
     let received = api.received();
-    let routes: Vec<&str> = received.iter().map(|(r, _, _)| r.as_str()).collect();
+    let routes: Vec<&str> = received.iter().map(|r| r.route.as_str()).collect();
     for want in [COMMENTS, "/hook", "/slack"] {
         assert!(
             routes
@@ -377,7 +382,12 @@ fn secrets_from_the_environment_never_reach_any_output_file_or_request() {
             "nothing was posted to {want}: {routes:?}"
         );
     }
-    for (route, headers, body) in &received {
+    for Received {
+        route,
+        headers,
+        body,
+    } in &received
+    {
         clean(&format!("the body of {route}"), body);
         clean(&format!("the URL of {route}"), route.as_bytes());
         let headers_without_auth: String = headers
