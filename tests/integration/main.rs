@@ -16,6 +16,7 @@ mod monitor;
 mod record;
 mod run;
 mod schema;
+mod security;
 mod shard;
 mod snapshots;
 mod stress;
