@@ -65,11 +65,14 @@ fn stats(seed: u64, windows: usize) -> RequestStats {
     let mut s = RequestStats::default();
     for w in 0..windows {
         let mut win = Window::default();
+        let mut h = LatencyHistogram::new();
         for k in 0..200u64 {
             let v = 1_000 + (k * 37 + seed * 11 + w as u64 * 7) % 5_000;
-            win.histogram.record(v);
+            h.record(v);
             s.histogram.record(v);
         }
+        // Recorded dense and handed over once, as the recorder does.
+        win.histogram = (&h).into();
         win.requests = 200;
         s.requests += 200;
         s.windows.push(win);

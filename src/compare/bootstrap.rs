@@ -146,7 +146,8 @@ impl Table {
             .iter()
             .flat_map(|w| w.histogram.buckets().map(|(v, _)| v))
             .collect();
-        grid.sort_unstable();
+        // A concatenation of ascending runs: the stable sort merges runs instead of re-sorting.
+        grid.sort();
         grid.dedup();
         // Per window cumulative counts, row-major like the table (kt windows per row), and each
         // window's values, Σ value·count and successful requests.
@@ -157,10 +158,14 @@ impl Table {
             .map(|w| (0, 0.0, w.requests.saturating_sub(w.errors)))
             .collect();
         for (column, (w, t)) in all.iter().zip(totals.iter_mut()).enumerate() {
+            // Both ascending: one forward walk finds each recorded value's row.
+            let mut i = 0;
             for (v, c) in w.histogram.buckets() {
-                // Every recorded value is in the grid by construction.
-                if let Ok(i) = grid.binary_search(&v) {
-                    windows[i * kt + column] = c.min(u64::from(u32::MAX)) as u32;
+                while grid.get(i).is_some_and(|&g| g < v) {
+                    i += 1;
+                }
+                if let Some(slot) = windows.get_mut(i * kt + column) {
+                    *slot = c.min(u64::from(u32::MAX)) as u32;
                 }
                 t.0 += c;
                 t.1 += v as f64 * c as f64;
