@@ -93,6 +93,7 @@ pub fn bootstrap(
     let (mean, throughput) = (quantiles.len(), quantiles.len() + 1);
     let mut rng = SplitMix64::new(seed);
     let mut drawn: Vec<usize> = Vec::new();
+    let mut hints = vec![0usize; quantiles.len()];
     for _ in 0..resamples {
         drawn.clear();
         for run in &table.runs {
@@ -110,7 +111,9 @@ pub fn bootstrap(
                 // Same rank rule as HdrHistogram's value_at_quantile: the first value whose
                 // cumulative count reaches ⌈q·n⌉.
                 let rank = ((q * n as f64).ceil() as u64).max(1);
-                from = table.first_reaching(&drawn, from, rank);
+                // Resamples' quantiles sit close together: search outward from the last one.
+                from = table.first_reaching(&drawn, from, hints[k], rank);
+                hints[k] = from;
                 samples[k].1.push((table.grid[from].max(1) as f64).ln());
             }
             samples[mean].1.push((sum / n as f64).max(1.0).ln());
@@ -243,13 +246,49 @@ impl Table {
     }
 
     /// Smallest grid index from `from` on whose cumulative count over the `drawn` columns reaches
-    /// `rank`.
-    fn first_reaching(&self, drawn: &[usize], from: usize, rank: u64) -> usize {
+    /// `rank` (the last index when none does). Gallops outward from `hint`, then bisects the
+    /// bracket: the same answer as a bisection of the whole range, in a few probes when the hint
+    /// is close.
+    fn first_reaching(&self, drawn: &[usize], from: usize, hint: usize, rank: u64) -> usize {
+        let Some(last) = self.grid.len().checked_sub(1) else {
+            return 0;
+        };
         let at = |i: usize| -> u64 {
             let row = &self.cumulative[i * self.width..(i + 1) * self.width];
             drawn.iter().map(|&c| row[c] as u64).sum()
         };
-        let (mut lo, mut hi) = (from, self.grid.len().saturating_sub(1));
+        let from = from.min(last);
+        let h = hint.clamp(from, last);
+        // The answer lies in [lo, hi]; at(hi) reaches the rank, or hi is the last index.
+        let (mut lo, mut hi);
+        if at(h) >= rank {
+            (lo, hi) = (from, h);
+            let mut step = 1;
+            while h >= from + step {
+                let probe = h - step;
+                if at(probe) < rank {
+                    lo = probe + 1;
+                    break;
+                }
+                hi = probe;
+                step *= 2;
+            }
+        } else {
+            if h == last {
+                return last;
+            }
+            (lo, hi) = (h + 1, last);
+            let mut step = 1;
+            loop {
+                let probe = (h + step).min(last);
+                if probe == last || at(probe) >= rank {
+                    hi = probe;
+                    break;
+                }
+                lo = probe + 1;
+                step *= 2;
+            }
+        }
         while lo < hi {
             let mid = (lo + hi) / 2;
             if at(mid) >= rank {

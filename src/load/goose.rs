@@ -304,7 +304,10 @@ fn configure(
         .set_default(GooseDefault::Timeout, timeout.as_str())?
         .set_default(GooseDefault::Quiet, 1)?
         .set_default(GooseDefault::NoPrintMetrics, true)?
-        .set_default(GooseDefault::NoTelnet, true)?;
+        .set_default(GooseDefault::NoTelnet, true)?
+        // loadgate records every request itself: goose's own metrics would cost a message to its
+        // parent thread and an aggregation per request, for numbers nobody reads.
+        .set_default(GooseDefault::NoMetrics, true)?;
     Ok(attack)
 }
 
