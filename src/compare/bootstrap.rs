@@ -277,17 +277,16 @@ impl Table {
             if h == last {
                 return last;
             }
-            (lo, hi) = (h + 1, last);
+            lo = h + 1;
             let mut step = 1;
-            loop {
+            hi = loop {
                 let probe = (h + step).min(last);
                 if probe == last || at(probe) >= rank {
-                    hi = probe;
-                    break;
+                    break probe;
                 }
                 lo = probe + 1;
                 step *= 2;
-            }
+            };
         }
         while lo < hi {
             let mid = (lo + hi) / 2;
