@@ -258,7 +258,13 @@ fn row(
     };
     let need = metric.min_requests();
     let counts = (s.b.map_or(0, |x| x.requests), s.r.map_or(0, |x| x.requests));
-    if counts.0 < need || counts.1 < need {
+    // A run that completed few requests because most of them failed (a hung or dead service) is the
+    // clearest regression there is: its error rate is still judged, by the same interval test, which
+    // is wide with few requests, so only a decisive rise gets through.
+    let decisive_errors = metric == Metric::ErrorRate
+        && counts.0 >= need
+        && error_rate(s, thresholds, levels, can_fail).0 == Status::Critical;
+    if (counts.0 < need || counts.1 < need) && !decisive_errors {
         out.status = short;
         out.reason = format!(
             "too few requests to judge {metric} (baseline {}, run {}; need {need}): run longer or at a higher rate",
@@ -694,5 +700,73 @@ pub fn show(metric: Metric, v: f64) -> String {
         Unit::Bytes => format!("{:.1} MB", v / 1e6),
         Unit::BytesPerMinute => format!("{:+.2} MB/min", v / 1e6),
         Unit::CpuPercent => format!("{v:.1}% CPU"),
+    }
+}
+
+#[cfg(test)]
+mod few_requests_tests {
+    use super::*;
+    use crate::result::{ErrorCounts, LatencyHistogram, Window};
+
+    /// `requests` over 12 windows, the first `errors` of them timeouts, the rest 5 ms.
+    fn side(requests: u64, errors: u64) -> RunResult {
+        let mut r = crate::result::testing::result();
+        r.meta.measured_duration_ms = 12_000;
+        let mut all = RequestStats {
+            requests,
+            errors: ErrorCounts {
+                timeout: errors,
+                ..ErrorCounts::default()
+            },
+            ..RequestStats::default()
+        };
+        for w in 0..12 {
+            let n = requests / 12 + u64::from(w < requests % 12);
+            let e = (errors / 12 + u64::from(w < errors % 12)).min(n);
+            let mut h = LatencyHistogram::new();
+            h.record_n(5_000, n - e);
+            all.histogram.merge(&h);
+            all.windows.push(Window {
+                requests: n,
+                errors: e,
+                histogram: h.into(),
+            });
+        }
+        all.latency = crate::result::LatencySummary::of(&all.histogram);
+        r.all = all;
+        r
+    }
+
+    fn error_rate_row(base: &RunResult, run: &RunResult) -> Row {
+        let policy = Policy::from_gate(&crate::scenario::validate::default_gate());
+        let noise = Noise::defaults();
+        let c = compare(
+            base,
+            run,
+            Settings {
+                policy: &policy,
+                noise: &noise,
+                z_beta: guard::Z_BETA,
+            },
+        );
+        c.rows
+            .into_iter()
+            .find(|r| r.request.is_none() && r.metric == Metric::ErrorRate)
+            .expect("an error-rate row")
+    }
+
+    #[test]
+    fn a_run_that_mostly_failed_is_critical_even_with_few_requests() {
+        // A hung service: every request of the run timed out, so it completed only 48.
+        let row = error_rate_row(&side(750, 0), &side(48, 48));
+        assert_eq!(row.status, Status::Critical, "{}", row.reason);
+        assert!(row.decisive);
+    }
+
+    #[test]
+    fn few_requests_with_a_few_errors_stay_unjudged() {
+        let row = error_rate_row(&side(750, 0), &side(48, 2));
+        assert_ne!(row.status, Status::Critical, "{}", row.reason);
+        assert!(row.reason.contains("too few requests"), "{}", row.reason);
     }
 }
