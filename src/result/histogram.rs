@@ -116,6 +116,7 @@ impl LatencyHistogram {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
             .map_err(|e| HistogramCodecError(format!("histogram is not valid base64: {e}")))?;
+        check_payload_length(&bytes)?;
         let mut h: Histogram<u64> = Deserializer::new()
             .deserialize(&mut bytes.as_slice())
             .map_err(|e| {
@@ -124,6 +125,35 @@ impl LatencyHistogram {
         h.auto(true);
         Ok(Self(h))
     }
+}
+
+/// Largest V2 payload accepted: 9 bytes (the longest varint) per count of a 3-digit histogram up to
+/// an hour is ~200 KB; a stored file that claims more is corrupt or hostile.
+const MAX_PAYLOAD_BYTES: usize = 16 << 20;
+
+/// HdrHistogram's deserializer allocates the payload length its header claims before reading it: a
+/// corrupt or crafted file could make it allocate gigabytes (found by fuzzing, `fuzz/regressions`).
+/// Reads the inner header of a compressed V2 histogram (outer cookie and length, then the zlib
+/// stream's cookie and payload length) and refuses an implausible length first.
+fn check_payload_length(bytes: &[u8]) -> Result<(), HistogramCodecError> {
+    use std::io::Read;
+    let Some(compressed) = bytes.get(8..) else {
+        return Ok(()); // too short for a header: the deserializer says so
+    };
+    let mut inner = [0u8; 8];
+    if flate2::read::ZlibDecoder::new(compressed)
+        .read_exact(&mut inner)
+        .is_err()
+    {
+        return Ok(()); // not zlib, or truncated: the deserializer says so
+    }
+    let claimed = u32::from_be_bytes([inner[4], inner[5], inner[6], inner[7]]) as usize;
+    if claimed > MAX_PAYLOAD_BYTES {
+        return Err(HistogramCodecError(format!(
+            "histogram claims a {claimed}-byte payload (at most {MAX_PAYLOAD_BYTES} is plausible): the data is corrupt"
+        )));
+    }
+    Ok(())
 }
 
 impl Default for LatencyHistogram {
@@ -184,6 +214,34 @@ mod tests {
         // Values keep their magnitude (regression: an auto-resizing histogram once clamped to 2us).
         assert_eq!(back.max_us().unwrap() / 1000, 2_000);
         assert_eq!(back.quantile_us(0.5).unwrap(), 999);
+    }
+
+    #[test]
+    fn a_header_claiming_a_huge_payload_is_refused_before_allocating() {
+        // Found by fuzzing: a V2 header claiming ~2.2 GB made the deserializer allocate it.
+        let mut h = LatencyHistogram::new();
+        h.record(1_000);
+        let good = base64::engine::general_purpose::STANDARD
+            .decode(h.to_base64().unwrap())
+            .unwrap();
+        let mut inner = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::ZlibDecoder::new(&good[8..]), &mut inner)
+            .unwrap();
+        inner[4..8].copy_from_slice(&0x8400_0000u32.to_be_bytes());
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut z, &inner).unwrap();
+        let z = z.finish().unwrap();
+        let mut bad = good[..4].to_vec();
+        bad.extend_from_slice(&(z.len() as u32).to_be_bytes());
+        bad.extend_from_slice(&z);
+        let text = base64::engine::general_purpose::STANDARD.encode(bad);
+        let err = LatencyHistogram::from_base64(&text).unwrap_err();
+        assert!(err.to_string().contains("corrupt"), "{err}");
+        // The untouched histogram still decodes.
+        assert_eq!(
+            LatencyHistogram::from_base64(&h.to_base64().unwrap()).unwrap(),
+            h
+        );
     }
 
     #[test]
