@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::io::Write;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use regex::Regex;
@@ -57,7 +57,8 @@ impl Log for StderrLogger {
             let tag = match r.level() {
                 Level::Error => "error",
                 Level::Warn => "warning",
-                _ => "info",
+                Level::Info => "info",
+                _ => "debug",
             };
             let text = r.args().to_string();
             let text = if r.target().starts_with("loadgate") {
@@ -72,10 +73,12 @@ impl Log for StderrLogger {
     fn flush(&self) {}
 }
 
-/// Installs the logger: `verbose` 0 shows loadgate's warnings, 1 its progress, 2 also the load
-/// generator's warnings (one per failed request: noisy).
+/// Installs the logger: `verbose` 0 shows loadgate's warnings, 1 its progress, 2 also every failed
+/// request and the load generator's warnings (noisy).
 pub fn install(verbose: u8) {
-    let own = if verbose >= 1 {
+    let own = if verbose >= 2 {
+        LevelFilter::Debug
+    } else if verbose >= 1 {
         LevelFilter::Info
     } else {
         LevelFilter::Warn
@@ -86,7 +89,20 @@ pub fn install(verbose: u8) {
         LevelFilter::Off
     };
     if log::set_boxed_logger(Box::new(StderrLogger { own, goose })).is_ok() {
+        let _ = MAX_LEVEL.set(own.max(goose));
         log::set_max_level(own.max(goose));
+    }
+}
+
+/// The level `install` chose.
+static MAX_LEVEL: OnceLock<LevelFilter> = OnceLock::new();
+
+/// Restores the level `install` chose. Goose's configuration step tries to install its own logger
+/// (which fails: ours is first) but sets the global maximum level for it before trying, which would
+/// hide loadgate's `-vv` lines for the rest of the run.
+pub fn reassert() {
+    if let Some(level) = MAX_LEVEL.get() {
+        log::set_max_level(*level);
     }
 }
 

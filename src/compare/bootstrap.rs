@@ -11,6 +11,7 @@
 //! the drawn blocks' entries of one row (a cache line or two), and the mean and throughput add
 //! per-block totals.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use crate::compare::stats::SplitMix64;
@@ -50,6 +51,58 @@ struct Layout {
     tail: usize,
 }
 
+impl Layout {
+    /// Each run's columns, one after the other, and the table's width.
+    fn of(runs: &[&[Window]]) -> (Vec<Layout>, usize) {
+        let mut layout = Vec::with_capacity(runs.len());
+        let mut width = 0;
+        for r in runs {
+            let k = r.len();
+            let block = (k as f64).cbrt().ceil().max(1.0) as usize;
+            let full = width;
+            width += k;
+            let tail = width;
+            if k % block != 0 {
+                width += k;
+            }
+            layout.push(Layout {
+                windows: k,
+                block,
+                full,
+                tail,
+            });
+        }
+        (layout, width)
+    }
+
+    /// `(first column, block length)` of the full-length blocks and, when K is not a multiple of
+    /// the block length, of the shorter last blocks.
+    fn lengths(&self) -> impl Iterator<Item = (usize, usize)> {
+        let short = self.windows % self.block;
+        std::iter::once((self.full, self.block)).chain((short != 0).then_some((self.tail, short)))
+    }
+}
+
+thread_local! {
+    /// The last table's cells, kept for the next bootstrap on this thread: a table is a few hundred
+    /// kilobytes, and allocating it fresh each time costs page faults (`compare` builds one per
+    /// request name and side).
+    static SCRATCH: Cell<Vec<u32>> = const { Cell::new(Vec::new()) };
+}
+
+/// Largest buffer kept in [`SCRATCH`] (bytes): an aggregate over hundreds of windows can be tens of
+/// megabytes, not worth holding on to.
+const SCRATCH_MAX_BYTES: usize = 4 << 20;
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        if self.cumulative.capacity() * 4 <= SCRATCH_MAX_BYTES {
+            let cells = std::mem::take(&mut self.cumulative);
+            SCRATCH.with(|s| s.set(cells));
+        }
+    }
+}
+
 /// Every drawable block of every run on a common value grid. Column c of row i holds the values
 /// ≤ grid[i] in block c, so a quantile of any resample is a binary search over rows.
 struct Table {
@@ -62,6 +115,13 @@ struct Table {
     sums: Vec<f64>,
     ok: Vec<u64>,
     runs: Vec<Layout>,
+    /// Quantiles bootstrapped (ascending), and per column and quantile the rows between which the
+    /// column's quantile lies, widened like [`reachable`]'s ranges: `brackets[c * quantiles + k]`.
+    quantiles: usize,
+    /// `[lower, own, upper]` per column and quantile.
+    brackets: Vec<u32>,
+    /// ln of each row's value, filled on first use.
+    ln_grid: Vec<Cell<Option<f64>>>,
 }
 
 /// Bootstraps every latency metric and throughput of one request (or the aggregate) over one or
@@ -73,17 +133,29 @@ pub fn bootstrap(
     seed: u64,
     resamples: usize,
 ) -> Option<BTreeMap<Metric, Evidence>> {
+    bootstrap_over(runs, window_secs, seed, resamples, true)
+}
+
+/// [`bootstrap`] with the table over only the reachable rows (`bounded`) or over every recorded value.
+fn bootstrap_over(
+    runs: &[&[Window]],
+    window_secs: f64,
+    seed: u64,
+    resamples: usize,
+    bounded: bool,
+) -> Option<BTreeMap<Metric, Evidence>> {
     let total_windows: usize = runs.iter().map(|r| r.len()).sum();
     if runs.is_empty() || total_windows < MIN_WINDOWS || window_secs <= 0.0 {
         return None;
     }
-    let table = Table::new(runs);
     let mut quantiles: Vec<(Metric, f64)> = Metric::ALL
         .iter()
         .filter_map(|m| m.quantile().map(|q| (*m, q)))
         .collect();
     // Ascending, so each search starts where the previous one ended.
     quantiles.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let qs: Vec<f64> = quantiles.iter().map(|(_, q)| *q).collect();
+    let table = Table::new(runs, &qs, bounded);
     let mut samples: Vec<(Metric, Vec<f64>)> = quantiles
         .iter()
         .map(|(m, _)| *m)
@@ -93,7 +165,6 @@ pub fn bootstrap(
     let (mean, throughput) = (quantiles.len(), quantiles.len() + 1);
     let mut rng = SplitMix64::new(seed);
     let mut drawn: Vec<usize> = Vec::new();
-    let mut hints = vec![0usize; quantiles.len()];
     for _ in 0..resamples {
         drawn.clear();
         for run in &table.runs {
@@ -110,11 +181,23 @@ pub fn bootstrap(
             for (k, &(_, q)) in quantiles.iter().enumerate() {
                 // Same rank rule as HdrHistogram's value_at_quantile: the first value whose
                 // cumulative count reaches ⌈q·n⌉.
-                let rank = ((q * n as f64).ceil() as u64).max(1);
-                // Resamples' quantiles sit close together: search outward from the last one.
-                from = table.first_reaching(&drawn, from, hints[k], rank);
-                hints[k] = from;
-                samples[k].1.push((table.grid[from].max(1) as f64).ln());
+                let rank = rank(q, n);
+                // The answer lies between the drawn blocks' own quantiles (`Table::brackets`), and
+                // at or above the previous, lower quantile's answer.
+                let (mut lo, mut hi) = (usize::MAX, 0);
+                let mut guess = 0u64;
+                for &c in &drawn {
+                    let b = &table.brackets[(c * table.quantiles + k) * 3..][..3];
+                    lo = lo.min(b[0] as usize);
+                    hi = hi.max(b[2] as usize);
+                    guess += u64::from(b[1]) * table.counts[c];
+                }
+                let lo = lo.max(from);
+                // The search starts at the drawn blocks' own quantiles averaged by weight: the
+                // mixture's quantile is seldom more than a few rows from it.
+                let hint = (guess / n) as usize;
+                from = table.first_reaching(&drawn, lo, hi.max(lo), hint, rank);
+                samples[k].1.push(table.ln(from));
             }
             samples[mean].1.push((sum / n as f64).max(1.0).ln());
         }
@@ -141,115 +224,188 @@ pub fn bootstrap(
 }
 
 impl Table {
-    fn new(runs: &[&[Window]]) -> Self {
+    /// The table over the rows some resample's quantile can land on (see [`reachable`]), or over
+    /// every recorded value when `bounded` is false (the reference the bounded table is tested
+    /// against). `quantiles` ascending.
+    fn new(runs: &[&[Window]], quantiles: &[f64], bounded: bool) -> Self {
         let all: Vec<&Window> = runs.iter().flat_map(|r| r.iter()).collect();
-        // The grid is the union's recorded values; windows are compact (only their recorded buckets),
-        // so each is walked once and its counts land in its column of the grid.
-        let mut grid: Vec<u64> = all
-            .iter()
-            .flat_map(|w| w.histogram.buckets().map(|(v, _)| v))
-            .collect();
-        // A concatenation of ascending runs: the stable sort merges runs instead of re-sorting.
-        grid.sort();
-        grid.dedup();
-        // Per window cumulative counts, row-major like the table (kt windows per row), and each
-        // window's values, Σ value·count and successful requests.
         let kt = all.len();
-        let mut windows = vec![0u32; grid.len() * kt];
-        let mut totals: Vec<(u64, f64, u64)> = all
-            .iter()
-            .map(|w| (0, 0.0, w.requests.saturating_sub(w.errors)))
-            .collect();
-        for (column, (w, t)) in all.iter().zip(totals.iter_mut()).enumerate() {
-            // Both ascending: one forward walk finds each recorded value's row.
-            let mut i = 0;
+        // Each window decoded once: its values, and cumulative counts (the window's own CDF).
+        let mut values: Vec<u64> = Vec::new();
+        let mut cum: Vec<u64> = Vec::new();
+        let mut starts = Vec::with_capacity(kt + 1);
+        let mut totals: Vec<(u64, f64, u64)> = Vec::with_capacity(kt);
+        for w in &all {
+            starts.push(values.len());
+            let (mut n, mut sum) = (0u64, 0.0f64);
             for (v, c) in w.histogram.buckets() {
-                while grid.get(i).is_some_and(|&g| g < v) {
-                    i += 1;
-                }
-                if let Some(slot) = windows.get_mut(i * kt + column) {
-                    *slot = c.min(u64::from(u32::MAX)) as u32;
-                }
-                t.0 += c;
-                t.1 += v as f64 * c as f64;
+                n += c;
+                sum += v as f64 * c as f64;
+                values.push(v);
+                cum.push(n);
             }
+            totals.push((n, sum, w.requests.saturating_sub(w.errors)));
         }
-        for i in kt..windows.len() {
-            windows[i] = windows[i].saturating_add(windows[i - kt]);
-        }
-        let mut runs_layout = Vec::with_capacity(runs.len());
-        let mut width = 0;
-        for r in runs {
-            let k = r.len();
-            let block = (k as f64).cbrt().ceil().max(1.0) as usize;
-            let full = width;
-            width += k;
-            let tail = width;
-            if k % block != 0 {
-                width += k;
-            }
-            runs_layout.push(Layout {
-                windows: k,
-                block,
-                full,
-                tail,
-            });
-        }
-        let mut table = Table {
-            cumulative: vec![0u32; grid.len() * width],
-            grid,
-            width,
-            counts: vec![0; width],
-            sums: vec![0.0; width],
-            ok: vec![0; width],
-            runs: runs_layout,
+        starts.push(values.len());
+        let window = |i: usize| {
+            (
+                &values[starts[i]..starts[i + 1]],
+                &cum[starts[i]..starts[i + 1]],
+            )
         };
-        table.fill(&windows, &totals, kt);
-        table
-    }
-
-    /// Sums each run's windows into its blocks: circular sliding sums along every row.
-    fn fill(&mut self, windows: &[u32], totals: &[(u64, f64, u64)], kt: usize) {
-        let mut first_window = 0;
-        for run in &self.runs {
+        let ranges = if bounded {
+            reachable((0..kt).map(window), quantiles)
+        } else {
+            vec![(0, u64::MAX)]
+        };
+        let (layout, width) = Layout::of(runs);
+        // Per column: values, Σ value·count, successful requests.
+        let (mut counts, mut sums, mut ok) =
+            (vec![0u64; width], vec![0.0f64; width], vec![0u64; width]);
+        // Per window: the columns (blocks) that contain it.
+        let mut columns_of: Vec<Vec<usize>> = Vec::with_capacity(kt);
+        for run in &layout {
             let k = run.windows;
-            let mut lengths = vec![(run.full, run.block)];
-            if k % run.block != 0 {
-                lengths.push((run.tail, k % run.block));
-            }
-            for (column, len) in lengths {
-                for s in 0..k {
-                    let ws = (s..s + len).map(|j| first_window + j % k);
-                    let c = column + s;
-                    for w in ws {
-                        self.counts[c] += totals[w].0;
-                        self.sums[c] += totals[w].1;
-                        self.ok[c] += totals[w].2;
-                    }
+            for t in 0..k {
+                let mut of = Vec::with_capacity(run.block + 1);
+                for (column, len) in run.lengths() {
+                    // Blocks starting at t, t − 1, …, t − len + 1 (circularly) hold window t.
+                    of.extend((0..len).map(|back| column + (t + k - back) % k));
                 }
-                for (row, out) in windows
-                    .chunks_exact(kt.max(1))
-                    .zip(self.cumulative.chunks_exact_mut(self.width.max(1)))
-                {
-                    let row = &row[first_window..first_window + k];
-                    let mut acc: u64 = row[..len].iter().map(|x| *x as u64).sum();
-                    for s in 0..k {
-                        out[column + s] = acc.min(u32::MAX as u64) as u32;
-                        // (s + len) mod k without a division: len ≤ k.
-                        let next = if s + len >= k { s + len - k } else { s + len };
-                        acc = acc + row[next] as u64 - row[s] as u64;
-                    }
+                columns_of.push(of);
+            }
+        }
+        for (w, of) in columns_of.iter().enumerate() {
+            for &c in of {
+                counts[c] += totals[w].0;
+                sums[c] += totals[w].1;
+                ok[c] += totals[w].2;
+            }
+        }
+        // The grid is every recorded value inside a range (a value outside can never be an answer);
+        // each is an event: window w's cumulative count becomes `cum` at `value`.
+        let mut below = vec![0u64; kt];
+        let mut events: Vec<(u64, usize, u64)> = Vec::new();
+        for (w, b) in below.iter_mut().enumerate() {
+            let (vs, cs) = window(w);
+            for (r, &(lo, hi)) in ranges.iter().enumerate() {
+                let from = vs.partition_point(|&v| v < lo);
+                let to = vs.partition_point(|&v| v <= hi);
+                if r == 0 && from > 0 {
+                    // Below the first row: where the window starts.
+                    *b = cs[from - 1];
+                }
+                events.extend((from..to).map(|j| (vs[j], w, cs[j])));
+            }
+        }
+        events.sort_unstable_by_key(|e| e.0);
+        // Per column, its thresholds (ranks of each quantile's lower bracket, own quantile and upper
+        // bracket, as in `reachable`) ascending, each with its slot in `brackets`; `next` is the
+        // first one not yet reached.
+        let nq = quantiles.len();
+        let per_column = 3 * nq;
+        const UNSET: u32 = u32::MAX;
+        let mut brackets = vec![UNSET; width * per_column];
+        let mut thresholds: Vec<(u64, usize)> = Vec::with_capacity(width * per_column);
+        for (c, &n) in counts.iter().enumerate() {
+            let start = thresholds.len();
+            for (k, &q) in quantiles.iter().enumerate() {
+                let slot = (c * nq + k) * 3;
+                let r = rank(q, n);
+                thresholds.extend([
+                    (r.saturating_sub(2).max(1), slot),
+                    (r, slot + 1),
+                    ((r + 2).min(n).max(1), slot + 2),
+                ]);
+            }
+            thresholds[start..].sort_unstable();
+        }
+        let mut next = vec![0usize; width];
+        // The columns' counts at the current row, and marking every threshold a column reaches.
+        let mut at: Vec<u64> = vec![0; width];
+        for (w, of) in columns_of.iter().enumerate() {
+            for &c in of {
+                at[c] += below[w];
+            }
+        }
+        let reach = |c: usize, row: usize, at: &[u64], next: &mut [usize], brackets: &mut [u32]| {
+            let th = &thresholds[c * per_column..(c + 1) * per_column];
+            while let Some(&(t, slot)) = th.get(next[c]) {
+                if at[c] < t {
+                    break;
+                }
+                brackets[slot] = row as u32;
+                next[c] += 1;
+            }
+        };
+        for c in 0..width {
+            reach(c, 0, &at, &mut next, &mut brackets);
+        }
+        // One sweep over the events in value order: each moves its window's count, and so its blocks'
+        // counts; after the last event of a value the row is complete. Only the blocks an event
+        // touches can reach a threshold. Every row is written once, in order, into a buffer reused
+        // across calls on this thread.
+        let mut grid: Vec<u64> = Vec::new();
+        let mut cumulative = SCRATCH.with(Cell::take);
+        cumulative.clear();
+        let mut e = 0;
+        while let Some(&(value, _, _)) = events.get(e) {
+            let row = grid.len();
+            while let Some(&(v, w, c)) = events.get(e) {
+                if v != value {
+                    break;
+                }
+                let delta = c - below[w];
+                below[w] = c;
+                for &col in &columns_of[w] {
+                    at[col] += delta;
+                    reach(col, row, &at, &mut next, &mut brackets);
+                }
+                e += 1;
+            }
+            grid.push(value);
+            cumulative.extend(at.iter().map(|&x| x.min(u64::from(u32::MAX)) as u32));
+        }
+        let rows = grid.len();
+        for (c, &n) in counts.iter().enumerate() {
+            let slots = &mut brackets[c * per_column..(c + 1) * per_column];
+            if n == 0 {
+                // An empty column brackets nothing.
+                for b in slots.chunks_exact_mut(3) {
+                    b.copy_from_slice(&[UNSET, 0, 0]);
+                }
+            } else {
+                // Not reached within the grid: the answer is at most the last row.
+                for b in slots.iter_mut().filter(|b| **b == UNSET) {
+                    *b = rows.saturating_sub(1) as u32;
                 }
             }
-            first_window += k;
+        }
+        Table {
+            ln_grid: vec![Cell::new(None); rows],
+            grid,
+            cumulative,
+            width,
+            counts,
+            sums,
+            ok,
+            runs: layout,
+            quantiles: nq,
+            brackets,
         }
     }
 
-    /// Smallest grid index from `from` on whose cumulative count over the `drawn` columns reaches
-    /// `rank` (the last index when none does). Gallops outward from `hint`, then bisects the
-    /// bracket: the same answer as a bisection of the whole range, in a few probes when the hint
-    /// is close.
-    fn first_reaching(&self, drawn: &[usize], from: usize, hint: usize, rank: u64) -> usize {
+    /// Smallest grid index in `[from, to]` whose cumulative count over the `drawn` columns reaches
+    /// `rank` (`to` when none does). Gallops outward from `hint`, then bisects the bracket: the same
+    /// answer as a bisection of the whole range, in a few probes when the hint is close.
+    fn first_reaching(
+        &self,
+        drawn: &[usize],
+        from: usize,
+        to: usize,
+        hint: usize,
+        rank: u64,
+    ) -> usize {
         let Some(last) = self.grid.len().checked_sub(1) else {
             return 0;
         };
@@ -257,6 +413,7 @@ impl Table {
             let row = &self.cumulative[i * self.width..(i + 1) * self.width];
             drawn.iter().map(|&c| row[c] as u64).sum()
         };
+        let last = to.min(last);
         let from = from.min(last);
         let h = hint.clamp(from, last);
         // The answer lies in [lo, hi]; at(hi) reaches the rank, or hi is the last index.
@@ -298,6 +455,63 @@ impl Table {
         }
         lo
     }
+
+    /// ln of row `i`'s value, computed once per row (a resample's quantiles keep landing on the same
+    /// few rows).
+    fn ln(&self, i: usize) -> f64 {
+        let cell = &self.ln_grid[i];
+        match cell.get() {
+            Some(x) => x,
+            None => {
+                let x = (self.grid[i].max(1) as f64).ln();
+                cell.set(Some(x));
+                x
+            }
+        }
+    }
+}
+
+/// The rank of quantile `q` among `n` values: HdrHistogram's `value_at_quantile` takes the first value
+/// whose cumulative count reaches ⌈q·n⌉.
+fn rank(q: f64, n: u64) -> u64 {
+    ((q * n as f64).ceil() as u64).max(1)
+}
+
+/// The value ranges, one per quantile (merged where they overlap), that hold the quantile of every
+/// possible resample. A resample is a mixture of windows (each drawn some number of times), and a
+/// mixture's quantile lies between the smallest and the largest of its components' quantiles: below
+/// every window's own quantile, every window is short of its share q·n_w, so the sum is short of q·N;
+/// at or above every window's quantile, every window has its share. The ranks are widened by 2 on each
+/// side so that the rounding of q·n in floating point (less than 1) cannot move an answer outside.
+/// Only the values inside these ranges become rows of the table: most of a run's distinct values lie
+/// between the quantiles, or beyond every window's p99, where no resample's quantile can fall.
+fn reachable<'a>(
+    windows: impl Iterator<Item = (&'a [u64], &'a [u64])>,
+    quantiles: &[f64],
+) -> Vec<(u64, u64)> {
+    let mut ranges = vec![(u64::MAX, 0u64); quantiles.len()];
+    for (values, cumulative) in windows {
+        let Some(&n) = cumulative.last() else {
+            continue;
+        };
+        // The first value whose cumulative count reaches r.
+        let at = |r: u64| values[cumulative.partition_point(|&c| c < r).min(values.len() - 1)];
+        for (range, &q) in ranges.iter_mut().zip(quantiles) {
+            let r = rank(q, n);
+            range.0 = range.0.min(at(r.saturating_sub(2).max(1)));
+            range.1 = range.1.max(at((r + 2).min(n)));
+        }
+    }
+    ranges.retain(|(lo, hi)| lo <= hi);
+    ranges.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (lo, hi) in ranges {
+        match merged.last_mut() {
+            Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+            _ => merged.push((lo, hi)),
+        }
+    }
+    merged
 }
 
 /// Circular moving blocks of the run's block length until K windows are drawn; pushes the drawn
@@ -374,27 +588,32 @@ mod tests {
         assert!((0.002..0.02).contains(&se), "se {se}");
     }
 
-    /// The textbook bootstrap the table replaces: merge the drawn windows' histograms and ask
-    /// HdrHistogram for the quantile.
-    fn merged_log_var(windows: &[Window], seed: u64, resamples: usize, q: f64) -> f64 {
-        let k = windows.len();
-        let block = (k as f64).cbrt().ceil() as usize;
+    /// The textbook bootstrap the table replaces: merge the drawn windows' histograms (blocks drawn
+    /// within each run, in order) and ask HdrHistogram for the quantile. `None` when fewer than half
+    /// the resamples have values, as `bootstrap` leaves the metric out then.
+    fn merged_log_var(runs: &[&[Window]], seed: u64, resamples: usize, q: f64) -> Option<f64> {
         let mut rng = SplitMix64::new(seed);
         let mut xs = Vec::new();
         for _ in 0..resamples {
             let mut h = LatencyHistogram::new();
-            let mut taken = 0;
-            while taken < k {
-                let start = rng.below(k);
-                let len = block.min(k - taken);
-                for j in 0..len {
-                    h.merge(&windows[(start + j) % k].histogram.to_dense());
+            for windows in runs {
+                let k = windows.len();
+                let block = (k as f64).cbrt().ceil() as usize;
+                let mut taken = 0;
+                while taken < k {
+                    let start = rng.below(k);
+                    let len = block.min(k - taken);
+                    for j in 0..len {
+                        h.merge(&windows[(start + j) % k].histogram.to_dense());
+                    }
+                    taken += len;
                 }
-                taken += len;
             }
-            xs.push((h.quantile_us(q).unwrap().max(1) as f64).ln());
+            if let Some(v) = h.quantile_us(q) {
+                xs.push((v.max(1) as f64).ln());
+            }
         }
-        variance(&xs)
+        (!xs.is_empty() && xs.len() >= resamples / 2).then(|| variance(&xs))
     }
 
     #[test]
@@ -415,8 +634,51 @@ mod tests {
             .collect();
         let got = bootstrap(&[&windows], 1.0, 3, 300).unwrap();
         for m in [Metric::P50, Metric::P90, Metric::P95, Metric::P99] {
-            let want = merged_log_var(&windows, 3, 300, m.quantile().unwrap());
+            let want = merged_log_var(&[&windows], 3, 300, m.quantile().unwrap()).unwrap();
             assert_eq!(got[&m].log_var, want, "{m}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+        /// The table over the reachable rows gives exactly the full table's and the textbook answers: windows of
+        /// 0 to 60 values (so q·n is often a whole number, and the rank margins clamp at 1 and n),
+        /// latencies spread over four orders of magnitude, one to three runs.
+        #[test]
+        fn reachable_rows_give_the_full_tables_answers(
+            runs in proptest::collection::vec(
+                proptest::collection::vec(
+                    (0usize..60, 1u64..4, proptest::num::u64::ANY), 4..24),
+                1..4),
+            seed in proptest::num::u64::ANY,
+        ) {
+            let runs: Vec<Vec<Window>> = runs
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .map(|&(n, decades, s)| {
+                            let mut rng = SplitMix64::new(s);
+                            let mut w = Window::default();
+                            for _ in 0..n {
+                                w.histogram.record(1 + rng.below(10usize.pow(decades as u32 + 1)) as u64);
+                            }
+                            w.requests = n as u64;
+                            w
+                        })
+                        .collect()
+                })
+                .collect();
+            let parts: Vec<&[Window]> = runs.iter().map(Vec::as_slice).collect();
+            let bounded = bootstrap_over(&parts, 1.0, seed, 50, true);
+            proptest::prop_assert_eq!(&bounded, &bootstrap_over(&parts, 1.0, seed, 50, false));
+            // And both are the textbook bootstrap.
+            for m in [Metric::P50, Metric::P90, Metric::P95, Metric::P99] {
+                let got = bounded.as_ref().and_then(|b| b.get(&m)).map(|e| e.log_var);
+                let want = merged_log_var(&parts, seed, 50, m.quantile().unwrap_or(0.5));
+                if bounded.is_some() {
+                    proptest::prop_assert_eq!(got, want, "{}", m);
+                }
+            }
         }
     }
 

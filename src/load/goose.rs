@@ -108,6 +108,25 @@ fn classify(e: &reqwest::Error) -> ErrorKind {
     }
 }
 
+/// A request that failed in transport: its kind, logged at -vv without its URL (the path or query
+/// may hold a `${env:…}` secret).
+fn failed(name: &str, e: reqwest::Error) -> ErrorKind {
+    let kind = classify(&e);
+    if log::log_enabled!(log::Level::Debug) {
+        // reqwest's own message is "error sending request"; the cause is further down the chain.
+        let e = e.without_url();
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        log::debug!("request \"{name}\" failed ({kind:?}): {message}");
+    }
+    kind
+}
+
 /// Installs the user's custom client once, and creates its state on first use.
 async fn prepare_user(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
     if !shared.stateful {
@@ -205,25 +224,24 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
                 }
                 (None, None) => {}
             }
-            let request = GooseRequest::builder()
-                .set_request_builder(rb)
-                .name(req.spec.name.as_str())
-                .build();
-            // Err here means the run is stopping (throttle cancelled) or the request could not be
-            // built: neither is a measured request.
-            let goose = user.request(request).await?;
-            // goose's time stops at the response headers; the pacer's wait is not in it (a late
-            // start is `late_us`).
-            let headers_us = goose.request.response_time_micros();
-            let body_start = Instant::now();
-            let outcome = match goose.response {
+            // Sent with the user's client directly, timed by us: goose's `request` builds its
+            // metric record (URL and name strings, transaction details) inside its clock, which
+            // put ~50 µs of goose on every latency at 1000 req/s (benches/peers.sh, fidelity).
+            // Goose's metrics are off (`NoMetrics`); loadgate records every request itself.
+            // Err here means the request could not be built: not a measured request.
+            let built = rb
+                .build()
+                .map_err(|e| Box::new(TransactionError::from(e)))?;
+            let started = Instant::now();
+            let response = user.client.execute(built).await;
+            let outcome = match response {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let response_headers = req.reads_headers.then(|| response.headers().clone());
                     let body = response.bytes().await;
-                    let latency_us = late_us + headers_us + body_start.elapsed().as_micros() as u64;
+                    let latency_us = late_us + started.elapsed().as_micros() as u64;
                     let (error, check) = match body {
-                        Err(e) => (Some(classify(&e)), None),
+                        Err(e) => (Some(failed(&req.spec.name, e)), None),
                         Ok(bytes) => {
                             let lookup = |name: &str| {
                                 response_headers
@@ -249,9 +267,9 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
                     }
                 }
                 Err(e) => Outcome {
-                    latency_us: late_us + headers_us,
+                    latency_us: late_us + started.elapsed().as_micros() as u64,
                     status: None,
-                    error: Some(classify(&e)),
+                    error: Some(failed(&req.spec.name, e)),
                     check: None,
                 },
             };
@@ -387,6 +405,8 @@ pub(crate) async fn execute(
     let stop_at = plan.stop_at;
     let watchdog = tokio::spawn(async move {
         loop {
+            // Goose's `execute` resets the global log level as it starts (see `logging::reassert`).
+            crate::logging::reassert();
             let ending = if crate::load::interrupted() {
                 Some(Ending::Interrupted)
             } else if let Some(name) = watchdog_feeds.exhausted() {
