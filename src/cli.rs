@@ -10,7 +10,7 @@ use crate::report::Format;
 #[derive(Debug, Parser)]
 #[command(name = "loadgate", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Cli {
-    /// More detail on stderr (-v: progress, -vv: load generator warnings).
+    /// More detail on stderr (-v: progress, -vv: every failed request).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// What to do.

@@ -67,7 +67,9 @@ impl FromStr for Shard {
             ));
         }
         if index > count {
-            return Err(bad("INDEX must be in 1..=COUNT"));
+            return Err(bad(&format!(
+                "INDEX must be in 1..={count}: the shards of a {count}-way run are `1/{count}` to `{count}/{count}`"
+            )));
         }
         Ok(Shard { index, count })
     }
@@ -129,7 +131,7 @@ mod tests {
     fn rejects_impossible_shards_with_the_fix() {
         for (input, says) in [
             ("0/3", "1-based"),
-            ("4/3", "1..=COUNT"),
+            ("4/3", "1..=3: the shards of a 3-way run are `1/3` to `3/3`"),
             ("1/0", "COUNT must be"),
             ("1/1001", "COUNT must be"),
             ("two/3", "INDEX is not"),

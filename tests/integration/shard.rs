@@ -240,7 +240,10 @@ fn impossible_shard_flags_are_refused_before_any_load() {
     let t = Test::new().scenario(&scenario(&dead_url(), ""));
     for (shard, says) in [
         ("0/3", "1-based"),
-        ("4/3", "INDEX must be in 1..=COUNT"),
+        (
+            "4/3",
+            "INDEX must be in 1..=3: the shards of a 3-way run are `1/3` to `3/3`",
+        ),
         ("1/0", "COUNT must be in"),
         ("one/3", "INDEX is not a whole number"),
         ("2", "expected INDEX/COUNT"),
