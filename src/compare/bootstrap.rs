@@ -115,11 +115,10 @@ struct Table {
     sums: Vec<f64>,
     ok: Vec<u64>,
     runs: Vec<Layout>,
-    /// Quantiles bootstrapped (ascending), and per column and quantile the rows between which the
-    /// column's quantile lies, widened like [`reachable`]'s ranges: `brackets[c * quantiles + k]`.
+    /// Quantiles bootstrapped (ascending), and per column and quantile the row of the column's own
+    /// quantile: `own[c * quantiles + k]`.
     quantiles: usize,
-    /// `[lower, own, upper]` per column and quantile.
-    brackets: Vec<u32>,
+    own: Vec<u32>,
     /// ln of each row's value, filled on first use.
     ln_grid: Vec<Cell<Option<f64>>>,
 }
@@ -182,21 +181,15 @@ fn bootstrap_over(
                 // Same rank rule as HdrHistogram's value_at_quantile: the first value whose
                 // cumulative count reaches ⌈q·n⌉.
                 let rank = rank(q, n);
-                // The answer lies between the drawn blocks' own quantiles (`Table::brackets`), and
-                // at or above the previous, lower quantile's answer.
-                let (mut lo, mut hi) = (usize::MAX, 0);
+                // The search starts at the drawn blocks' own quantiles averaged by weight (the
+                // mixture's quantile is seldom more than a few rows from it), and the answer is at
+                // or above the previous, lower quantile's.
                 let mut guess = 0u64;
                 for &c in &drawn {
-                    let b = &table.brackets[(c * table.quantiles + k) * 3..][..3];
-                    lo = lo.min(b[0] as usize);
-                    hi = hi.max(b[2] as usize);
-                    guess += u64::from(b[1]) * table.counts[c];
+                    guess += u64::from(table.own[c * table.quantiles + k]) * table.counts[c];
                 }
-                let lo = lo.max(from);
-                // The search starts at the drawn blocks' own quantiles averaged by weight: the
-                // mixture's quantile is seldom more than a few rows from it.
                 let hint = (guess / n) as usize;
-                from = table.first_reaching(&drawn, lo, hi.max(lo), hint, rank);
+                from = table.first_reaching(&drawn, from, hint, rank);
                 samples[k].1.push(table.ln(from));
             }
             samples[mean].1.push((sum / n as f64).max(1.0).ln());
@@ -299,52 +292,36 @@ impl Table {
             }
         }
         events.sort_unstable_by_key(|e| e.0);
-        // Per column, its thresholds (ranks of each quantile's lower bracket, own quantile and upper
-        // bracket, as in `reachable`) ascending, each with its slot in `brackets`; `next` is the
-        // first one not yet reached.
+        // Per column, the rank of each quantile (ascending, as the quantiles are) and the row where
+        // its count first reaches it: the column's own quantile. `next` is the first not yet reached.
         let nq = quantiles.len();
-        let per_column = 3 * nq;
+        let ranks: Vec<u64> = counts
+            .iter()
+            .flat_map(|&n| quantiles.iter().map(move |&q| rank(q, n)))
+            .collect();
         const UNSET: u32 = u32::MAX;
-        let mut brackets = vec![UNSET; width * per_column];
-        let mut thresholds: Vec<(u64, usize)> = Vec::with_capacity(width * per_column);
-        for (c, &n) in counts.iter().enumerate() {
-            let start = thresholds.len();
-            for (k, &q) in quantiles.iter().enumerate() {
-                let slot = (c * nq + k) * 3;
-                let r = rank(q, n);
-                thresholds.extend([
-                    (r.saturating_sub(2).max(1), slot),
-                    (r, slot + 1),
-                    ((r + 2).min(n).max(1), slot + 2),
-                ]);
-            }
-            thresholds[start..].sort_unstable();
-        }
+        let mut own = vec![UNSET; width * nq];
         let mut next = vec![0usize; width];
-        // The columns' counts at the current row, and marking every threshold a column reaches.
+        // The columns' counts at the current row.
         let mut at: Vec<u64> = vec![0; width];
         for (w, of) in columns_of.iter().enumerate() {
             for &c in of {
                 at[c] += below[w];
             }
         }
-        let reach = |c: usize, row: usize, at: &[u64], next: &mut [usize], brackets: &mut [u32]| {
-            let th = &thresholds[c * per_column..(c + 1) * per_column];
-            while let Some(&(t, slot)) = th.get(next[c]) {
-                if at[c] < t {
-                    break;
-                }
-                brackets[slot] = row as u32;
+        let reach = |c: usize, row: usize, at: &[u64], next: &mut [usize], own: &mut [u32]| {
+            while next[c] < nq && at[c] >= ranks[c * nq + next[c]] {
+                own[c * nq + next[c]] = row as u32;
                 next[c] += 1;
             }
         };
         for c in 0..width {
-            reach(c, 0, &at, &mut next, &mut brackets);
+            reach(c, 0, &at, &mut next, &mut own);
         }
         // One sweep over the events in value order: each moves its window's count, and so its blocks'
         // counts; after the last event of a value the row is complete. Only the blocks an event
-        // touches can reach a threshold. Every row is written once, in order, into a buffer reused
-        // across calls on this thread.
+        // touches can reach a rank. Every row is written once, in order, into a buffer reused across
+        // calls on this thread.
         let mut grid: Vec<u64> = Vec::new();
         let mut cumulative = SCRATCH.with(Cell::take);
         cumulative.clear();
@@ -359,7 +336,7 @@ impl Table {
                 below[w] = c;
                 for &col in &columns_of[w] {
                     at[col] += delta;
-                    reach(col, row, &at, &mut next, &mut brackets);
+                    reach(col, row, &at, &mut next, &mut own);
                 }
                 e += 1;
             }
@@ -367,19 +344,9 @@ impl Table {
             cumulative.extend(at.iter().map(|&x| x.min(u64::from(u32::MAX)) as u32));
         }
         let rows = grid.len();
-        for (c, &n) in counts.iter().enumerate() {
-            let slots = &mut brackets[c * per_column..(c + 1) * per_column];
-            if n == 0 {
-                // An empty column brackets nothing.
-                for b in slots.chunks_exact_mut(3) {
-                    b.copy_from_slice(&[UNSET, 0, 0]);
-                }
-            } else {
-                // Not reached within the grid: the answer is at most the last row.
-                for b in slots.iter_mut().filter(|b| **b == UNSET) {
-                    *b = rows.saturating_sub(1) as u32;
-                }
-            }
+        // Not reached within the grid (or an empty column, whose weight is 0): the last row.
+        for o in own.iter_mut().filter(|o| **o == UNSET) {
+            *o = rows.saturating_sub(1) as u32;
         }
         Table {
             ln_grid: vec![Cell::new(None); rows],
@@ -391,21 +358,14 @@ impl Table {
             ok,
             runs: layout,
             quantiles: nq,
-            brackets,
+            own,
         }
     }
 
-    /// Smallest grid index in `[from, to]` whose cumulative count over the `drawn` columns reaches
-    /// `rank` (`to` when none does). Gallops outward from `hint`, then bisects the bracket: the same
+    /// Smallest grid index from `from` on whose cumulative count over the `drawn` columns reaches
+    /// `rank` (the last index when none does). Gallops outward from `hint`, then bisects the bracket: the same
     /// answer as a bisection of the whole range, in a few probes when the hint is close.
-    fn first_reaching(
-        &self,
-        drawn: &[usize],
-        from: usize,
-        to: usize,
-        hint: usize,
-        rank: u64,
-    ) -> usize {
+    fn first_reaching(&self, drawn: &[usize], from: usize, hint: usize, rank: u64) -> usize {
         let Some(last) = self.grid.len().checked_sub(1) else {
             return 0;
         };
@@ -413,7 +373,6 @@ impl Table {
             let row = &self.cumulative[i * self.width..(i + 1) * self.width];
             drawn.iter().map(|&c| row[c] as u64).sum()
         };
-        let last = to.min(last);
         let from = from.min(last);
         let h = hint.clamp(from, last);
         // The answer lies in [lo, hi]; at(hi) reaches the rank, or hi is the last index.
