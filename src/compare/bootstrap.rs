@@ -7,9 +7,10 @@
 //!
 //! Cost: `compare` bootstraps the aggregate and every request name on both sides, so this is the
 //! comparison's hot loop. Every block a resample can draw is summed once per call into a table with
-//! one row per grid value; a quantile of a resample is then a binary search whose every step adds
-//! the drawn blocks' entries of one row (a cache line or two), and the mean and throughput add
-//! per-block totals.
+//! one row per recorded value that some resample's quantile can land on (see `reachable`); a
+//! quantile of a resample is then a search, started at the drawn blocks' own quantiles, whose every
+//! step adds the drawn blocks' entries of one row (a cache line or two), and the mean and throughput
+//! add per-block totals.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -363,8 +364,8 @@ impl Table {
     }
 
     /// Smallest grid index from `from` on whose cumulative count over the `drawn` columns reaches
-    /// `rank` (the last index when none does). Gallops outward from `hint`, then bisects the bracket: the same
-    /// answer as a bisection of the whole range, in a few probes when the hint is close.
+    /// `rank` (the last index when none does). Gallops outward from `hint`, then bisects the bracket:
+    /// the same answer as a bisection of the whole range, in a few probes when the hint is close.
     fn first_reaching(&self, drawn: &[usize], from: usize, hint: usize, rank: u64) -> usize {
         let Some(last) = self.grid.len().checked_sub(1) else {
             return 0;
