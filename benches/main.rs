@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use loadgate::compare::bootstrap::{bootstrap, RESAMPLES, WARN_ONLY_RESAMPLES};
 use loadgate::compare::guard::Z_BETA;
+use loadgate::compare::stats::SplitMix64;
 use loadgate::compare::{compare, Noise, Policy, Settings};
 use loadgate::load::recorder::{Outcome, Recorder, Timing};
 use loadgate::report::{self, Format, Judged, Report};
@@ -65,14 +66,8 @@ fn recording(c: &mut Criterion) {
 /// space: p99 ≈ 6.4 ms), as a service's latencies are skewed with a long right tail. Deterministic.
 fn stats(seed: u64, windows: usize) -> RequestStats {
     let mut s = RequestStats::default();
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut uniform = move || {
-        // xorshift64*: cheap and good enough for test data.
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = SplitMix64::new(seed);
+    let mut uniform = move || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
     for _ in 0..windows {
         let mut win = Window::default();
         let mut h = LatencyHistogram::new();

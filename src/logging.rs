@@ -90,7 +90,7 @@ pub fn install(verbose: u8) {
     };
     if log::set_boxed_logger(Box::new(StderrLogger { own, goose })).is_ok() {
         let _ = MAX_LEVEL.set(own.max(goose));
-        log::set_max_level(own.max(goose));
+        reassert();
     }
 }
 
