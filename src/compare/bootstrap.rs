@@ -84,23 +84,65 @@ impl Layout {
     }
 }
 
-thread_local! {
-    /// The last table's cells, kept for the next bootstrap on this thread: a table is a few hundred
-    /// kilobytes, and allocating it fresh each time costs page faults (`compare` builds one per
-    /// request name and side).
-    static SCRATCH: Cell<Vec<u32>> = const { Cell::new(Vec::new()) };
+/// The buffers of the last table built on this thread, kept for the next: `compare` builds one table
+/// per request name and side, a table is a few hundred kilobytes, and allocating it fresh each time
+/// costs page faults and reallocations.
+#[derive(Default)]
+struct Scratch {
+    /// The table's cells.
+    cells: Vec<u32>,
+    /// Every window's decoded values, cumulative counts and owning window, one after the other.
+    values: Vec<u64>,
+    cum: Vec<u64>,
+    owner: Vec<u32>,
+    /// The sweep's events, and the radix sort's second buffer.
+    events: Vec<u64>,
+    spare: Vec<u64>,
 }
 
-/// Largest buffer kept in [`SCRATCH`] (bytes): an aggregate over hundreds of windows can be tens of
-/// megabytes, not worth holding on to.
-const SCRATCH_MAX_BYTES: usize = 4 << 20;
+impl Scratch {
+    /// Bytes held.
+    fn bytes(&self) -> usize {
+        self.cells.capacity() * 4
+            + (self.values.capacity()
+                + self.cum.capacity()
+                + self.events.capacity()
+                + self.spare.capacity())
+                * 8
+            + self.owner.capacity() * 4
+    }
+
+    /// Keeps `self` for the next table on this thread, unless it is too big to hold on to.
+    fn keep(self) {
+        if self.bytes() <= SCRATCH_MAX_BYTES {
+            SCRATCH.with(|s| s.set(self));
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: Cell<Scratch> = const {
+        Cell::new(Scratch {
+            cells: Vec::new(),
+            values: Vec::new(),
+            cum: Vec::new(),
+            owner: Vec::new(),
+            events: Vec::new(),
+            spare: Vec::new(),
+        })
+    };
+}
+
+/// Largest [`Scratch`] kept (bytes): an aggregate over hundreds of windows can be tens of megabytes,
+/// not worth holding on to.
+const SCRATCH_MAX_BYTES: usize = 8 << 20;
 
 impl Drop for Table {
     fn drop(&mut self) {
-        if self.cumulative.capacity() * 4 <= SCRATCH_MAX_BYTES {
-            let cells = std::mem::take(&mut self.cumulative);
-            SCRATCH.with(|s| s.set(cells));
-        }
+        // `new` put the other buffers back already; the cells come back with the table.
+        let mut scratch = SCRATCH.with(Cell::take);
+        scratch.cells = std::mem::take(&mut self.cumulative);
+        scratch.keep();
     }
 }
 
@@ -217,6 +259,56 @@ fn bootstrap_over(
     )
 }
 
+/// Bits of a packed sort key that hold an event's index: 2^24 values is 16M recorded buckets.
+const INDEX_BITS: u32 = 24;
+
+/// Sorts events (indices into `values`) by their value. When value and index fit one u64 together,
+/// an LSD radix sort of the packed keys, 8 bits of the value's offset from the smallest per pass:
+/// a table's events are thousands of values a few octaves apart, so two or three linear passes
+/// replace a comparison sort that was the table's largest cost. A comparison sort otherwise. The
+/// order of equal values does not matter to the sweep. `spare` is a buffer to reuse.
+fn sort_by_value(events: &mut Vec<u64>, values: &[u64], spare: &mut Vec<u64>) {
+    let Some((lo, hi)) = events.iter().fold(None, |acc: Option<(u64, u64)>, &e| {
+        let v = values[e as usize];
+        Some(acc.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
+    }) else {
+        return;
+    };
+    let span = hi - lo;
+    if values.len() as u64 >= 1 << INDEX_BITS || span >= 1 << (64 - INDEX_BITS) {
+        events.sort_unstable_by_key(|&e| values[e as usize]);
+        return;
+    }
+    for e in events.iter_mut() {
+        *e |= (values[*e as usize] - lo) << INDEX_BITS;
+    }
+    let top = INDEX_BITS + (64 - span.leading_zeros());
+    spare.clear();
+    spare.resize(events.len(), 0);
+    let mut shift = INDEX_BITS;
+    while shift < top {
+        let digit = |e: u64| ((e >> shift) & 0xff) as usize;
+        let mut starts = [0usize; 256];
+        for &e in events.iter() {
+            starts[digit(e)] += 1;
+        }
+        let mut sum = 0;
+        for s in &mut starts {
+            (*s, sum) = (sum, sum + *s);
+        }
+        for &e in events.iter() {
+            let d = digit(e);
+            spare[starts[d]] = e;
+            starts[d] += 1;
+        }
+        std::mem::swap(events, spare);
+        shift += 8;
+    }
+    for e in events.iter_mut() {
+        *e &= (1 << INDEX_BITS) - 1;
+    }
+}
+
 impl Table {
     /// The table over the rows some resample's quantile can land on (see [`reachable`]), or over
     /// every recorded value when `bounded` is false (the reference the bounded table is tested
@@ -225,20 +317,33 @@ impl Table {
         let all: Vec<&Window> = runs.iter().flat_map(|r| r.iter()).collect();
         let kt = all.len();
         // Each window decoded once: its values, and cumulative counts (the window's own CDF).
-        let mut values: Vec<u64> = Vec::new();
-        let mut cum: Vec<u64> = Vec::new();
+        let mut scratch = SCRATCH.with(Cell::take);
+        let (mut values, mut cum, mut owner, mut events, mut cumulative) = (
+            std::mem::take(&mut scratch.values),
+            std::mem::take(&mut scratch.cum),
+            // The window each value belongs to.
+            std::mem::take(&mut scratch.owner),
+            std::mem::take(&mut scratch.events),
+            std::mem::take(&mut scratch.cells),
+        );
+        values.clear();
+        cum.clear();
+        owner.clear();
+        events.clear();
+        cumulative.clear();
         let mut starts = Vec::with_capacity(kt + 1);
         let mut totals: Vec<(u64, f64, u64)> = Vec::with_capacity(kt);
-        for w in &all {
+        for (w, win) in all.iter().enumerate() {
             starts.push(values.len());
             let (mut n, mut sum) = (0u64, 0.0f64);
-            for (v, c) in w.histogram.buckets() {
+            for (v, c) in win.histogram.buckets() {
                 n += c;
                 sum += v as f64 * c as f64;
                 values.push(v);
                 cum.push(n);
+                owner.push(w as u32);
             }
-            totals.push((n, sum, w.requests.saturating_sub(w.errors)));
+            totals.push((n, sum, win.requests.saturating_sub(win.errors)));
         }
         starts.push(values.len());
         let window = |i: usize| {
@@ -278,8 +383,8 @@ impl Table {
         }
         // The grid is every recorded value inside a range (a value outside can never be an answer);
         // each is an event: window w's cumulative count becomes `cum` at `value`.
+        // An event is its index into `values` (and `cum`, `owner`).
         let mut below = vec![0u64; kt];
-        let mut events: Vec<(u64, usize, u64)> = Vec::new();
         for (w, b) in below.iter_mut().enumerate() {
             let (vs, cs) = window(w);
             for (r, &(lo, hi)) in ranges.iter().enumerate() {
@@ -289,10 +394,10 @@ impl Table {
                     // Below the first row: where the window starts.
                     *b = cs[from - 1];
                 }
-                events.extend((from..to).map(|j| (vs[j], w, cs[j])));
+                events.extend((starts[w] + from..starts[w] + to).map(|j| j as u64));
             }
         }
-        events.sort_unstable_by_key(|e| e.0);
+        sort_by_value(&mut events, &values, &mut scratch.spare);
         // Per column, the rank of each quantile (ascending, as the quantiles are) and the row where
         // its count first reaches it: the column's own quantile. `next` is the first not yet reached.
         let nq = quantiles.len();
@@ -303,15 +408,19 @@ impl Table {
         const UNSET: u32 = u32::MAX;
         let mut own = vec![UNSET; width * nq];
         let mut next = vec![0usize; width];
-        // The columns' counts at the current row.
-        let mut at: Vec<u64> = vec![0; width];
+        // The columns' counts at the current row, as the table stores them: saturated at u32::MAX
+        // (counts only grow during the sweep, so a saturating sum is the true count or the cap). A
+        // block of more than 4 billion values would get the last row as its own quantile, which is
+        // only where its searches start.
+        let narrow = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
+        let mut at: Vec<u32> = vec![0; width];
         for (w, of) in columns_of.iter().enumerate() {
             for &c in of {
-                at[c] += below[w];
+                at[c] = at[c].saturating_add(narrow(below[w]));
             }
         }
-        let reach = |c: usize, row: usize, at: &[u64], next: &mut [usize], own: &mut [u32]| {
-            while next[c] < nq && at[c] >= ranks[c * nq + next[c]] {
+        let reach = |c: usize, row: usize, at: &[u32], next: &mut [usize], own: &mut [u32]| {
+            while next[c] < nq && u64::from(at[c]) >= ranks[c * nq + next[c]] {
                 own[c * nq + next[c]] = row as u32;
                 next[c] += 1;
             }
@@ -323,27 +432,37 @@ impl Table {
         // counts; after the last event of a value the row is complete. Only the blocks an event
         // touches can reach a rank. Every row is written once, in order, into a buffer reused across
         // calls on this thread.
-        let mut grid: Vec<u64> = Vec::new();
-        let mut cumulative = SCRATCH.with(Cell::take);
-        cumulative.clear();
+        let mut grid: Vec<u64> = Vec::with_capacity(events.len());
         let mut e = 0;
-        while let Some(&(value, _, _)) = events.get(e) {
+        while let Some(&first) = events.get(e) {
+            let value = values[first as usize];
             let row = grid.len();
-            while let Some(&(v, w, c)) = events.get(e) {
+            while let Some(&j) = events.get(e) {
+                let j = j as usize;
+                let (v, w, c) = (values[j], owner[j] as usize, cum[j]);
                 if v != value {
                     break;
                 }
-                let delta = c - below[w];
+                let delta = narrow(c - below[w]);
                 below[w] = c;
                 for &col in &columns_of[w] {
-                    at[col] += delta;
+                    at[col] = at[col].saturating_add(delta);
                     reach(col, row, &at, &mut next, &mut own);
                 }
                 e += 1;
             }
             grid.push(value);
-            cumulative.extend(at.iter().map(|&x| x.min(u64::from(u32::MAX)) as u32));
+            cumulative.extend_from_slice(&at);
         }
+        Scratch {
+            cells: Vec::new(),
+            values,
+            cum,
+            owner,
+            events,
+            spare: scratch.spare,
+        }
+        .keep();
         let rows = grid.len();
         // Not reached within the grid (or an empty column, whose weight is 0): the last row.
         for o in own.iter_mut().filter(|o| **o == UNSET) {
@@ -639,6 +758,32 @@ mod tests {
                     proptest::prop_assert_eq!(got, want, "{}", m);
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// The radix path (values within 2^40 of each other) and the comparison path (wider) both
+        /// order the events by value and keep each event once.
+        #[test]
+        fn events_sort_by_value(
+            base in proptest::num::u64::ANY,
+            bits in 1u32..=64,
+            raw in proptest::collection::vec(proptest::num::u64::ANY, 0..600),
+            keep in proptest::collection::vec(proptest::bool::ANY, 600),
+        ) {
+            // Values spread over `bits` bits above `base`: spans from 1 to 2^64.
+            let base = base >> (64 - bits).min(63);
+            let values: Vec<u64> =
+                raw.iter().map(|r| base.saturating_add(r >> (64 - bits))).collect();
+            let mut events: Vec<u64> =
+                (0..values.len() as u64).filter(|&i| keep[i as usize]).collect();
+            let mut want = events.clone();
+            sort_by_value(&mut events, &values, &mut vec![7; 3]);
+            let got: Vec<u64> = events.iter().map(|&e| values[e as usize]).collect();
+            proptest::prop_assert!(got.windows(2).all(|p| p[0] <= p[1]), "not sorted: {:?}", got);
+            events.sort_unstable();
+            want.sort_unstable();
+            proptest::prop_assert_eq!(events, want);
         }
     }
 

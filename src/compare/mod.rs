@@ -154,9 +154,10 @@ pub fn compare(baseline: &RunResult, run: &RunResult, settings: Settings<'_>) ->
     let warn_family = policy.metrics.len() + per_request.len() * (scopes.len() - 1);
     let monitored = !baseline.samples.is_empty() || !run.samples.is_empty();
     let levels = Levels::new(critical_family, warn_family, settings.z_beta);
-    let evidence = evidence::all(baseline, run, &scopes, policy, &per_request);
-    let mut rows = Vec::new();
-    for (scope, (eb, er)) in scopes.into_iter().zip(evidence) {
+    // Each scope's bootstraps and rows in one piece of work, so the rows' point estimates (a walk
+    // over each dense histogram) are spread over the cores along with the bootstraps.
+    let rows: Vec<Row> = evidence::par_map(&scopes, |&scope| {
+        let (eb, er) = evidence::of(baseline, run, scope, policy, &per_request);
         let req = scope.map(String::as_str);
         let (b, r) = (baseline.stats(req), run.stats(req));
         let metrics: Vec<Metric> = if scope.is_none() {
@@ -167,18 +168,22 @@ pub fn compare(baseline: &RunResult, run: &RunResult, settings: Settings<'_>) ->
         } else {
             per_request.clone()
         };
-        for metric in metrics {
-            let sides = Sides {
-                baseline,
-                run,
-                b,
-                r,
-                eb: eb.as_ref(),
-                er: er.as_ref(),
-            };
-            rows.push(row(&sides, settings, levels, scope, metric));
-        }
-    }
+        let sides = Sides {
+            baseline,
+            run,
+            b,
+            r,
+            eb: eb.as_ref(),
+            er: er.as_ref(),
+        };
+        metrics
+            .into_iter()
+            .map(|metric| row(&sides, settings, levels, scope, metric))
+            .collect::<Vec<Row>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     Comparison {
         rows,
         notes: notes(baseline, run),
