@@ -361,21 +361,24 @@ impl Table {
         // Per column: values, Σ value·count, successful requests.
         let (mut counts, mut sums, mut ok) =
             (vec![0u64; width], vec![0.0f64; width], vec![0u64; width]);
-        // Per window: the columns (blocks) that contain it.
-        let mut columns_of: Vec<Vec<usize>> = Vec::with_capacity(kt);
+        // Per window: the columns (blocks) that contain it, window w's at
+        // `columns[column_starts[w]..column_starts[w + 1]]`.
+        let mut columns: Vec<usize> = Vec::new();
+        let mut column_starts: Vec<usize> = Vec::with_capacity(kt + 1);
         for run in &layout {
             let k = run.windows;
             for t in 0..k {
-                let mut of = Vec::with_capacity(run.block + 1);
+                column_starts.push(columns.len());
                 for (column, len) in run.lengths() {
                     // Blocks starting at t, t − 1, …, t − len + 1 (circularly) hold window t.
-                    of.extend((0..len).map(|back| column + (t + k - back) % k));
+                    columns.extend((0..len).map(|back| column + (t + k - back) % k));
                 }
-                columns_of.push(of);
             }
         }
-        for (w, of) in columns_of.iter().enumerate() {
-            for &c in of {
+        column_starts.push(columns.len());
+        let columns_of = |w: usize| &columns[column_starts[w]..column_starts[w + 1]];
+        for w in 0..kt {
+            for &c in columns_of(w) {
                 counts[c] += totals[w].0;
                 sums[c] += totals[w].1;
                 ok[c] += totals[w].2;
@@ -408,25 +411,34 @@ impl Table {
         const UNSET: u32 = u32::MAX;
         let mut own = vec![UNSET; width * nq];
         let mut next = vec![0usize; width];
+        // Per column, the rank it reaches next (`u64::MAX` after the last): one comparison per
+        // update in the sweep's inner loop.
+        let target_of = |c: usize, next: usize| ranks.get(c * nq + next).filter(|_| next < nq);
+        let mut target: Vec<u64> = (0..width)
+            .map(|c| target_of(c, 0).copied().unwrap_or(u64::MAX))
+            .collect();
         // The columns' counts at the current row, as the table stores them: saturated at u32::MAX
         // (counts only grow during the sweep, so a saturating sum is the true count or the cap). A
         // block of more than 4 billion values would get the last row as its own quantile, which is
         // only where its searches start.
         let narrow = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
         let mut at: Vec<u32> = vec![0; width];
-        for (w, of) in columns_of.iter().enumerate() {
-            for &c in of {
-                at[c] = at[c].saturating_add(narrow(below[w]));
+        for (w, &b) in below.iter().enumerate() {
+            for &c in columns_of(w) {
+                at[c] = at[c].saturating_add(narrow(b));
             }
         }
-        let reach = |c: usize, row: usize, at: &[u32], next: &mut [usize], own: &mut [u32]| {
-            while next[c] < nq && u64::from(at[c]) >= ranks[c * nq + next[c]] {
+        // Records the row where column c's count reaches its next ranks; `at` ≤ u32::MAX < u64::MAX,
+        // so the loop ends after the last rank.
+        let mut reach = |c: usize, row: usize, at: u32, target: &mut u64| {
+            while u64::from(at) >= *target {
                 own[c * nq + next[c]] = row as u32;
                 next[c] += 1;
+                *target = target_of(c, next[c]).copied().unwrap_or(u64::MAX);
             }
         };
         for c in 0..width {
-            reach(c, 0, &at, &mut next, &mut own);
+            reach(c, 0, at[c], &mut target[c]);
         }
         // One sweep over the events in value order: each moves its window's count, and so its blocks'
         // counts; after the last event of a value the row is complete. Only the blocks an event
@@ -445,9 +457,11 @@ impl Table {
                 }
                 let delta = narrow(c - below[w]);
                 below[w] = c;
-                for &col in &columns_of[w] {
+                for &col in columns_of(w) {
                     at[col] = at[col].saturating_add(delta);
-                    reach(col, row, &at, &mut next, &mut own);
+                    if u64::from(at[col]) >= target[col] {
+                        reach(col, row, at[col], &mut target[col]);
+                    }
                 }
                 e += 1;
             }
