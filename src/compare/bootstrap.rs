@@ -377,11 +377,11 @@ impl Table {
         }
         column_starts.push(columns.len());
         let columns_of = |w: usize| &columns[column_starts[w]..column_starts[w + 1]];
-        for w in 0..kt {
+        for (w, &(n, sum, good)) in totals.iter().enumerate() {
             for &c in columns_of(w) {
-                counts[c] += totals[w].0;
-                sums[c] += totals[w].1;
-                ok[c] += totals[w].2;
+                counts[c] += n;
+                sums[c] += sum;
+                ok[c] += good;
             }
         }
         // The grid is every recorded value inside a range (a value outside can never be an answer);
