@@ -660,7 +660,8 @@ fn rank(q: f64, n: u64) -> u64 {
 /// at or above every window's quantile, every window has its share. The ranks are widened by 2 on each
 /// side so that the rounding of q·n in floating point (less than 1) cannot move an answer outside.
 /// Only the values inside these ranges become rows of the table: most of a run's distinct values lie
-/// between the quantiles, or beyond every window's p99, where no resample's quantile can fall.
+/// between the quantiles, or beyond every window's p99, where no resample's quantile can fall. The
+/// values between two ranges are no rows, but they still count in every row above them.
 fn reachable<'a>(
     windows: impl Iterator<Item = (&'a [u64], &'a [u64])>,
     quantiles: &[f64],
