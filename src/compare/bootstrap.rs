@@ -153,7 +153,8 @@ impl Drop for Table {
 }
 
 /// A table's cells: 16 bits when every block holds at most 65,535 values (a request name at up to
-/// about 16k requests per second), which halves the memory the searches read; 32 bits otherwise.
+/// about 16k requests per second over 30 one-second windows, whose blocks are 4 windows long), which
+/// halves the memory the searches read; 32 bits otherwise.
 enum Cells {
     Narrow(Vec<u16>),
     Wide(Vec<u32>),
