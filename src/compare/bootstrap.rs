@@ -817,6 +817,31 @@ mod tests {
         }
     }
 
+    /// `k` windows of `distinct` latencies drawn uniformly from `range`, each recorded `times` times.
+    fn busy(
+        k: usize,
+        distinct: u64,
+        times: u64,
+        range: std::ops::Range<u64>,
+        seed: u64,
+    ) -> Vec<Window> {
+        let mut rng = SplitMix64::new(seed);
+        (0..k)
+            .map(|_| {
+                let mut h = LatencyHistogram::new();
+                for _ in 0..distinct {
+                    let v = range.start + rng.below((range.end - range.start) as usize) as u64;
+                    h.record_n(v, times);
+                }
+                Window {
+                    requests: distinct * times,
+                    errors: 0,
+                    histogram: (&h).into(),
+                }
+            })
+            .collect()
+    }
+
     #[test]
     fn values_between_the_quantiles_ranges_count_in_every_row_above_them() {
         // Busy windows (each value recorded several times) have tight quantiles, so the ranges of
@@ -828,20 +853,7 @@ mod tests {
                 for times in [3, 100] {
                     for k in [10, 12] {
                         for seed in 0..5 {
-                            let mut rng = SplitMix64::new(seed);
-                            let windows: Vec<Window> = (0..k)
-                                .map(|_| {
-                                    let mut h = LatencyHistogram::new();
-                                    for _ in 0..distinct {
-                                        h.record_n(1 + rng.below(span) as u64, times);
-                                    }
-                                    Window {
-                                        requests: distinct * times,
-                                        errors: 0,
-                                        histogram: (&h).into(),
-                                    }
-                                })
-                                .collect();
+                            let windows = busy(k, distinct, times, 1..1 + span, seed);
                             assert_eq!(
                                 bootstrap_over(&[&windows], 1.0, 9, 50, true),
                                 bootstrap_over(&[&windows], 1.0, 9, 50, false),
@@ -857,20 +869,7 @@ mod tests {
     #[test]
     fn blocks_of_more_than_65535_values_get_wide_cells_and_the_same_answers() {
         // 12 windows of 30,000 values each: a block of 3 windows holds 90,000, beyond 16-bit cells.
-        let mut rng = SplitMix64::new(11);
-        let windows: Vec<Window> = (0..12)
-            .map(|_| {
-                let mut h = LatencyHistogram::new();
-                for _ in 0..300 {
-                    h.record_n(500 + rng.below(20_000) as u64, 100);
-                }
-                Window {
-                    requests: 30_000,
-                    errors: 0,
-                    histogram: (&h).into(),
-                }
-            })
-            .collect();
+        let windows = busy(12, 300, 100, 500..20_500, 11);
         let qs = [0.5, 0.99];
         assert!(matches!(
             Table::new(&[&windows], &qs, true).cumulative,
