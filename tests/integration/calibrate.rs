@@ -1,6 +1,6 @@
 //! `loadgate calibrate`: τ from A/A pairs, stored beside the baseline and used by `gate`.
 
-use crate::support::{scenario, Demo, Test, SCENARIO};
+use crate::support::{judged, scenario, Demo, Test, SCENARIO};
 
 #[test]
 fn calibrate_from_stored_results_then_gate_uses_it() {
@@ -39,7 +39,7 @@ fn calibrate_from_stored_results_then_gate_uses_it() {
         before,
         "calibrating never touches the baseline"
     );
-    t.run(&["gate", SCENARIO])
+    judged(|| t.run(&["gate", SCENARIO]))
         .code(0)
         .stdout_has(&["noise: calibrated from 3 A/A pairs", "verdict: PASS"]);
     // `baselines list` skips calibration files instead of calling them damaged.

@@ -3,10 +3,12 @@
 //!
 //! Injected regressions are large (latency doubled, 20% errors), and tests that expect a pass gate
 //! the same server twice with a 2 ms latency floor: a verdict here must not depend on machine noise.
+//! A verdict that rests on latencies runs alone ([`Test::exclusive`]), and again when loadgate says
+//! the machine disturbed it ([`judged`]).
 
 use loadgate::load::demo::DemoKnobs;
 
-use crate::support::{scenario, Demo, Test, SCENARIO};
+use crate::support::{judged, scenario, Demo, Test, SCENARIO};
 
 /// Latency changes under 2 ms (about a third of the template's latencies) are jitter: for tests that
 /// gate an unchanged service and must pass on a busy runner.
@@ -24,7 +26,7 @@ fn recorded(demo: &Demo, gate_extra: &str, exclusive: bool) -> Test {
 fn unchanged_service_passes() {
     let demo = Demo::start();
     let t = recorded(&demo, NOISE_FLOOR, true);
-    t.run(&["gate", SCENARIO])
+    judged(|| t.run(&["gate", SCENARIO]))
         .code(0)
         .stdout_has(&["verdict: PASS", "compared with the baseline"])
         .stderr_has(&["verdict pass (exit 0)"]);
@@ -40,7 +42,7 @@ fn doubled_latency_is_critical() {
         slowdown: 2.0,
         ..DemoKnobs::default()
     });
-    let out = t.run(&["gate", SCENARIO, "--target", slow.url()]);
+    let out = judged(|| t.run(&["gate", SCENARIO, "--target", slow.url()]));
     out.code(1).stdout_has(&["verdict: CRITICAL"]);
     let critical: Vec<&str> = out
         .stdout
@@ -59,14 +61,16 @@ fn doubled_latency_is_critical() {
 fn json_report_goes_to_the_file_and_the_table_to_stdout() {
     let demo = Demo::start();
     let t = recorded(&demo, NOISE_FLOOR, true);
-    let out = t.run(&[
-        "gate",
-        SCENARIO,
-        "--format",
-        "json",
-        "--output",
-        "report.json",
-    ]);
+    let out = judged(|| {
+        t.run(&[
+            "gate",
+            SCENARIO,
+            "--format",
+            "json",
+            "--output",
+            "report.json",
+        ])
+    });
     out.code(0)
         .stdout_has(&["verdict: PASS", "│ all"])
         .stderr_has(&["wrote JSON report to report.json"]);
@@ -96,14 +100,16 @@ fn fail_on_warn_turns_a_warning_into_exit_1() {
         slowdown: 2.0,
         ..DemoKnobs::default()
     });
-    let out = t.run(&[
-        "gate",
-        SCENARIO,
-        "--target",
-        slow.url(),
-        "--fail-on",
-        "warn",
-    ]);
+    let out = judged(|| {
+        t.run(&[
+            "gate",
+            SCENARIO,
+            "--target",
+            slow.url(),
+            "--fail-on",
+            "warn",
+        ])
+    });
     out.code(1)
         .stdout_has(&["verdict: WARN"])
         .stderr_has(&["verdict warn (exit 1)"]);
@@ -114,7 +120,7 @@ fn fail_on_warn_turns_a_warning_into_exit_1() {
         "no warning on the aggregate latency\n{out}"
     );
     // Without --fail-on warn the same verdict passes the build.
-    t.run(&["gate", SCENARIO, "--target", slow.url()])
+    judged(|| t.run(&["gate", SCENARIO, "--target", slow.url()]))
         .code(0)
         .stdout_has(&["verdict: WARN"]);
 }
@@ -146,7 +152,7 @@ fn paired_mode_passes_two_identical_builds_and_catches_a_slow_one() {
         .scenario(&scenario(same.url(), NOISE_FLOOR))
         .exclusive();
     // No baseline file: paired mode measures the baseline build itself, in alternating segments.
-    t.run(&["gate", SCENARIO, "--paired", base.url(), "--segments", "2"])
+    judged(|| t.run(&["gate", SCENARIO, "--paired", base.url(), "--segments", "2"]))
         .code(0)
         .stdout_has(&["verdict: PASS", "paired mode"])
         .stderr_has(&["paired segment 2 of 2: baseline"]);
@@ -154,16 +160,18 @@ fn paired_mode_passes_two_identical_builds_and_catches_a_slow_one() {
         slowdown: 2.0,
         ..DemoKnobs::default()
     });
-    t.run(&[
-        "gate",
-        SCENARIO,
-        "--target",
-        slow.url(),
-        "--paired",
-        base.url(),
-        "--segments",
-        "2",
-    ])
+    judged(|| {
+        t.run(&[
+            "gate",
+            SCENARIO,
+            "--target",
+            slow.url(),
+            "--paired",
+            base.url(),
+            "--segments",
+            "2",
+        ])
+    })
     .code(1)
     .stdout_has(&["verdict: CRITICAL"]);
     assert!(t.baselines().is_empty(), "paired mode writes no baseline");

@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{dead_url, scenario, Demo, Reaped, Test, SCENARIO};
+use crate::support::{dead_url, judged, scenario, Demo, Reaped, Test, SCENARIO};
 
 /// The template scenario with a `[monitor]` table and the memory metrics gated.
 fn monitored(base_url: &str, monitor: &str) -> String {
@@ -90,7 +90,7 @@ fn a_leak_is_caught_and_a_steady_service_is_not() {
     );
     // 4 KB per request at ~360 req/s is ~85 MB/min: far beyond the 2 MB/min critical floor.
     let t = t.write("scenarios/t.toml", at(&leaky_url, &pid(&_leaky)));
-    t.run(&["gate", SCENARIO])
+    judged(|| t.run(&["gate", SCENARIO]))
         .code(1)
         .stdout_has(&["CRITICAL   all rss_growth: a leak", "B/request"]);
 }

@@ -185,6 +185,33 @@ impl Output {
     }
 }
 
+/// How many times [`judged`] runs a verdict that the machine disturbed: loadgate's own advice for
+/// one is "run the gate again", and a runner shared with other jobs can stay busy for a while.
+const JUDGE_ATTEMPTS: usize = 3;
+
+/// True for an incomplete verdict (exit 3) that loadgate blames on the machine rather than the
+/// service: an unstable run, or critical rows too noisy to judge.
+pub fn disturbed(out: &Output) -> bool {
+    let says = |needle: &str| out.stdout.contains(needle) || out.stderr.contains(needle);
+    out.code == 3 && (says("unstable run, not judged") || says("could not be judged (too"))
+}
+
+/// Runs `attempt` (a gate, or the runs a compare needs) again while its verdict is [`disturbed`], at
+/// most [`JUDGE_ATTEMPTS`] times, and returns the last output: for tests whose verdict rests on live
+/// latencies (pass, warn, or a critical from latency). Any other outcome is returned at once, so a
+/// wrong verdict still fails its test on the first run.
+pub fn judged(mut attempt: impl FnMut() -> Output) -> Output {
+    let mut out = attempt();
+    for n in 2..=JUDGE_ATTEMPTS {
+        if !disturbed(&out) {
+            break;
+        }
+        eprintln!("the machine disturbed the verdict; attempt {n} of {JUDGE_ATTEMPTS}\n{out}");
+        out = attempt();
+    }
+    out
+}
+
 impl std::fmt::Display for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

@@ -10,7 +10,7 @@ use wiremock::matchers::{
 };
 use wiremock::{Mock, ResponseTemplate};
 
-use super::{against, critical, gate, slow_demo, Api, TOKEN};
+use super::{against, critical, failing_demo, gate, Api, TOKEN};
 use crate::faults::Stored;
 use crate::support::Test;
 
@@ -38,9 +38,9 @@ fn on_pull_request(t: Test, api: &Api, head_repo: &str) -> Test {
 
 #[test]
 fn the_comment_is_created_then_updated_in_place() {
-    let slow = slow_demo();
+    let failing = failing_demo();
     let api = Api::start();
-    let t = on_pull_request(against(&slow, ""), &api, "acme/api");
+    let t = on_pull_request(against(&failing, ""), &api, "acme/api");
     let auth = format!("Bearer {TOKEN}");
     // First gate: no comment has the marker yet, so one is created.
     api.mount(
@@ -122,9 +122,9 @@ fn the_comment_is_created_then_updated_in_place() {
 
 #[test]
 fn a_403_explains_the_permission_and_leaves_the_exit_code_alone() {
-    let slow = slow_demo();
+    let failing = failing_demo();
     let api = Api::start();
-    let t = on_pull_request(against(&slow, ""), &api, "acme/api");
+    let t = on_pull_request(against(&failing, ""), &api, "acme/api");
     api.mount(
         Mock::given(method("GET")).and(path(COMMENTS)).respond_with(
             ResponseTemplate::new(403)
@@ -145,9 +145,9 @@ fn a_403_explains_the_permission_and_leaves_the_exit_code_alone() {
 
 #[test]
 fn a_500_is_reported_and_the_other_actions_still_run() {
-    let slow = slow_demo();
+    let failing = failing_demo();
     let api = Api::start();
-    let t = on_pull_request(against(&slow, ""), &api, "acme/api");
+    let t = on_pull_request(against(&failing, ""), &api, "acme/api");
     api.mount(
         Mock::given(method("GET"))
             .and(path(COMMENTS))
@@ -166,9 +166,9 @@ fn a_500_is_reported_and_the_other_actions_still_run() {
 
 #[test]
 fn a_slow_api_is_abandoned_at_the_github_timeout() {
-    let slow = slow_demo();
+    let failing = failing_demo();
     let api = Api::start();
-    let t = on_pull_request(against(&slow, ""), &api, "acme/api");
+    let t = on_pull_request(against(&failing, ""), &api, "acme/api");
     api.mount(
         Mock::given(method("GET")).and(path(COMMENTS)).respond_with(
             ResponseTemplate::new(200)
@@ -185,9 +185,9 @@ fn a_slow_api_is_abandoned_at_the_github_timeout() {
 
 #[test]
 fn a_pull_request_from_a_fork_is_skipped_without_a_request() {
-    let slow = slow_demo();
+    let failing = failing_demo();
     let api = Api::start();
-    let t = on_pull_request(against(&slow, ""), &api, "mallory/api");
+    let t = on_pull_request(against(&failing, ""), &api, "mallory/api");
     api.mount(
         Mock::given(method("GET"))
             .respond_with(ResponseTemplate::new(200))

@@ -4,15 +4,15 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::{against, critical, gate, make_executable, slow_demo};
+use super::{against, critical, failing_demo, gate, make_executable};
 use crate::faults::Stored;
 
 // ---- rollback hook -----------------------------------------------------------------------------
 
 #[test]
 fn the_rollback_hook_gets_the_verdict_in_its_environment() {
-    let slow = slow_demo();
-    let t = against(&slow, "").write(
+    let failing = failing_demo();
+    let t = against(&failing, "").write(
         "rollback.sh",
         "#!/bin/sh\nenv | grep '^LOADGATE_' | sort > \"$1\"\necho \"rolling back $LOADGATE_SCENARIO with $2\"\n",
     );
@@ -81,8 +81,8 @@ fn the_rollback_hook_gets_the_verdict_in_its_environment() {
 
 #[test]
 fn a_hanging_hook_is_killed_with_its_process_group_at_the_timeout() {
-    let slow = slow_demo();
-    let t = against(&slow, "").write(
+    let failing = failing_demo();
+    let t = against(&failing, "").write(
         "hang.sh",
         "#!/bin/sh\nsleep 60 &\necho $! > child.pid\necho waiting for the child\nwait\n",
     );
