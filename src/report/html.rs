@@ -6,7 +6,9 @@
 //! page is also well-formed XML (void elements self-closed), so tests can parse it whole.
 
 use crate::report::charts::{self, Chart, Colour, Line, XAxis};
-use crate::report::{change, headline, interval, mde, rate_warning, value, visible_rows, Report};
+use crate::report::{
+    headline, interval, mde, rate_warning, row_change, value, visible_rows, Report,
+};
 use crate::result::RunResult;
 use crate::scenario::units::format_micros;
 use crate::verdict::Outcome;
@@ -159,7 +161,7 @@ fn comparison_table(j: &crate::report::Judged<'_>) -> String {
             if r.gated { "" } else { " (info)" },
             n(value(r.metric, r.baseline)),
             n(value(r.metric, r.run)),
-            n(change(r.change)),
+            n(row_change(r)),
             n(interval(r.interval)),
             n(mde(r)),
             escape(&r.reason)

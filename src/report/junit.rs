@@ -16,7 +16,7 @@
 use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 
 use crate::compare::{Row, Status};
-use crate::report::{change, interval, value, Report};
+use crate::report::{interval, row_change, value, Report};
 
 /// The JUnit report could not be serialized.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +61,7 @@ fn case(scenario: &str, row: &Row, warn_fails: bool) -> TestCase {
         row.metric,
         value(row.metric, row.baseline),
         value(row.metric, row.run),
-        change(row.change),
+        row_change(row),
         interval(row.interval),
     );
     let failing = |kind, ty: &str| {

@@ -1,7 +1,9 @@
 //! Markdown: the PR comment and the CI job summary. GitHub-flavoured tables, worst rows first.
 
 use crate::compare::Status;
-use crate::report::{change, headline, interval, mde, rate_warning, value, visible_rows, Report};
+use crate::report::{
+    headline, interval, mde, rate_warning, row_change, value, visible_rows, Report,
+};
 use crate::verdict::Outcome;
 
 fn badge(o: Outcome) -> &'static str {
@@ -102,7 +104,7 @@ pub fn render(report: &Report<'_>) -> String {
             if r.gated { "" } else { " (info)" },
             value(r.metric, r.baseline),
             value(r.metric, r.run),
-            change(r.change),
+            row_change(r),
             interval(r.interval),
             mde(r),
             status(r.status)

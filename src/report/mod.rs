@@ -12,7 +12,7 @@ pub mod stress;
 pub mod table;
 
 use crate::compare::{Comparison, Row, Status};
-use crate::result::metric::Metric;
+use crate::result::metric::{Metric, Unit};
 use crate::result::RunResult;
 use crate::verdict::Verdict;
 
@@ -78,6 +78,15 @@ pub fn change(c: Option<f64>) -> String {
         Some(c) if c.is_finite() => format!("{:+.1}%", c * 100.0),
         Some(_) => "new".to_string(),
         None => "-".to_string(),
+    }
+}
+
+/// A row's change: relative, or for a rate that rose from zero (no relative change exists), the
+/// rise in percentage points, e.g. `+20.00 pp`: a new error rate must not read as "no change".
+pub fn row_change(r: &Row) -> String {
+    match (r.change, r.metric.unit(), r.baseline, r.run) {
+        (None, Unit::Fraction, Some(b), Some(v)) => format!("{:+.2} pp", (v - b) * 100.0),
+        (c, ..) => change(c),
     }
 }
 
@@ -262,5 +271,38 @@ mod tests {
             10
         );
         assert_eq!(sparkline(&[], 10), "");
+    }
+
+    #[test]
+    fn a_rate_that_rose_from_zero_shows_its_rise_in_points() {
+        let row = |metric, baseline: f64, run: f64, change| Row {
+            request: None,
+            metric,
+            baseline: Some(baseline),
+            run: Some(run),
+            change,
+            interval: None,
+            mde: None,
+            gated: true,
+            can_fail: true,
+            too_noisy: false,
+            suspect: false,
+            decisive: false,
+            status: Status::Critical,
+            reason: String::new(),
+        };
+        assert_eq!(
+            row_change(&row(Metric::ErrorRate, 0.0, 0.2, None)),
+            "+20.00 pp"
+        );
+        assert_eq!(
+            row_change(&row(Metric::ErrorRate, 0.01, 0.02, Some(1.0))),
+            "+100.0%"
+        );
+        // Other metrics have no points to show: a missing change stays "-".
+        assert_eq!(row_change(&row(Metric::P50, 0.0, 5.0, None)), "-");
+        let mut missing = row(Metric::ErrorRate, 0.0, 0.2, None);
+        missing.run = None;
+        assert_eq!(row_change(&missing), "-");
     }
 }

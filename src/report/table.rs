@@ -4,7 +4,7 @@
 use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
 
 use crate::report::{
-    change, flow_notes, headline, interval, mde, rate_warning, value, visible_rows, Report,
+    flow_notes, headline, interval, mde, rate_warning, row_change, value, visible_rows, Report,
 };
 use crate::result::RequestStats;
 use crate::scenario::units::format_micros;
@@ -120,7 +120,7 @@ pub fn render(report: &Report<'_>) -> String {
             metric,
             value(r.metric, r.baseline),
             value(r.metric, r.run),
-            change(r.change),
+            row_change(r),
             interval(r.interval),
             mde(r),
             r.status.label().to_string(),

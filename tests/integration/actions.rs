@@ -281,9 +281,11 @@ fn ci_outputs_and_junit_are_written_in_github_actions() {
         .filter_map(|n| n.attribute("message"))
         .find(|m| m.starts_with("error_rate"))
         .unwrap_or_else(|| panic!("no critical error_rate failure\n{xml}"));
-    // No relative change from a zero baseline: the message carries both rates.
+    // No relative change from a zero baseline: the rise is in percentage points.
     assert!(
-        message.starts_with("error_rate: baseline 0.00%, run ") && !message.contains("run 0.00%"),
+        message.starts_with("error_rate: baseline 0.00%, run ")
+            && message.contains(", change +")
+            && message.contains(" pp, 95% interval"),
         "{message}"
     );
 }
