@@ -65,7 +65,12 @@ pub struct Row {
 
 impl Row {
     /// A row not judged yet: no values, status info.
-    fn new(request: Option<String>, metric: Metric, gated: bool, can_fail: bool) -> Self {
+    pub(crate) fn new(
+        request: Option<String>,
+        metric: Metric,
+        gated: bool,
+        can_fail: bool,
+    ) -> Self {
         Row {
             request,
             metric,

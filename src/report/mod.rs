@@ -276,20 +276,10 @@ mod tests {
     #[test]
     fn a_rate_that_rose_from_zero_shows_its_rise_in_points() {
         let row = |metric, baseline: f64, run: f64, change| Row {
-            request: None,
-            metric,
             baseline: Some(baseline),
             run: Some(run),
             change,
-            interval: None,
-            mde: None,
-            gated: true,
-            can_fail: true,
-            too_noisy: false,
-            suspect: false,
-            decisive: false,
-            status: Status::Critical,
-            reason: String::new(),
+            ..Row::new(None, metric, true, true)
         };
         assert_eq!(
             row_change(&row(Metric::ErrorRate, 0.0, 0.2, None)),

@@ -191,7 +191,7 @@ const JUDGE_ATTEMPTS: usize = 3;
 
 /// True for an incomplete verdict (exit 3) that loadgate blames on the machine rather than the
 /// service: an unstable run, or critical rows too noisy to judge.
-pub fn disturbed(out: &Output) -> bool {
+fn disturbed(out: &Output) -> bool {
     let says = |needle: &str| out.stdout.contains(needle) || out.stderr.contains(needle);
     out.code == 3 && (says("unstable run, not judged") || says("could not be judged (too"))
 }
