@@ -138,6 +138,7 @@ fn result(names: usize, seed: u64) -> RunResult {
         all,
         requests,
         samples: Vec::new(),
+        learned: None,
     }
 }
 

@@ -234,9 +234,10 @@ pub struct RecordArgs {
     /// Folder of baselines.
     #[arg(long, value_name = "DIR", default_value = crate::baseline::DEFAULT_DIR)]
     pub baselines: PathBuf,
-    /// Record this many runs and keep them all in the baseline, so one lucky run cannot fail every
-    /// later gate.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    /// Record this many runs and keep them all in the baseline: one lucky run cannot fail every
+    /// later gate, and their spread teaches the gate this service's run-to-run noise (one run
+    /// teaches nothing and leaves the gate to a prior).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub runs: u32,
     /// Refused: a shard's result alone is not a baseline (accepted only to say so).
     #[arg(long, value_name = "INDEX/COUNT", hide = true)]

@@ -20,6 +20,7 @@
 //! | `history` | `result`, `baseline` (the result-file loader), `compare` (metric values), `scenario::units` |
 //! | `report` | the data types of the stages above |
 //! | `action` | `verdict`, `report`, `compare` (the status carried by the verdict's reasons) |
+//! | `pipeline` | `compare`, `result` (the gate's measuring loop, fed runs by its caller) |
 //! | `commands` | everything |
 //!
 //! goose appears only in `load/goose.rs`, comfy-table only in `report/table.rs`, sysinfo only in
@@ -37,6 +38,7 @@ pub mod fsutil;
 pub mod history;
 pub mod load;
 pub mod logging;
+pub mod pipeline;
 pub mod report;
 pub mod result;
 pub mod sample;

@@ -56,9 +56,10 @@ pub struct Verdict {
 }
 
 /// Folds rows: any critical → critical; else any incomplete → incomplete; else any warn → warn.
-/// Also incomplete: an unstable candidate run (unless a decisive critical stands), and half or more
-/// of the critical-eligible rows unjudgeable (missing data or too noisy: Kayenta's NODATA rule).
-/// Too-noisy rows are listed as reasons, so a pass never hides a metric that was not really gated.
+/// Also incomplete: an unstable candidate run (unless a decisive critical stands), half or more of
+/// the critical-eligible rows missing their data (Kayenta's NODATA rule), or none of them judged.
+/// A row too noisy to gate is the service's nature, not missing data: it is listed as a reason, so a
+/// pass never hides a metric that was not really gated, but it does not withhold the verdict.
 pub fn decide(c: &Comparison) -> Verdict {
     let mut reasons: Vec<Reason> = c
         .rows
@@ -81,19 +82,36 @@ pub fn decide(c: &Comparison) -> Verdict {
         })
         .collect();
     let eligible: Vec<_> = c.rows.iter().filter(|r| r.gated && r.can_fail).collect();
-    let unjudged = eligible
+    // Missing data blocks a verdict; noise that is the service's nature does not (it is listed above
+    // as informational). Only when no critical metric at all could be judged is there no verdict.
+    let missing = eligible
         .iter()
-        .filter(|r| r.status == Status::Incomplete || r.too_noisy)
+        .filter(|r| r.status == Status::Incomplete)
         .count();
-    if !eligible.is_empty()
-        && 2 * unjudged >= eligible.len()
-        && !reasons.iter().any(|r| r.status == Status::Incomplete)
-    {
+    let judged = eligible
+        .iter()
+        .filter(|r| r.status != Status::Incomplete && !r.too_noisy)
+        .count();
+    let already = reasons.iter().any(|r| r.status == Status::Incomplete);
+    if !eligible.is_empty() && judged == 0 && !already {
         reasons.push(Reason {
             request: None,
             metric: "gate".to_string(),
             status: Status::Incomplete,
-            message: format!("{unjudged} of {} critical metrics could not be judged (too little data or too noisy)", eligible.len()),
+            message: format!(
+                "none of the {} critical metrics could be judged (too little data, or too noisy to gate at their thresholds): lengthen `load.duration` or record more baseline runs",
+                eligible.len()
+            ),
+        });
+    } else if !eligible.is_empty() && 2 * missing >= eligible.len() && !already {
+        reasons.push(Reason {
+            request: None,
+            metric: "gate".to_string(),
+            status: Status::Incomplete,
+            message: format!(
+                "{missing} of {} critical metrics could not be judged (too little data)",
+                eligible.len()
+            ),
         });
     }
     let decisive = c
@@ -208,7 +226,7 @@ mod tests {
     }
 
     #[test]
-    fn half_the_critical_metrics_too_noisy_is_incomplete_and_noisy_rows_are_listed() {
+    fn noisy_metrics_are_listed_not_incomplete_unless_nothing_was_judged() {
         let mut noisy = row(Status::Pass, true);
         noisy.too_noisy = true;
         let v = decide(&comparison(
@@ -221,7 +239,10 @@ mod tests {
         ));
         assert_eq!(v.outcome, Outcome::Pass);
         assert_eq!(v.reasons.len(), 1, "the noisy row is named");
-        let v = decide(&comparison(vec![noisy, row(Status::Pass, true)], None));
-        assert_eq!(v.outcome, Outcome::Incomplete);
+        let v = decide(&comparison(vec![noisy.clone(), row(Status::Pass, true)], None));
+        assert_eq!(v.outcome, Outcome::Pass, "half too noisy is still a verdict");
+        let v = decide(&comparison(vec![noisy.clone(), noisy], None));
+        assert_eq!(v.outcome, Outcome::Incomplete, "nothing judged is no verdict");
+        assert!(v.reasons.iter().any(|r| r.message.contains("none of the 2")));
     }
 }

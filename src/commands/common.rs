@@ -306,29 +306,69 @@ fn format_name(f: Format) -> &'static str {
     }
 }
 
-/// The run-to-run noise to use: a calibration from `explicit`, or beside the baseline, when it
-/// matches this scenario and machine; otherwise the documented defaults, with a note saying why.
+/// The run-to-run noise to use, best evidence first: a calibration from `explicit`, or beside the
+/// baseline, when it matches this scenario and machine; else what the baseline's own runs taught
+/// (`record`), when they were made on this machine; else the documented defaults. The note says why
+/// better evidence was passed over.
 pub fn noise_for(
     scenario: Option<&Scenario>,
     explicit: Option<&Path>,
     beside: Option<&Path>,
+    baseline: Option<&RunResult>,
 ) -> Result<(crate::compare::Noise, Option<String>), Error> {
+    let (calibrated, note) = calibration_noise(scenario, explicit, beside)?;
+    if let Some(n) = calibrated {
+        return Ok((n, None));
+    }
+    let (learned, learned_note) = learned_noise(baseline);
+    let notes: Vec<String> = note.into_iter().chain(learned_note).collect();
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
+    Ok((learned.unwrap_or_else(crate::compare::Noise::defaults), note))
+}
+
+/// The noise a baseline's runs taught, when they were made on this machine.
+fn learned_noise(baseline: Option<&RunResult>) -> (Option<crate::compare::Noise>, Option<String>) {
+    use crate::compare::Noise;
+    let Some(b) = baseline else {
+        return (None, None);
+    };
+    let Some(l) = &b.learned else {
+        return (
+            None,
+            Some("the baseline carries no learned run-to-run noise (recorded by an older loadgate, or merged from shards): the conservative defaults apply; re-record it with `loadgate record` (3 runs) to gate tighter".to_string()),
+        );
+    };
+    if l.host_fingerprint != crate::sample::host::current().fingerprint {
+        return (
+            None,
+            Some("the baseline's run-to-run noise was learned on another machine and is not used (noise does not transfer between machines): the conservative defaults apply; re-record the baseline on this runner class".to_string()),
+        );
+    }
+    (Some(Noise::learned(l)), None)
+}
+
+/// A calibration from `explicit`, or beside the baseline, when it matches this scenario and machine.
+fn calibration_noise(
+    scenario: Option<&Scenario>,
+    explicit: Option<&Path>,
+    beside: Option<&Path>,
+) -> Result<(Option<crate::compare::Noise>, Option<String>), Error> {
     use crate::compare::Noise;
     let path = match (explicit, beside) {
         (Some(p), _) => p,
         (None, Some(p)) => p,
-        (None, None) => return Ok((Noise::defaults(), None)),
+        (None, None) => return Ok((None, None)),
     };
     let Some(c) = crate::baseline::calibration::load(path)? else {
         if explicit.is_some() {
             return Err(crate::baseline::BaselineError::NotFound {
                 path: path.to_path_buf(),
                 what: "calibration",
-                fix: "measure one with `loadgate calibrate SCENARIO`, or drop `--calibration` for the uncalibrated defaults",
+                fix: "measure one with `loadgate calibrate SCENARIO`, or drop `--calibration` for the noise the baseline learned",
             }
             .into());
         }
-        return Ok((Noise::defaults(), None));
+        return Ok((None, None));
     };
     let host = crate::sample::host::current();
     if c.host.fingerprint != host.fingerprint {
@@ -339,13 +379,13 @@ pub fn noise_for(
             c.host.cpu_model,
             c.host.cpus
         );
-        return Ok((Noise::defaults(), Some(note)));
+        return Ok((None, Some(note)));
     }
     if let Some(s) = scenario {
         if c.scenario_hash != s.hash {
             let note = format!("calibration {} was measured for another version of the scenario and is not used; re-run `loadgate calibrate`", path.display());
-            return Ok((Noise::defaults(), Some(note)));
+            return Ok((None, Some(note)));
         }
     }
-    Ok((Noise::calibrated(&c), None))
+    Ok((Some(Noise::calibrated(&c)), None))
 }

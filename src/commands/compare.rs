@@ -65,7 +65,7 @@ pub fn judge(
         Some(path) => Policy::from_gate(&crate::scenario::load(path)?.gate),
         None => default_policy(),
     };
-    let (noise, note) = common::noise_for(None, calibration, None)?;
+    let (noise, note) = common::noise_for(None, calibration, None, Some(&baseline))?;
     let mut comparison = compare(
         &baseline,
         &result,

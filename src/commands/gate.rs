@@ -8,18 +8,15 @@ use crate::action::{self, ActionContext, CiOutputs, Plan};
 use crate::baseline;
 use crate::cli::{ActionArgs, FailOn, GateArgs};
 use crate::commands::{common, history};
-use crate::compare::guard::{Z_BETA, Z_BETA_CONFIRMED};
-use crate::compare::{compare, confirm, needs_confirmation, Comparison, Policy, Settings};
+use crate::compare::{Comparison, Policy};
 use crate::error::Error;
 use crate::exit;
 use crate::fsutil::write_atomic;
+use crate::pipeline::{judge_runs, Judge};
 use crate::report::{Format, Judged, Report};
 use crate::result::RunResult;
 use crate::scenario::units::parse_duration;
 use crate::verdict::{decide, Outcome};
-
-/// An unstable run (outlier seconds) is rerun once before the gate gives up on it.
-const UNSTABLE_RERUNS: u32 = 1;
 
 pub async fn run(args: GateArgs) -> Result<u8, Error> {
     let scenario = crate::scenario::load_profile(&args.scenario, args.target.profile.as_deref())?;
@@ -37,8 +34,12 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
         path.parent().unwrap_or(&args.baselines),
         &scenario.baseline_name(),
     );
-    let (noise, noise_note) =
-        common::noise_for(Some(&scenario), args.calibration.as_deref(), Some(&beside))?;
+    let (noise, noise_note) = common::noise_for(
+        Some(&scenario),
+        args.calibration.as_deref(),
+        Some(&beside),
+        Some(&base),
+    )?;
     common::preflight_outputs(&[
         args.out.as_deref(),
         args.output.output.as_deref(),
@@ -47,9 +48,20 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
     history::preflight(args.history.as_deref(), &scenario.name)?;
     let policy = Policy::from_gate(&scenario.gate);
     let resolved = common::resolve_target(&args.target, &scenario).await?;
-    let judged = judge_runs(&scenario, &resolved, &base, &policy, &noise, args.confirm).await;
+    let judge = Judge {
+        baseline: &base,
+        policy: &policy,
+        noise: &noise,
+        confirmations: args.confirm,
+    };
+    let judged = judge_runs(
+        judge,
+        async || common::measure(&scenario, &resolved).await,
+        |line| eprintln!("loadgate: {line}"),
+    )
+    .await;
     common::finish(resolved).await;
-    let (pooled, mut comparison) = judged?;
+    let (pooled, mut comparison, _) = judged?;
     comparison.notes.extend(noise_note);
     if scenario.load.ramps_rate() {
         comparison.notes.push("throughput is informational: the target rate ramps through the stages, so the achieved rate follows the schedule rather than the service".to_string());
@@ -249,78 +261,6 @@ fn action_settings(a: &ActionArgs) -> Result<action::Settings, Error> {
         webhooks,
         notify_on: *notify_on,
     })
-}
-
-/// Measures until there is something to judge: reruns an unstable run once, and re-measures a
-/// suspect regression up to `confirmations` times, pooling the candidate runs.
-async fn judge_runs(
-    scenario: &crate::scenario::Scenario,
-    resolved: &common::Resolved,
-    base: &RunResult,
-    policy: &Policy,
-    noise: &crate::compare::Noise,
-    confirmations: u32,
-) -> Result<(RunResult, Comparison), Error> {
-    let settings = |z_beta| Settings {
-        policy,
-        noise,
-        z_beta,
-    };
-    let mut runs = Vec::new();
-    let mut reruns = 0;
-    let mut first: Option<Comparison> = None;
-    loop {
-        let result = common::measure(scenario, resolved).await?;
-        if let Some(why) = crate::compare::stability::unstable(&result) {
-            // A decisive critical (an error-rate jump, an SLO breach, a gross change) stands however
-            // unsteady the run (`verdict::decide`). Rerunning would only hide it: a burst of 500s
-            // may not come back, and a target that crashed fails the rerun's preflight (exit 2).
-            let stands = decisive_critical(&compare(base, &result, settings(Z_BETA)));
-            if reruns < UNSTABLE_RERUNS && !stands {
-                reruns += 1;
-                eprintln!("loadgate: unstable run ({why}); measuring again");
-                continue;
-            }
-        }
-        runs.push(result);
-        let pooled = RunResult::pool(&runs).ok_or_else(|| Error::Flag {
-            flag: "gate",
-            problem: "no run to judge; this is a bug in loadgate, please report it".to_string(),
-        })?;
-        let z_beta = if runs.len() > 1 {
-            Z_BETA_CONFIRMED
-        } else {
-            Z_BETA
-        };
-        let current = compare(base, &pooled, settings(z_beta));
-        let current = match &first {
-            Some(f) => confirm(f, current),
-            None => current,
-        };
-        let again =
-            first.is_none() && (runs.len() as u32) <= confirmations && needs_confirmation(&current);
-        if !again {
-            return Ok((pooled, current));
-        }
-        let suspects: Vec<String> = current
-            .rows
-            .iter()
-            .filter(|r| r.gated && r.suspect)
-            .map(|r| format!("{} {}", r.request.as_deref().unwrap_or("all"), r.metric))
-            .collect();
-        eprintln!(
-            "loadgate: suspect regression in {}; confirming with another run",
-            suspects.join(", ")
-        );
-        first = Some(current);
-    }
-}
-
-/// Whether a row is critical beyond any doubt, so that no rerun or confirmation may overturn it.
-fn decisive_critical(c: &Comparison) -> bool {
-    c.rows
-        .iter()
-        .any(|r| r.decisive && r.status == crate::compare::Status::Critical)
 }
 
 /// The exit code of a verdict (README "Exit codes").

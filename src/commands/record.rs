@@ -4,10 +4,14 @@
 use crate::baseline;
 use crate::cli::RecordArgs;
 use crate::commands::common;
+use crate::compare::learn::{learn, LEARNED};
+use crate::compare::Policy;
+use crate::result::learned::Learned;
 use crate::error::Error;
 use crate::exit;
 use crate::report::{Format, Report};
 use crate::result::RunResult;
+use crate::result::metric::Metric;
 use crate::scenario::Scenario;
 
 pub async fn run(args: RecordArgs) -> Result<u8, Error> {
@@ -22,6 +26,18 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
     }
     let scenario = crate::scenario::load_profile(&args.scenario, args.target.profile.as_deref())?;
     let path = baseline::path_for(&args.baselines, &scenario.baseline_name());
+    if !args.baselines.is_dir() && args.baselines == std::path::Path::new(baseline::DEFAULT_DIR) {
+        // The default folder is the project's: make it, as `git init` would. A folder the user
+        // named and that does not exist is more likely a typo, and stays an error.
+        std::fs::create_dir_all(&args.baselines).map_err(|e| Error::Flag {
+            flag: "--baselines",
+            problem: format!(
+                "cannot create the folder {}: {e}; create it yourself or pass another --baselines DIR",
+                args.baselines.display()
+            ),
+        })?;
+        eprintln!("loadgate: created {}/", args.baselines.display());
+    }
     if !args.baselines.is_dir() {
         return Err(Error::Flag {
             flag: "--baselines",
@@ -36,7 +52,7 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
     let runs = measure_all(&scenario, &resolved, args.runs).await;
     common::finish(resolved).await;
     let runs = runs?;
-    let result = RunResult::pool(&runs).ok_or_else(|| Error::RecordRefused {
+    let mut result = RunResult::pool(&runs).ok_or_else(|| Error::RecordRefused {
         path: path.clone(),
         reason: "no run was made".to_string(),
     })?;
@@ -60,6 +76,9 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
             });
         }
     }
+    let learned = learn(&runs, &Policy::from_gate(&scenario.gate));
+    eprint!("{}", describe(&learned));
+    result.learned = Some(learned);
     baseline::save(&path, &result).map_err(|source| Error::RecordWrite { source })?;
     eprintln!(
         "loadgate: recorded baseline {} ({} requests in {} run(s))",
@@ -104,15 +123,53 @@ fn unfit(scenario: &Scenario, r: &RunResult) -> Option<String> {
             if let Some(why) = crate::compare::memory::unusable(&r.samples, "run") {
                 return Some(format!("gated metric `{m}` cannot be judged later: {why}"));
             }
-            continue;
-        }
-        let need = m.min_requests();
-        if r.all.requests < need || m.value_of(&r.all, secs).is_none() {
-            return Some(format!(
-                "only {} requests: gated metric `{m}` needs at least {need} to be judged; lengthen `load.duration`, raise `load.rate`, or drop `{m}` from `gate.metrics`",
-                r.all.requests
-            ));
         }
     }
+    // A quantile the rate cannot reach is not gated (found by `learn`, reported at every gate); but
+    // a run too thin for any latency metric describes nothing.
+    let judgeable = scenario
+        .gate
+        .metrics
+        .iter()
+        .filter(|m| !m.is_service() && **m != Metric::ErrorRate)
+        .any(|m| r.all.requests >= m.min_requests() && m.value_of(&r.all, secs).is_some());
+    let need = Metric::P50.min_requests();
+    if !judgeable && r.all.requests < need {
+        return Some(format!(
+            "only {} requests: the gated latency metrics need at least {need} per run to be judged; lengthen `load.duration` or raise `load.rate`",
+            r.all.requests
+        ));
+    }
     None
+}
+
+/// What the baseline's runs taught, for the person recording it: τ per metric, and each row the
+/// scenario cannot gate with why (the gate repeats it in its notes).
+fn describe(l: &Learned) -> String {
+    let taus: Vec<String> = LEARNED
+        .iter()
+        .filter_map(|m| {
+            let t = l.tau.get(m)?;
+            let seen = l.observed_tau.get(m).copied().unwrap_or(0.0);
+            Some(format!("{m} {t:.3} (runs showed {seen:.3})"))
+        })
+        .collect();
+    let mut text = if l.runs >= 2 {
+        format!(
+            "loadgate: run-to-run noise τ learned from {} runs: {}\n",
+            l.runs,
+            taus.join(", ")
+        )
+    } else {
+        "loadgate: one run teaches no run-to-run noise; the gate will use a prior (record with --runs 3, the default, to learn it)\n".to_string()
+    };
+    for n in &l.not_gated {
+        text.push_str(&format!(
+            "loadgate: not gated: {} {}: {}\n",
+            n.request.as_deref().unwrap_or("all"),
+            n.metric,
+            n.reason
+        ));
+    }
+    text
 }

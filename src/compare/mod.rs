@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod capacity;
 pub mod evidence;
 pub mod guard;
+pub mod learn;
 pub mod memory;
 pub mod noise;
 pub mod policy;
@@ -144,19 +145,14 @@ pub fn compare(baseline: &RunResult, run: &RunResult, settings: Settings<'_>) ->
         .copied()
         .filter(|m| !m.is_service())
         .collect();
-    let critical_family = scopes
-        .iter()
-        .flat_map(|r| {
-            let ms = if r.is_none() {
-                &policy.metrics
-            } else {
-                &per_request
-            };
-            ms.iter().map(move |m| (r, m))
-        })
-        .filter(|(r, m)| policy.for_row(r.map(String::as_str), **m).1)
-        .count();
-    let warn_family = policy.metrics.len() + per_request.len() * (scopes.len() - 1);
+    let not_gated = |r: Option<&str>, m: Metric| {
+        baseline
+            .learned
+            .as_ref()
+            .is_some_and(|l| l.not_gated(r, m).is_some())
+    };
+    let scope_names: Vec<Option<&str>> = scopes.iter().map(|s| s.map(String::as_str)).collect();
+    let (critical_family, warn_family) = families(policy, &scope_names, not_gated);
     let monitored = !baseline.samples.is_empty() || !run.samples.is_empty();
     let levels = Levels::new(critical_family, warn_family, settings.z_beta);
     // Each scope's bootstraps and rows in one piece of work, so the rows' point estimates (a walk
@@ -189,13 +185,56 @@ pub fn compare(baseline: &RunResult, run: &RunResult, settings: Settings<'_>) ->
     .into_iter()
     .flatten()
     .collect();
+    let mut notes = notes(baseline, run);
+    if let Some(l) = &baseline.learned {
+        let skipped: Vec<String> = l
+            .not_gated
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} {}: {}",
+                    n.request.as_deref().unwrap_or("all"),
+                    n.metric,
+                    n.reason
+                )
+            })
+            .collect();
+        if !skipped.is_empty() {
+            notes.push(format!(
+                "not gated for this scenario (found when the baseline was recorded): {}",
+                skipped.join("; ")
+            ));
+        }
+    }
     Comparison {
         rows,
-        notes: notes(baseline, run),
+        notes,
         noise: settings.noise.source.clone(),
         runs: (baseline.runs(), run.runs()),
         unstable: stability::unstable(run),
     }
+}
+
+/// The sizes of the critical and warn families of a comparison over `scopes` (`None` = all
+/// requests), for the Bonferroni levels: rows `skip` names (not gated for the scenario) are left out.
+pub fn families(
+    policy: &Policy,
+    scopes: &[Option<&str>],
+    skip: impl Fn(Option<&str>, Metric) -> bool,
+) -> (usize, usize) {
+    let (mut critical, mut warn) = (0, 0);
+    for &scope in scopes {
+        for &m in &policy.metrics {
+            if (scope.is_some() && m.is_service()) || skip(scope, m) {
+                continue;
+            }
+            warn += 1;
+            if policy.for_row(scope, m).1 {
+                critical += 1;
+            }
+        }
+    }
+    (critical, warn)
 }
 
 struct Sides<'a> {
@@ -228,6 +267,8 @@ fn notes(baseline: &RunResult, run: &RunResult) -> Vec<String> {
     notes
 }
 
+/// One row; a row the baseline found ungateable for this scenario is reported, with why, and
+/// never decides the verdict.
 fn row(
     s: &Sides<'_>,
     settings: Settings<'_>,
@@ -235,9 +276,30 @@ fn row(
     request: Option<&String>,
     metric: Metric,
 ) -> Row {
+    let skipped = s
+        .baseline
+        .learned
+        .as_ref()
+        .and_then(|l| l.not_gated(request.map(String::as_str), metric));
+    let mut out = judge_row(s, settings, levels, request, metric, skipped.is_none());
+    if let Some(why) = skipped.filter(|_| out.status != Status::Critical) {
+        out.too_noisy = false;
+        out.reason = format!("not gated: {why}. Measured: {}", out.reason);
+    }
+    out
+}
+
+fn judge_row(
+    s: &Sides<'_>,
+    settings: Settings<'_>,
+    levels: Levels,
+    request: Option<&String>,
+    metric: Metric,
+    gateable: bool,
+) -> Row {
     let policy = settings.policy;
     let req = request.map(String::as_str);
-    let gated = policy.gates(metric);
+    let gated = policy.gates(metric) && gateable;
     let (thresholds, can_fail) = policy.for_row(req, metric);
     if metric.is_service() {
         // CPU is warn-only (STATISTICS.md §6): it follows load and code paths too closely to fail a build.
@@ -650,20 +712,29 @@ fn growth_row(s: &Sides<'_>, mut out: Row, can_fail: bool, short: Status) -> Row
 }
 
 /// Applies the confirmation rule to a pooled comparison: a non-decisive critical row stays critical
-/// only if the same row was suspect (or critical) in the first run (STATISTICS.md §4.5).
-pub fn confirm(first: &Comparison, mut pooled: Comparison) -> Comparison {
+/// only if the same row was suspect (or critical) in the first run *and* in the confirmation run on
+/// its own (STATISTICS.md §4.5; react_on_rails' "the same benchmark must alert again"). The second
+/// condition matters for tail quantiles: the p99 of two pooled runs is nearly the slower run's, so
+/// one slow run would otherwise carry the pooled row over the line by itself.
+pub fn confirm(first: &Comparison, second: &Comparison, mut pooled: Comparison) -> Comparison {
+    let flagged_in = |c: &Comparison, row: &Row| {
+        c.rows
+            .iter()
+            .find(|r| r.request == row.request && r.metric == row.metric)
+            .is_some_and(|b| b.suspect || b.status == Status::Critical)
+    };
     for row in &mut pooled.rows {
         if row.status != Status::Critical || row.decisive {
             continue;
         }
-        let before = first
-            .rows
-            .iter()
-            .find(|r| r.request == row.request && r.metric == row.metric);
-        if !before.is_some_and(|b| b.suspect || b.status == Status::Critical) {
+        if !flagged_in(first, row) {
             row.status = Status::Warn;
             row.reason
                 .push_str(" (not confirmed: the first run did not flag it)");
+        } else if !flagged_in(second, row) {
+            row.status = Status::Warn;
+            row.reason
+                .push_str(" (not confirmed: the confirmation run on its own did not flag it)");
         }
     }
     let flagged: Vec<String> = first

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::compare::bootstrap::{bootstrap, RESAMPLES};
 use crate::compare::stats::{chi_square_quantile, seed_of};
 use crate::result::calibration::Calibration;
+use crate::result::learned::Learned;
 use crate::result::metric::Metric;
 use crate::result::RunResult;
 
@@ -32,8 +33,10 @@ pub struct Noise {
     requests: BTreeMap<String, BTreeMap<Metric, f64>>,
     /// Human description for reports: "uncalibrated defaults", "calibrated from 30 A/A pairs ...".
     pub source: String,
-    /// Whether τ was measured.
+    /// Whether τ was measured by `loadgate calibrate`.
     pub calibrated: bool,
+    /// Whether τ was learned from the baseline's own runs: request names share its pooled τ.
+    pub learned: bool,
 }
 
 impl Noise {
@@ -44,6 +47,7 @@ impl Noise {
             requests: BTreeMap::new(),
             source: "uncalibrated: default run-to-run noise (run `loadgate calibrate` on this runner to gate tighter)".to_string(),
             calibrated: false,
+            learned: false,
         }
     }
 
@@ -57,6 +61,7 @@ impl Noise {
             source: "paired mode: baseline and candidate alternated on this machine (half the default run-to-run noise)"
                 .to_string(),
             calibrated: false,
+            learned: false,
         }
     }
 
@@ -70,6 +75,31 @@ impl Noise {
             c.pairs, c.host.cpu_model, c.created_at
         );
         n.calibrated = true;
+        n
+    }
+
+    /// What a baseline's own runs taught (`compare::learn`); metrics it did not learn keep their
+    /// defaults. Every request name shares the pooled τ: the runs' spread was pooled over names.
+    pub fn learned(l: &Learned) -> Self {
+        let mut n = Self::defaults();
+        n.tau.extend(l.tau.iter().map(|(m, t)| (*m, *t)));
+        let shown: Vec<String> = [Metric::P50, Metric::P95, Metric::P99, Metric::Mean]
+            .iter()
+            .filter_map(|m| l.tau.get(m).map(|t| format!("{m} {t:.3}")))
+            .collect();
+        n.source = if l.runs >= 2 {
+            format!(
+                "learned from the baseline's {} runs, shrunk toward a modest prior (τ {})",
+                l.runs,
+                shown.join(", ")
+            )
+        } else {
+            format!(
+                "the modest prior alone: the baseline holds one run, so it carries no run-to-run evidence (τ {}); `loadgate record` (3 runs by default) learns it",
+                shown.join(", ")
+            )
+        };
+        n.learned = true;
         n
     }
 

@@ -171,6 +171,7 @@ pub async fn run(
         all,
         requests,
         samples: Vec::new(),
+        learned: None,
     })
 }
 

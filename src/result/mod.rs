@@ -7,6 +7,7 @@ pub mod calibration;
 pub mod capacity;
 pub mod compact;
 pub mod histogram;
+pub mod learned;
 pub mod merge;
 pub mod metric;
 pub mod shard;
@@ -37,6 +38,10 @@ pub struct RunResult {
     /// The service's memory and CPU over time, one entry per pooled run; empty when not monitored.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub samples: Vec<Samples>,
+    /// A baseline's run-to-run noise and ungateable rows, learned by `record` from its runs. Absent
+    /// in single results and in baselines recorded before loadgate learned them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learned: Option<learned::Learned>,
 }
 
 /// Memory and CPU of the service over one run.
@@ -464,6 +469,53 @@ pub(crate) mod testing {
             all: RequestStats::default(),
             requests: BTreeMap::new(),
             samples: Vec::new(),
+            learned: None,
         }
+    }
+
+    /// A run of `secs` one-second windows at `rps`, its latencies drawn from `modes` (µs, weight)
+    /// scaled by `level` with ±5% jitter from `seed`; one request name, "all of it".
+    pub fn run_of(modes: &[(u64, u64)], rps: u64, secs: usize, level: f64, seed: u64) -> RunResult {
+        run_with_levels(modes, rps, &vec![level; secs], seed)
+    }
+
+    /// [`run_of`] with its own level for every second (a stall is a few seconds at a high level).
+    pub fn run_with_levels(modes: &[(u64, u64)], rps: u64, levels: &[f64], seed: u64) -> RunResult {
+        let mut r = result();
+        r.meta.measured_duration_ms = levels.len() as u64 * 1000;
+        r.meta.started_at = format!("2026-01-01T{:02}:{:02}:00Z", (seed / 60) % 24, seed % 60);
+        let mut rng = crate::compare::stats::SplitMix64::new(seed.wrapping_mul(0x9e37_79b9) ^ 7);
+        let total: u64 = modes.iter().map(|m| m.1).sum::<u64>().max(1);
+        let mut all = RequestStats::default();
+        for &level in levels {
+            let mut h = LatencyHistogram::new();
+            // Each request picks its mode by weight, as a scenario's requests pick their endpoint:
+            // a quantile between two modes then jumps from second to second, as it does live.
+            let n = rps;
+            for _ in 0..n {
+                let mut pick = rng.next_u64() % total;
+                let mut v = modes.first().map_or(1, |m| m.0);
+                for &(value, w) in modes {
+                    if pick < w {
+                        v = value;
+                        break;
+                    }
+                    pick -= w;
+                }
+                let jitter = 1.0 + ((rng.next_u64() % 1000) as f64 / 1000.0 - 0.5) * 0.1;
+                h.record_n(((v as f64 * level * jitter) as u64).max(1), 1);
+            }
+            all.requests += n;
+            all.histogram.merge(&h);
+            all.windows.push(Window {
+                requests: n,
+                errors: 0,
+                histogram: h.into(),
+            });
+        }
+        all.latency = LatencySummary::of(&all.histogram);
+        r.requests.insert("all of it".to_string(), all.clone());
+        r.all = all;
+        r
     }
 }

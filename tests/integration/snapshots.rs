@@ -131,6 +131,7 @@ fn result(started_at: &str, requests: [(&str, RequestStats); 2]) -> RunResult {
             .map(|(name, s)| (name.to_string(), s))
             .collect(),
         samples: Vec::new(),
+        learned: None,
     }
 }
 

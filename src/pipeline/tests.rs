@@ -1,0 +1,164 @@
+//! The gate's decisions on fixture runs: the same loop `gate` runs, fed stored runs instead of live
+//! loads, so each test's verdict is exact and independent of the machine.
+
+use std::collections::VecDeque;
+
+use super::*;
+use crate::compare::learn::learn;
+use crate::result::testing::{run_of, run_with_levels};
+use crate::scenario::validate::default_gate;
+use crate::verdict::{decide, Outcome};
+
+/// The held-out shape: three endpoints at 10, 20 and 30 ms, weights 3/2/1, 150 req/s.
+const MIX: [(u64, u64); 3] = [(10_000, 3), (20_000, 2), (30_000, 1)];
+
+fn policy() -> Policy {
+    Policy::from_gate(&default_gate())
+}
+
+/// A baseline as `record` writes it: three runs of the same build, pooled, with what they taught.
+fn baseline(modes: &[(u64, u64)]) -> RunResult {
+    let runs: Vec<RunResult> = (1..=3).map(|i| run_of(modes, 150, 20, 1.0, i)).collect();
+    let mut b = RunResult::pool(&runs).expect("three runs");
+    b.learned = Some(learn(&runs, &policy()));
+    b
+}
+
+struct Gated {
+    outcome: Outcome,
+    effort: Effort,
+    comparison: Comparison,
+}
+
+/// Gates `candidates` (taken in order, as many as the loop asks for) against `base`.
+fn gate(base: &RunResult, candidates: Vec<RunResult>) -> Gated {
+    let policy = policy();
+    let noise = match &base.learned {
+        Some(l) => Noise::learned(l),
+        None => Noise::defaults(),
+    };
+    let judge = Judge {
+        baseline: base,
+        policy: &policy,
+        noise: &noise,
+        confirmations: 1,
+    };
+    let mut queue: VecDeque<RunResult> = candidates.into();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let (_, comparison, effort) = rt
+        .block_on(judge_runs(
+            judge,
+            async || queue.pop_front().ok_or("the loop asked for more runs than the test has"),
+            |_| {},
+        ))
+        .expect("enough runs");
+    Gated {
+        outcome: decide(&comparison).outcome,
+        effort,
+        comparison,
+    }
+}
+
+fn mix(level: f64, seed: u64) -> RunResult {
+    run_of(&MIX, 150, 20, level, seed)
+}
+
+#[test]
+fn an_unchanged_build_of_a_mixed_service_passes_and_says_once_what_it_cannot_gate() {
+    let base = baseline(&MIX);
+    let g = gate(&base, vec![mix(1.0, 10), mix(1.0, 11)]);
+    assert_eq!(g.outcome, Outcome::Pass, "{:#?}", g.comparison);
+    assert_eq!(g.effort.runs, 1, "no confirmation for an unchanged build");
+    let p50 = g
+        .comparison
+        .rows
+        .iter()
+        .find(|r| r.request.is_none() && r.metric == crate::result::metric::Metric::P50)
+        .expect("a p50 row");
+    assert!(!p50.gated && p50.reason.contains("between two latency modes"), "{p50:?}");
+    assert!(
+        g.comparison.notes.iter().any(|n| n.contains("not gated for this scenario")),
+        "{:?}",
+        g.comparison.notes
+    );
+}
+
+#[test]
+fn a_20_percent_regression_of_the_same_service_is_critical() {
+    let base = baseline(&MIX);
+    let g = gate(&base, vec![mix(1.2, 10), mix(1.2, 11)]);
+    assert_eq!(g.outcome, Outcome::Critical, "{:#?}", g.comparison);
+}
+
+#[test]
+fn a_10_percent_change_is_never_critical() {
+    let base = baseline(&MIX);
+    let g = gate(&base, vec![mix(1.1, 10), mix(1.1, 11)]);
+    assert_ne!(g.outcome, Outcome::Critical, "{:#?}", g.comparison);
+}
+
+#[test]
+fn a_suspect_run_that_the_confirmation_does_not_repeat_is_not_critical() {
+    let base = baseline(&MIX);
+    let g = gate(&base, vec![mix(1.16, 10), mix(1.0, 11)]);
+    assert_eq!(g.effort.confirmations, 1, "{:#?}", g.comparison);
+    assert_eq!(g.effort.runs, 2);
+    assert_ne!(g.outcome, Outcome::Critical, "{:#?}", g.comparison);
+    assert!(
+        g.comparison.notes.iter().any(|n| n.contains("did not confirm")),
+        "{:?}",
+        g.comparison.notes
+    );
+}
+
+#[test]
+fn a_stalled_run_is_measured_again_and_the_rerun_is_judged() {
+    let base = baseline(&MIX);
+    let mut levels = vec![1.0; 20];
+    levels[5..9].fill(6.0);
+    let stalled = run_with_levels(&MIX, 150, &levels, 10);
+    let g = gate(&base, vec![stalled, mix(1.0, 11)]);
+    assert_eq!(g.effort.reruns, 1);
+    assert_eq!(g.outcome, Outcome::Pass, "{:#?}", g.comparison);
+}
+
+#[test]
+fn two_stalled_runs_are_incomplete_a_disturbed_run_not_a_noisy_service() {
+    let base = baseline(&MIX);
+    let mut levels = vec![1.0; 20];
+    levels[5..9].fill(6.0);
+    let g = gate(
+        &base,
+        vec![
+            run_with_levels(&MIX, 150, &levels, 10),
+            run_with_levels(&MIX, 150, &levels, 11),
+        ],
+    );
+    assert_eq!(g.outcome, Outcome::Incomplete, "{:#?}", g.comparison);
+    assert!(g.comparison.unstable.is_some());
+}
+
+#[test]
+fn a_baseline_recorded_before_loadgate_learned_noise_still_gates() {
+    let one = [(10_000, 1)];
+    let mut base = baseline(&one);
+    base.learned = None;
+    let g = gate(&base, vec![run_of(&one, 150, 20, 1.0, 10), run_of(&one, 150, 20, 1.0, 11)]);
+    assert_eq!(g.outcome, Outcome::Pass, "{:#?}", g.comparison);
+    let g = gate(&base, vec![run_of(&one, 150, 20, 1.5, 10), run_of(&one, 150, 20, 1.5, 11)]);
+    assert_eq!(g.outcome, Outcome::Critical, "{:#?}", g.comparison);
+}
+
+#[test]
+fn a_low_rate_service_is_gated_on_what_its_rate_can_show() {
+    let slow = [(5_000, 1)];
+    let runs: Vec<RunResult> = (1..=3).map(|i| run_of(&slow, 20, 20, 1.0, i)).collect();
+    let mut base = RunResult::pool(&runs).expect("runs");
+    base.learned = Some(learn(&runs, &policy()));
+    let g = gate(&base, vec![run_of(&slow, 20, 20, 1.0, 10), run_of(&slow, 20, 20, 1.0, 11)]);
+    assert_eq!(g.outcome, Outcome::Pass, "{:#?}", g.comparison);
+    let g = gate(&base, vec![run_of(&slow, 20, 20, 1.25, 10), run_of(&slow, 20, 20, 1.25, 11)]);
+    assert_eq!(g.outcome, Outcome::Critical, "{:#?}", g.comparison);
+}

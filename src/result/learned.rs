@@ -1,0 +1,48 @@
+//! What `record` learned from a baseline's own runs: the run-to-run noise τ of each metric and the
+//! rows this scenario cannot gate. Plain data, stored inside the baseline file (`learned`), so the
+//! baseline carries its own A/A evidence and no calibration ritual is needed before the first gate.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::result::metric::Metric;
+
+/// The noise and gateability a baseline's runs taught.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Learned {
+    /// Runs of the same build the baseline holds: `runs − 1` degrees of freedom per metric.
+    pub runs: u32,
+    /// Machine the runs were made on: run-to-run noise does not transfer between machines.
+    pub host_fingerprint: String,
+    /// τ in use per metric (log scale): the runs' excess spread, shrunk toward a modest prior.
+    pub tau: BTreeMap<Metric, f64>,
+    /// τ the runs alone showed (pooled over request names, before shrinkage), for reports.
+    pub observed_tau: BTreeMap<Metric, f64>,
+    /// Rows that cannot be gated for this scenario, and why; reported once, never INCOMPLETE.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_gated: Vec<NotGated>,
+}
+
+/// One (request, metric) row the scenario cannot gate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotGated {
+    /// Request name; `None` for all requests together.
+    pub request: Option<String>,
+    /// Metric.
+    pub metric: Metric,
+    /// Why, in words a reader can act on.
+    pub reason: String,
+}
+
+impl Learned {
+    /// Why a row is not gated, if the baseline says so.
+    pub fn not_gated(&self, request: Option<&str>, metric: Metric) -> Option<&str> {
+        self.not_gated
+            .iter()
+            .find(|n| n.metric == metric && n.request.as_deref() == request)
+            .map(|n| n.reason.as_str())
+    }
+}
