@@ -1,24 +1,57 @@
 #!/usr/bin/env bash
-# Measures the gate's accuracy (DESIGN.md §12 item 10): A/A false-critical rate and detection rates
-# for injected regressions, on real recorded runs of the demo scenario altered directly.
+# Measures the gate's accuracy through the product's own code path (README "How far to trust the
+# verdict"): real runs of real services, unchanged and with a regression the service itself
+# produces, then `examples/gate_accuracy.rs` records baselines from them as `record` does and gates
+# candidates with the loop `gate` runs (confirmation and unstable-run rerun included).
 #
-#   benches/gate-accuracy.sh [RUNS] [SCENARIO]
+#   benches/gate-accuracy.sh [SHAPE...]        (default: mix tail lowrate fast demo)
 #
-# Records RUNS (default 35) independent runs of SCENARIO (default scenarios/demo.toml) against the
-# built-in demo service, then `examples/gate_accuracy.rs` calibrates τ on the first 10 runs and judges
-# every pair of the rest (25 runs → 300 A/A pairs), unaltered and with each injected regression.
-# Takes RUNS × (ramp-up + duration) of wall time; loopback only.
+# Shapes: benches/shapes/*.toml against benches/shapes/server.py (a Python service: latency modes,
+# a heavy tail, a low rate, a sub-millisecond CPU-bound endpoint), and scenarios/demo.toml against
+# the built-in demo. Per shape: A_RUNS unchanged runs (default 12), B_RUNS runs with every service
+# time ×1.2 (default 6) and C_RUNS ×1.1 (default 4). COLLECT_ONLY=1 records the runs and stops. Each run takes ramp-up + duration (22 s);
+# resumable (runs already on disk are kept). Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${1:-35}
-scenario=${2:-scenarios/demo.toml}
-dir=target/gate-accuracy
-mkdir -p "$dir"
-cargo build --release --locked --quiet --example gate_accuracy
+A_RUNS=${A_RUNS:-12}
+B_RUNS=${B_RUNS:-6}
+C_RUNS=${C_RUNS:-4}
+root=${GATE_ACCURACY_DIR:-target/gate-accuracy}
+shapes=("$@")
+[ ${#shapes[@]} -gt 0 ] || shapes=(mix tail lowrate fast demo)
 cargo build --release --locked --quiet
-for i in $(seq -w 1 "$runs"); do
-  out="$dir/run-$i.json"
-  [ -s "$out" ] && continue   # resumable
-  ./target/release/loadgate run "$scenario" --demo --out "$out" >/dev/null
+bin=target/release/loadgate
+
+# record SHAPE LABEL FACTOR COUNT
+record() {
+  local shape=$1 label=$2 factor=$3 count=$4 dir="$root/$1" i out port pid
+  mkdir -p "$dir"
+  for i in $(seq 1 "$count"); do
+    out=$(printf '%s/%s-%02d.json' "$dir" "$label" "$i")
+    [ -s "$out" ] && continue
+    if [ "$shape" = demo ]; then
+      "$bin" run scenarios/demo.toml --demo --slowdown "$factor" --out "$out" >/dev/null 2>"${out%.json}.log" || true
+    else
+      python3 benches/shapes/server.py --factor "$factor" >"$dir/port" &
+      pid=$!
+      for _ in $(seq 1 50); do [ -s "$dir/port" ] && break; sleep 0.1; done
+      port=$(head -n1 "$dir/port")
+      "$bin" run "benches/shapes/$shape.toml" --target "http://127.0.0.1:$port" --out "$out" >/dev/null 2>"${out%.json}.log" || true
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+}
+
+[ -n "${COLLECT_ONLY:-}" ] || cargo build --release --locked --quiet --example gate_accuracy
+for shape in "${shapes[@]}"; do
+  # Interleaved, so a slow drift of the machine does not line up with one build.
+  for round in 1 2; do
+    record "$shape" a 1.0 $((A_RUNS * round / 2))
+    record "$shape" b20 1.2 $((B_RUNS * round / 2))
+    record "$shape" b10 1.1 $((C_RUNS * round / 2))
+  done
+  scenario="benches/shapes/$shape.toml"
+  [ "$shape" = demo ] && scenario=scenarios/demo.toml
+  [ -n "${COLLECT_ONLY:-}" ] || ./target/release/examples/gate_accuracy "$scenario" "$root/$shape"
 done
-./target/release/examples/gate_accuracy "$scenario" "$dir"

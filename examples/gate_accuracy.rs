@@ -1,285 +1,229 @@
-//! The gate's accuracy, measured (DESIGN.md §12 item 10; run through `benches/gate-accuracy.sh`).
+//! The gate's accuracy, measured through the product's own code path (run by
+//! `benches/gate-accuracy.sh`; its numbers are in the README, "How far to trust the verdict").
 //!
-//! Reads real recorded runs of one scenario (`run-*.json` in a folder), calibrates τ on the first
-//! ten (all their pairs), and judges every pair of the remaining runs exactly as `gate` does, with a
-//! confirmation run drawn from a third run: unaltered (A/A: how often a clean change fails the
-//! build) and with regressions injected into the candidate's per-window histograms (how often a
-//! real one is caught). Prints a Markdown table for the README.
+//! Reads real runs of one scenario from a folder: `a-*.json` (the unchanged service), `b20-*.json`
+//! (every service time ×1.2, produced by the service itself) and `b10-*.json` (×1.1). Every three
+//! consecutive unchanged runs (cyclically) become a baseline exactly as `loadgate record` makes one
+//! (`compare::learn::recorded`: pooled, with the noise and gateability they teach), with the noise
+//! `gate` would use (`Noise::of_baseline`). Candidates are judged by `pipeline::judge_runs`, the loop
+//! `gate` runs, confirmation run and unstable-run rerun included, fed stored runs instead of live
+//! loads: for A/A the unchanged runs outside the baseline, for detection the regressed ones.
+//!
+//! Prints one Markdown row per case. "Fails the build" counts critical *and* incomplete (exit 1 and
+//! exit 3 both fail a CI job). Trials share runs (12 runs give 108 A/A trials), so they are not
+//! independent; the Wilson bounds treat them as if they were and are optimistic for that reason.
 //!
 //! `cargo run --release --example gate_accuracy -- SCENARIO DIR`
 
+use std::collections::{BTreeMap, VecDeque};
 use std::error::Error;
 use std::path::Path;
 
-use loadgate::compare::guard::{Z_BETA, Z_BETA_CONFIRMED};
-use loadgate::compare::noise::calibrate;
-use loadgate::compare::stats::{wilson, SplitMix64};
-use loadgate::compare::{compare, confirm, needs_confirmation, Noise, Policy, Settings, Status};
-use loadgate::result::{LatencyHistogram, LatencySummary, RequestStats, RunResult};
+use loadgate::compare::learn::recorded;
+use loadgate::compare::stats::wilson;
+use loadgate::compare::{Noise, Policy};
+use loadgate::pipeline::{judge_runs, Judge};
+use loadgate::result::metric::Metric;
+use loadgate::result::RunResult;
 use loadgate::verdict::{decide, Outcome};
 
-/// An injected regression.
-#[derive(Clone, Copy)]
-enum Case {
-    None,
-    /// Every latency × factor.
-    Latency(f64),
-    /// Latencies above each window's p95 × factor.
-    Tail(f64),
-    /// One request name's latencies × factor.
-    OneEndpoint(f64),
-    /// Completed requests thinned to this fraction.
-    Throughput(f64),
-    /// This fraction of requests turned into errors.
-    Errors(f64),
+/// How many runs a `gate` may use (one, plus one confirmation or one rerun, plus one more when
+/// both happen).
+const DRAWS: usize = 3;
+
+#[derive(Default)]
+struct Tally {
+    outcomes: BTreeMap<Outcome, u32>,
+    runs: u32,
+    trials: u32,
+    mde: BTreeMap<Metric, Vec<f64>>,
+    not_gated: BTreeMap<Metric, u32>,
 }
 
-impl Case {
-    fn label(self) -> String {
-        match self {
-            Case::None => "A/A (no change)".into(),
-            Case::Latency(f) => format!("latency +{:.0}%", (f - 1.0) * 100.0),
-            Case::Tail(f) => format!("tail only: ×{f} above p95"),
-            Case::OneEndpoint(f) => format!("one endpoint +{:.0}%", (f - 1.0) * 100.0),
-            Case::Throughput(k) => format!("throughput −{:.0}%", (1.0 - k) * 100.0),
-            Case::Errors(p) => format!("errors 0 → {:.1}%", p * 100.0),
+impl Tally {
+    fn count(&self, o: Outcome) -> u32 {
+        self.outcomes.get(&o).copied().unwrap_or(0)
+    }
+}
+
+fn load_runs(dir: &Path, prefix: &str) -> Result<Vec<RunResult>, Box<dyn Error>> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{prefix}-")) && n.ends_with(".json"))
+        })
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for p in paths {
+        match loadgate::baseline::load_result(&p) {
+            Ok(r) => out.push(r),
+            Err(e) => eprintln!("skipping {}: {e}", p.display()),
         }
     }
+    Ok(out)
 }
 
-fn binomial(rng: &mut SplitMix64, n: u64, p: f64) -> u64 {
-    if p >= 1.0 {
-        return n;
-    }
-    (0..n)
-        .filter(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p)
-        .count() as u64
-}
-
-fn scale(
-    h: &LatencyHistogram,
-    factor: f64,
-    above: u64,
-    rng: &mut SplitMix64,
-    keep: f64,
-) -> LatencyHistogram {
-    let mut out = LatencyHistogram::new();
-    for (v, c) in h.buckets() {
-        let c = binomial(rng, c, keep);
-        if v > above {
-            out.record_n((v as f64 * factor) as u64, c);
-        } else {
-            out.record_n(v, c);
-        }
-    }
-    out
-}
-
-fn alter(stats: &mut RequestStats, case: Case, rng: &mut SplitMix64) {
-    for w in &mut stats.windows {
-        match case {
-            Case::Latency(f) | Case::OneEndpoint(f) => {
-                w.histogram = scale(&w.histogram.to_dense(), f, 0, rng, 1.0).into();
-            }
-            Case::Tail(f) => {
-                let p95 = w.histogram.quantile_us(0.95).unwrap_or(u64::MAX);
-                w.histogram = scale(&w.histogram.to_dense(), f, p95, rng, 1.0).into();
-            }
-            Case::Throughput(k) => {
-                w.histogram = scale(&w.histogram.to_dense(), 1.0, u64::MAX, rng, k).into();
-                w.requests = w.histogram.count();
-                w.errors = binomial(rng, w.errors, k);
-            }
-            Case::Errors(p) => {
-                let e = binomial(rng, w.requests - w.errors, p);
-                w.errors += e;
-                stats.errors.status += e;
-            }
-            Case::None => {}
-        }
-    }
-    stats.histogram = LatencyHistogram::new();
-    for w in &stats.windows {
-        stats.histogram.merge(&w.histogram.to_dense());
-    }
-    if matches!(case, Case::Throughput(_)) {
-        stats.requests = stats.windows.iter().map(|w| w.requests).sum();
-        let errors: u64 = stats.windows.iter().map(|w| w.errors).sum();
-        stats.errors = Default::default();
-        stats.errors.status = errors;
-    }
-    stats.latency = LatencySummary::of(&stats.histogram);
-}
-
-fn transform(run: &RunResult, case: Case, seed: u64) -> RunResult {
-    let mut r = run.clone();
-    let mut rng = SplitMix64::new(seed);
-    let first = r.requests.keys().next().cloned();
-    for (name, stats) in r.requests.iter_mut() {
-        match case {
-            Case::OneEndpoint(_) if Some(name) != first.as_ref() => {}
-            _ => alter(stats, case, &mut rng),
-        }
-    }
-    let mut all = RequestStats::default();
-    for stats in r.requests.values() {
-        all.merge(stats);
-    }
-    r.all = all;
-    r
-}
-
-/// Judges like `gate` does; returns the outcome and the rows that warned or worse.
-fn judge(
+/// Gates one candidate sequence against `base` with the loop `gate` runs.
+fn gate(
+    rt: &tokio::runtime::Runtime,
     base: &RunResult,
-    cand: &RunResult,
-    again: &RunResult,
     policy: &Policy,
     noise: &Noise,
-) -> (Outcome, Vec<String>) {
-    let first = compare(
-        base,
-        cand,
-        Settings {
-            policy,
-            noise,
-            z_beta: Z_BETA,
-        },
-    );
-    let last = if needs_confirmation(&first) {
-        let pooled =
-            RunResult::pool(&[cand.clone(), again.clone()]).unwrap_or_else(|| cand.clone());
-        let second = compare(
-            base,
-            &pooled,
-            Settings {
-                policy,
-                noise,
-                z_beta: Z_BETA_CONFIRMED,
-            },
-        );
-        confirm(&first, second)
-    } else {
-        first
+    candidates: Vec<RunResult>,
+    tally: &mut Tally,
+) -> Result<(), Box<dyn Error>> {
+    let judge = Judge {
+        baseline: base,
+        policy,
+        noise,
+        confirmations: 1,
     };
-    let v = decide(&last);
-    let flagged = v
-        .reasons
-        .iter()
-        .filter(|r| matches!(r.status, Status::Warn | Status::Critical))
-        .map(|r| format!("{} {}", r.request.as_deref().unwrap_or("all"), r.metric))
-        .collect();
-    (v.outcome, flagged)
+    let mut queue: VecDeque<RunResult> = candidates.into();
+    let (_, comparison, effort) = rt.block_on(judge_runs(
+        judge,
+        async || {
+            queue
+                .pop_front()
+                .ok_or("not enough stored runs for this gate")
+        },
+        |_| {},
+    ))?;
+    let verdict = decide(&comparison);
+    *tally.outcomes.entry(verdict.outcome).or_default() += 1;
+    tally.runs += effort.runs;
+    tally.trials += 1;
+    for row in comparison.rows.iter().filter(|r| r.request.is_none()) {
+        if !policy.gates(row.metric) || row.metric == Metric::ErrorRate {
+            continue;
+        }
+        if row.gated {
+            if let Some(m) = row.mde {
+                tally.mde.entry(row.metric).or_default().push(m);
+            }
+        } else {
+            *tally.not_gated.entry(row.metric).or_default() += 1;
+        }
+    }
+    Ok(())
+}
+
+fn median(xs: &mut [f64]) -> Option<f64> {
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied()
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().collect();
     let (Some(scenario), Some(dir)) = (args.get(1), args.get(2)) else {
-        return Err(
-            "usage: gate_accuracy SCENARIO DIR (a folder of run-*.json from `loadgate run --out`)"
-                .into(),
-        );
+        return Err("usage: gate_accuracy SCENARIO DIR".into());
     };
     let scenario = loadgate::scenario::load(Path::new(scenario))?;
     let policy = Policy::from_gate(&scenario.gate);
-    let mut paths: Vec<_> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("run-"))
-        })
-        .collect();
-    paths.sort();
-    let runs: Vec<RunResult> = paths
-        .iter()
-        .map(|p| loadgate::baseline::load(p))
-        .collect::<Result<_, _>>()?;
-    if runs.len() < 14 {
+    let dir = Path::new(dir);
+    let a = load_runs(dir, "a")?;
+    if a.len() < 3 + DRAWS {
         return Err(format!(
-            "{} runs in {dir}: need at least 14 (10 to calibrate, 4 to judge)",
-            runs.len()
+            "{}: need at least {} unchanged runs (a-*.json)",
+            dir.display(),
+            3 + DRAWS
         )
         .into());
     }
-    let (cal, eval) = runs.split_at(10);
-    let mut cal_pairs = Vec::new();
-    for i in 0..cal.len() {
-        for j in i + 1..cal.len() {
-            cal_pairs.push((cal[i].clone(), cal[j].clone()));
+    let host = a[0].meta.host.fingerprint.clone();
+    let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    let mut baselines: Vec<(Vec<usize>, RunResult)> = Vec::new();
+    for i in 0..a.len() {
+        let idx: Vec<usize> = (0..3).map(|k| (i + k) % a.len()).collect();
+        let runs: Vec<RunResult> = idx.iter().map(|&k| a[k].clone()).collect();
+        let base = recorded(&runs, &policy).ok_or("no runs")?;
+        baselines.push((idx, base));
+    }
+    let mut cases: Vec<(String, Tally)> = Vec::new();
+    // A/A: every baseline against the unchanged runs it does not hold, from every starting point.
+    let mut aa = Tally::default();
+    for (idx, base) in &baselines {
+        let (noise, _) = Noise::of_baseline(base, &host);
+        let noise = noise.unwrap_or_else(Noise::defaults);
+        let others: Vec<&RunResult> = (0..a.len())
+            .filter(|k| !idx.contains(k))
+            .map(|k| &a[k])
+            .collect();
+        for start in 0..others.len() {
+            let seq = (0..DRAWS)
+                .map(|k| others[(start + k) % others.len()].clone())
+                .collect();
+            gate(&rt, base, &policy, &noise, seq, &mut aa)?;
         }
     }
-    let measured = calibrate(&cal_pairs);
-    let calibration = measured.to_calibration(
-        &scenario.name,
-        &scenario.hash,
-        cal[0].meta.host.clone(),
-        cal[0].meta.started_at.clone(),
-        cal_pairs.len() as u32,
-    );
-    eprintln!(
-        "τ from {} calibration pairs: {:?}",
-        cal_pairs.len(),
-        calibration.tau
-    );
-    let noises = [
-        ("uncalibrated", Noise::defaults()),
-        ("calibrated", Noise::calibrated(&calibration)),
-    ];
-    let cases = [
-        Case::None,
-        Case::Latency(1.10),
-        Case::Latency(1.20),
-        Case::Latency(1.50),
-        Case::Tail(3.0),
-        Case::OneEndpoint(1.20),
-        Case::Throughput(0.80),
-        Case::Errors(0.009),
-    ];
-    let n = eval.len();
-    println!("| case | noise | pairs | critical | 95% CI | warn or worse |");
-    println!("|---|---|---:|---:|---|---:|");
-    for case in cases {
-        for (label, noise) in &noises {
-            let (mut critical, mut flagged, mut total) = (0u32, 0u32, 0u32);
-            let mut rows: std::collections::BTreeMap<String, u32> = Default::default();
-            for i in 0..n {
-                for j in 0..n {
-                    if i == j {
-                        continue;
-                    }
-                    // Ordered pairs would double-count A/A; keep i < j for it, all for A/B.
-                    if matches!(case, Case::None) && i > j {
-                        continue;
-                    }
-                    let k = (0..n)
-                        .map(|d| (j + 1 + d) % n)
-                        .find(|&k| k != i && k != j)
-                        .unwrap_or(j);
-                    let seed = (i * 1000 + j) as u64;
-                    let cand = transform(&eval[j], case, seed);
-                    let again = transform(&eval[k], case, seed ^ 0xabc);
-                    let (outcome, why) = judge(&eval[i], &cand, &again, &policy, noise);
-                    for w in why {
-                        *rows.entry(w).or_default() += 1;
-                    }
-                    total += 1;
-                    critical += u32::from(outcome == Outcome::Critical);
-                    flagged += u32::from(matches!(outcome, Outcome::Critical | Outcome::Warn));
-                }
-            }
-            let (lo, hi) = wilson(critical as f64, total as f64, 1.96);
-            println!(
-                "| {} | {label} | {total} | {:.1}% | {:.1}–{:.1}% | {:.1}% |",
-                case.label(),
-                100.0 * critical as f64 / total as f64,
-                lo * 100.0,
-                hi * 100.0,
-                100.0 * flagged as f64 / total as f64
+    cases.push(("unchanged (A/A)".to_string(), aa));
+    for (prefix, label) in [("b20", "+20% latency"), ("b10", "+10% latency")] {
+        let b = load_runs(dir, prefix)?;
+        if b.len() < DRAWS {
+            eprintln!(
+                "{}: fewer than {DRAWS} {prefix} runs; skipped",
+                dir.display()
             );
-            if matches!(case, Case::None) {
-                eprintln!("A/A {label}: rows that warned or worse: {rows:?}");
+            continue;
+        }
+        let mut t = Tally::default();
+        for (_, base) in &baselines {
+            let (noise, _) = Noise::of_baseline(base, &host);
+            let noise = noise.unwrap_or_else(Noise::defaults);
+            for start in 0..b.len() {
+                let seq = (0..DRAWS)
+                    .map(|k| b[(start + k) % b.len()].clone())
+                    .collect();
+                gate(&rt, base, &policy, &noise, seq, &mut t)?;
             }
         }
+        cases.push((label.to_string(), t));
+    }
+    println!(
+        "| {} ({} unchanged runs) | trials | pass | warn | critical | incomplete | fails the build | 95% bound | runs per gate |",
+        scenario.name,
+        a.len()
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (label, t) in &cases {
+        let n = f64::from(t.trials);
+        let fails = t.count(Outcome::Critical) + t.count(Outcome::Incomplete);
+        // Unchanged: the upper bound of the build-failing rate; a regression: the lower bound.
+        let (lo, hi) = wilson(f64::from(fails), n, 1.645);
+        let bound = if label.starts_with("unchanged") {
+            format!("≤ {:.1}%", hi * 100.0)
+        } else {
+            format!("≥ {:.1}%", lo * 100.0)
+        };
+        println!(
+            "| {label} | {} | {} | {} | {} | {} | {:.1}% | {bound} | {:.2} |",
+            t.trials,
+            t.count(Outcome::Pass),
+            t.count(Outcome::Warn),
+            t.count(Outcome::Critical),
+            t.count(Outcome::Incomplete),
+            100.0 * f64::from(fails) / n,
+            f64::from(t.runs) / n
+        );
+    }
+    if let Some((_, aa)) = cases.first_mut() {
+        let mut parts = Vec::new();
+        for m in Metric::ALL {
+            if let Some(xs) = aa.mde.get_mut(&m) {
+                if let Some(med) = median(xs) {
+                    parts.push(format!("{m} {:.0}%", med * 100.0));
+                }
+            } else if aa.not_gated.contains_key(&m) {
+                parts.push(format!("{m} not gated"));
+            }
+        }
+        println!(
+            "\nMedian MDE of the gated aggregate metrics (A/A): {}",
+            parts.join(", ")
+        );
     }
     Ok(())
 }

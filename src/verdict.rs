@@ -239,10 +239,24 @@ mod tests {
         ));
         assert_eq!(v.outcome, Outcome::Pass);
         assert_eq!(v.reasons.len(), 1, "the noisy row is named");
-        let v = decide(&comparison(vec![noisy.clone(), row(Status::Pass, true)], None));
-        assert_eq!(v.outcome, Outcome::Pass, "half too noisy is still a verdict");
+        let v = decide(&comparison(
+            vec![noisy.clone(), row(Status::Pass, true)],
+            None,
+        ));
+        assert_eq!(
+            v.outcome,
+            Outcome::Pass,
+            "half too noisy is still a verdict"
+        );
         let v = decide(&comparison(vec![noisy.clone(), noisy], None));
-        assert_eq!(v.outcome, Outcome::Incomplete, "nothing judged is no verdict");
-        assert!(v.reasons.iter().any(|r| r.message.contains("none of the 2")));
+        assert_eq!(
+            v.outcome,
+            Outcome::Incomplete,
+            "nothing judged is no verdict"
+        );
+        assert!(v
+            .reasons
+            .iter()
+            .any(|r| r.message.contains("none of the 2")));
     }
 }

@@ -323,28 +323,20 @@ pub fn noise_for(
     let (learned, learned_note) = learned_noise(baseline);
     let notes: Vec<String> = note.into_iter().chain(learned_note).collect();
     let note = (!notes.is_empty()).then(|| notes.join("; "));
-    Ok((learned.unwrap_or_else(crate::compare::Noise::defaults), note))
+    Ok((
+        learned.unwrap_or_else(crate::compare::Noise::defaults),
+        note,
+    ))
 }
 
 /// The noise a baseline's runs taught, when they were made on this machine.
 fn learned_noise(baseline: Option<&RunResult>) -> (Option<crate::compare::Noise>, Option<String>) {
-    use crate::compare::Noise;
-    let Some(b) = baseline else {
-        return (None, None);
-    };
-    let Some(l) = &b.learned else {
-        return (
-            None,
-            Some("the baseline carries no learned run-to-run noise (recorded by an older loadgate, or merged from shards): the conservative defaults apply; re-record it with `loadgate record` (3 runs) to gate tighter".to_string()),
-        );
-    };
-    if l.host_fingerprint != crate::sample::host::current().fingerprint {
-        return (
-            None,
-            Some("the baseline's run-to-run noise was learned on another machine and is not used (noise does not transfer between machines): the conservative defaults apply; re-record the baseline on this runner class".to_string()),
-        );
+    match baseline {
+        Some(b) => {
+            crate::compare::Noise::of_baseline(b, &crate::sample::host::current().fingerprint)
+        }
+        None => (None, None),
     }
-    (Some(Noise::learned(l)), None)
 }
 
 /// A calibration from `explicit`, or beside the baseline, when it matches this scenario and machine.

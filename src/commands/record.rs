@@ -4,14 +4,14 @@
 use crate::baseline;
 use crate::cli::RecordArgs;
 use crate::commands::common;
-use crate::compare::learn::{learn, LEARNED};
+use crate::compare::learn::{recorded, LEARNED};
 use crate::compare::Policy;
-use crate::result::learned::Learned;
 use crate::error::Error;
 use crate::exit;
 use crate::report::{Format, Report};
-use crate::result::RunResult;
+use crate::result::learned::Learned;
 use crate::result::metric::Metric;
+use crate::result::RunResult;
 use crate::scenario::Scenario;
 
 pub async fn run(args: RecordArgs) -> Result<u8, Error> {
@@ -52,9 +52,11 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
     let runs = measure_all(&scenario, &resolved, args.runs).await;
     common::finish(resolved).await;
     let runs = runs?;
-    let mut result = RunResult::pool(&runs).ok_or_else(|| Error::RecordRefused {
-        path: path.clone(),
-        reason: "no run was made".to_string(),
+    let result = recorded(&runs, &Policy::from_gate(&scenario.gate)).ok_or_else(|| {
+        Error::RecordRefused {
+            path: path.clone(),
+            reason: "no run was made".to_string(),
+        }
     })?;
     common::print(&crate::report::render(
         &Report {
@@ -76,9 +78,9 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
             });
         }
     }
-    let learned = learn(&runs, &Policy::from_gate(&scenario.gate));
-    eprint!("{}", describe(&learned));
-    result.learned = Some(learned);
+    if let Some(learned) = &result.learned {
+        eprint!("{}", describe(learned));
+    }
     baseline::save(&path, &result).map_err(|source| Error::RecordWrite { source })?;
     eprintln!(
         "loadgate: recorded baseline {} ({} requests in {} run(s))",

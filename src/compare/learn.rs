@@ -85,7 +85,12 @@ fn evidence(runs: &[RunResult], scope: Option<&str>) -> Vec<Option<BTreeMap<Metr
         .map(|(i, r)| {
             let stats = r.stats(scope)?;
             let secs = r.meta.load.window_ms as f64 / 1000.0;
-            let seed = seed_of(&["learn", &r.meta.started_at, scope.unwrap_or(""), &i.to_string()]);
+            let seed = seed_of(&[
+                "learn",
+                &r.meta.started_at,
+                scope.unwrap_or(""),
+                &i.to_string(),
+            ]);
             bootstrap(&[&stats.windows], secs, seed, RESAMPLES)
         })
         .collect()
@@ -106,12 +111,22 @@ fn cell(
         if stats.requests < m.min_requests() {
             return None;
         }
-        let v = m.value_of(stats, r.measured_seconds()).filter(|v| *v > 0.0)?;
+        let v = m
+            .value_of(stats, r.measured_seconds())
+            .filter(|v| *v > 0.0)?;
         let e = e.as_ref()?.get(&m)?;
         c.logs.push(v.ln());
         c.vars.push(e.log_var);
     }
     Some(c)
+}
+
+/// The baseline `record` writes from `runs` of one build: the runs pooled, with what they taught.
+/// `None` for no runs.
+pub fn recorded(runs: &[RunResult], policy: &Policy) -> Option<RunResult> {
+    let mut pooled = RunResult::pool(runs)?;
+    pooled.learned = Some(learn(runs, policy));
+    Some(pooled)
 }
 
 /// Learns τ and gateability from the runs of one baseline (all of the same build, in order).
@@ -225,7 +240,7 @@ fn ungateable(
         .min()?;
     if windows < MIN_WINDOWS {
         return Some(format!(
-            "{m} needs {MIN_WINDOWS} seconds of measurement per run to estimate its noise; the baseline's runs have {windows}"
+            "{m} needs {MIN_WINDOWS} windows of measurement per run to estimate its noise; the baseline's runs have {windows}: lengthen `load.duration`"
         ));
     }
     let c = cell(runs, ev, scope, m)?;
@@ -236,7 +251,13 @@ fn ungateable(
     let s = (v / k + v + tau * tau * (1.0 / k + 1.0)).sqrt();
     let (thresholds, can_fail) = policy.for_row(scope, m);
     let lower = m.direction() == Direction::LowerIsWorse;
-    let j = guard::judge(0.0, s, LogThresholds::new(thresholds, lower), levels, can_fail);
+    let j = guard::judge(
+        0.0,
+        s,
+        LogThresholds::new(thresholds, lower),
+        levels,
+        can_fail,
+    );
     if !j.too_noisy {
         return None;
     }
@@ -307,7 +328,10 @@ mod tests {
         assert_eq!(l.runs, 3);
         for m in [Metric::P50, Metric::P95, Metric::Mean] {
             let t = l.tau[&m];
-            assert!(t > 0.0 && t < crate::compare::noise::default_tau(m), "{m}: {t}");
+            assert!(
+                t > 0.0 && t < crate::compare::noise::default_tau(m),
+                "{m}: {t}"
+            );
         }
         assert!(
             l.not_gated.iter().all(|n| n.metric == Metric::P99),
@@ -326,7 +350,10 @@ mod tests {
             .map(|(i, f)| run_of(&modes, 150, 20, *f, i as u64))
             .collect();
         let (q, l) = (learn(&quiet, &policy()), learn(&loud, &policy()));
-        assert!(l.tau[&Metric::P50] > 1.5 * q.tau[&Metric::P50], "{q:?} {l:?}");
+        assert!(
+            l.tau[&Metric::P50] > 1.5 * q.tau[&Metric::P50],
+            "{q:?} {l:?}"
+        );
         assert!(l.observed_tau[&Metric::P50] > 0.08, "{l:?}");
     }
 
@@ -338,15 +365,28 @@ mod tests {
         let l = learn(&runs, &policy());
         let why = l.not_gated(None, Metric::P50).expect("p50 not gated");
         assert!(why.contains("between two latency modes"), "{why}");
-        assert!(l.not_gated(None, Metric::Mean).is_none(), "{:?}", l.not_gated);
+        assert!(
+            l.not_gated(None, Metric::Mean).is_none(),
+            "{:?}",
+            l.not_gated
+        );
     }
 
     #[test]
     fn a_low_rate_scenario_does_not_gate_the_quantiles_it_cannot_reach() {
-        let runs: Vec<RunResult> = (0..3).map(|i| run_of(&[(5_000, 1)], 20, 20, 1.0, i)).collect();
+        let runs: Vec<RunResult> = (0..3)
+            .map(|i| run_of(&[(5_000, 1)], 20, 20, 1.0, i))
+            .collect();
         let l = learn(&runs, &policy());
         let why = l.not_gated(None, Metric::P99).expect("p99 not gated");
-        assert!(why.contains("needs at least 2000 requests per run"), "{why}");
-        assert!(l.not_gated(None, Metric::P50).is_none(), "{:?}", l.not_gated);
+        assert!(
+            why.contains("needs at least 2000 requests per run"),
+            "{why}"
+        );
+        assert!(
+            l.not_gated(None, Metric::P50).is_none(),
+            "{:?}",
+            l.not_gated
+        );
     }
 }

@@ -103,6 +103,24 @@ impl Noise {
         n
     }
 
+    /// The noise a baseline's runs taught, when they were made on the machine `host_fingerprint`
+    /// names; else `None` and a note on why it is not used.
+    pub fn of_baseline(b: &RunResult, host_fingerprint: &str) -> (Option<Self>, Option<String>) {
+        let Some(l) = &b.learned else {
+            return (
+                None,
+                Some("the baseline carries no learned run-to-run noise (recorded by an older loadgate, or merged from shards): the conservative defaults apply; re-record it with `loadgate record` (3 runs) to gate tighter".to_string()),
+            );
+        };
+        if l.host_fingerprint != host_fingerprint {
+            return (
+                None,
+                Some("the baseline's run-to-run noise was learned on another machine and is not used (noise does not transfer between machines): the conservative defaults apply; re-record the baseline on this runner class".to_string()),
+            );
+        }
+        (Some(Self::learned(l)), None)
+    }
+
     /// τ for a metric of the aggregate (`None`) or of one request name. A request the calibration
     /// did not measure gets the uncalibrated default: its noise is not the aggregate's.
     pub fn tau(&self, request: Option<&str>, m: Metric) -> f64 {

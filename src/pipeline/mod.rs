@@ -4,7 +4,9 @@
 //! run the very same decisions: live loads for one, stored runs for the others.
 
 use crate::compare::guard::{Z_BETA, Z_BETA_CONFIRMED};
-use crate::compare::{compare, confirm, needs_confirmation, Comparison, Noise, Policy, Settings, Status};
+use crate::compare::{
+    compare, confirm, needs_confirmation, Comparison, Noise, Policy, Settings, Status,
+};
 use crate::result::RunResult;
 
 /// An unstable run (outlier seconds) is measured again this many times before the gate gives up

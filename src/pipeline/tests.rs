@@ -50,7 +50,11 @@ fn gate(base: &RunResult, candidates: Vec<RunResult>) -> Gated {
     let (_, comparison, effort) = rt
         .block_on(judge_runs(
             judge,
-            async || queue.pop_front().ok_or("the loop asked for more runs than the test has"),
+            async || {
+                queue
+                    .pop_front()
+                    .ok_or("the loop asked for more runs than the test has")
+            },
             |_| {},
         ))
         .expect("enough runs");
@@ -77,9 +81,15 @@ fn an_unchanged_build_of_a_mixed_service_passes_and_says_once_what_it_cannot_gat
         .iter()
         .find(|r| r.request.is_none() && r.metric == crate::result::metric::Metric::P50)
         .expect("a p50 row");
-    assert!(!p50.gated && p50.reason.contains("between two latency modes"), "{p50:?}");
     assert!(
-        g.comparison.notes.iter().any(|n| n.contains("not gated for this scenario")),
+        !p50.gated && p50.reason.contains("between two latency modes"),
+        "{p50:?}"
+    );
+    assert!(
+        g.comparison
+            .notes
+            .iter()
+            .any(|n| n.contains("not gated for this scenario")),
         "{:?}",
         g.comparison.notes
     );
@@ -107,7 +117,10 @@ fn a_suspect_run_that_the_confirmation_does_not_repeat_is_not_critical() {
     assert_eq!(g.effort.runs, 2);
     assert_ne!(g.outcome, Outcome::Critical, "{:#?}", g.comparison);
     assert!(
-        g.comparison.notes.iter().any(|n| n.contains("did not confirm")),
+        g.comparison
+            .notes
+            .iter()
+            .any(|n| n.contains("did not confirm")),
         "{:?}",
         g.comparison.notes
     );
@@ -145,9 +158,21 @@ fn a_baseline_recorded_before_loadgate_learned_noise_still_gates() {
     let one = [(10_000, 1)];
     let mut base = baseline(&one);
     base.learned = None;
-    let g = gate(&base, vec![run_of(&one, 150, 20, 1.0, 10), run_of(&one, 150, 20, 1.0, 11)]);
+    let g = gate(
+        &base,
+        vec![
+            run_of(&one, 150, 20, 1.0, 10),
+            run_of(&one, 150, 20, 1.0, 11),
+        ],
+    );
     assert_eq!(g.outcome, Outcome::Pass, "{:#?}", g.comparison);
-    let g = gate(&base, vec![run_of(&one, 150, 20, 1.5, 10), run_of(&one, 150, 20, 1.5, 11)]);
+    let g = gate(
+        &base,
+        vec![
+            run_of(&one, 150, 20, 1.5, 10),
+            run_of(&one, 150, 20, 1.5, 11),
+        ],
+    );
     assert_eq!(g.outcome, Outcome::Critical, "{:#?}", g.comparison);
 }
 
@@ -157,8 +182,20 @@ fn a_low_rate_service_is_gated_on_what_its_rate_can_show() {
     let runs: Vec<RunResult> = (1..=3).map(|i| run_of(&slow, 20, 20, 1.0, i)).collect();
     let mut base = RunResult::pool(&runs).expect("runs");
     base.learned = Some(learn(&runs, &policy()));
-    let g = gate(&base, vec![run_of(&slow, 20, 20, 1.0, 10), run_of(&slow, 20, 20, 1.0, 11)]);
+    let g = gate(
+        &base,
+        vec![
+            run_of(&slow, 20, 20, 1.0, 10),
+            run_of(&slow, 20, 20, 1.0, 11),
+        ],
+    );
     assert_eq!(g.outcome, Outcome::Pass, "{:#?}", g.comparison);
-    let g = gate(&base, vec![run_of(&slow, 20, 20, 1.25, 10), run_of(&slow, 20, 20, 1.25, 11)]);
+    let g = gate(
+        &base,
+        vec![
+            run_of(&slow, 20, 20, 1.25, 10),
+            run_of(&slow, 20, 20, 1.25, 11),
+        ],
+    );
     assert_eq!(g.outcome, Outcome::Critical, "{:#?}", g.comparison);
 }

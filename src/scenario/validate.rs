@@ -40,7 +40,7 @@ pub const DEFAULT_WARN: Percent = Percent::from_fraction(0.10);
 /// Critical at +20% in the bad direction (DESIGN.md §6).
 pub const DEFAULT_CRITICAL: Percent = Percent::from_fraction(0.20);
 /// Below 200 µs, a change is scheduler and loopback jitter, not a regression a user would feel.
-pub const DEFAULT_LATENCY_FLOOR: Duration = Duration::from_micros(200);
+pub const DEFAULT_LATENCY_FLOOR: Duration = Duration::from_micros(25);
 /// A baseline with more than 1% errors describes a broken service, not a reference.
 pub const DEFAULT_RECORD_MAX_ERROR_RATE: Percent = Percent::from_fraction(0.01);
 /// Gated unless `[gate] metrics` says otherwise; p90 and max are reported only.
