@@ -80,6 +80,9 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
     }
     if let Some(learned) = &result.learned {
         eprint!("{}", describe(learned));
+        if let Some(reason) = nothing_gateable(&scenario, learned) {
+            return Err(Error::RecordRefused { path, reason });
+        }
     }
     baseline::save(&path, &result).map_err(|source| Error::RecordWrite { source })?;
     eprintln!(
@@ -143,6 +146,28 @@ fn unfit(scenario: &Scenario, r: &RunResult) -> Option<String> {
         ));
     }
     None
+}
+
+/// Why a baseline would gate no latency or throughput at all, if it would: such a baseline is
+/// refused now rather than passing every later gate on its error rate alone.
+fn nothing_gateable(scenario: &Scenario, l: &Learned) -> Option<String> {
+    let wanted: Vec<Metric> = scenario
+        .gate
+        .metrics
+        .iter()
+        .copied()
+        .filter(|m| LEARNED.contains(m))
+        .collect();
+    let reasons: Vec<&str> = wanted
+        .iter()
+        .filter_map(|m| l.not_gated(None, *m))
+        .collect();
+    (!wanted.is_empty() && reasons.len() == wanted.len()).then(|| {
+        format!(
+            "this scenario could gate none of its latency and throughput metrics: {}",
+            reasons.join("; ")
+        )
+    })
 }
 
 /// What the baseline's runs taught, for the person recording it: τ per metric, and each row the

@@ -161,8 +161,10 @@ pub fn learn(runs: &[RunResult], policy: &Policy) -> Learned {
     let levels = levels_for(policy, &names);
     let mut not_gated = Vec::new();
     for (scope, ev) in scopes.iter().zip(&evidence) {
-        for &m in &policy.metrics {
-            if m.is_service() || m == Metric::ErrorRate || !policy.for_row(*scope, m).1 {
+        // Every metric a row may fail on, gated today or not: `[gate] metrics` is not part of the
+        // scenario's hash, so a gate may ask for one that `record` was not told about.
+        for m in LEARNED {
+            if !policy.for_row(*scope, m).1 {
                 continue;
             }
             let t = tau.get(&m).copied().unwrap_or_else(|| prior_tau(m));

@@ -445,7 +445,7 @@ fn guarded(
         let target = lt.critical / (levels.z_critical + levels.z_beta);
         let hint = match guard::length_factor(within, tau * tau * (1.0 / nb + 1.0 / nr), target) {
             Some(f) => format!("a run about {:.0}x longer would make it gateable", f.ceil()),
-            None => "longer runs will not help: calibrate the run-to-run noise (`loadgate calibrate`) or record several baseline runs (`record --runs 3`)".to_string(),
+            None => "longer runs will not help: record more baseline runs (`loadgate record --runs 5`) so the gate learns this noise, or measure it (`loadgate calibrate`)".to_string(),
         };
         format!(
             "; too noisy to gate at {} (MDE {:.0}%): {hint}",

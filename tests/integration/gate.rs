@@ -210,12 +210,20 @@ fn a_baseline_without_windows_is_refused_and_kept() {
 }
 
 #[test]
-fn too_few_seconds_to_bootstrap_is_incomplete() {
+fn too_few_seconds_to_bootstrap_is_refused_at_record_and_incomplete_at_gate() {
     let demo = Demo::start();
     // One-second windows over a 3 s run: 3 windows, the noise guard needs 10.
     let text = scenario(demo.url(), "").replace(r#"window = "250ms""#, r#"window = "1s""#);
     let t = Test::new().scenario(&text);
-    t.run(&["record", SCENARIO]).code(0);
+    // Such a baseline could gate no latency at all: refused when recording, not at every gate.
+    t.run(&["record", SCENARIO, "--runs", "2"]).code(2).stderr_has(&[
+        "not recording baselines/t.json",
+        "could gate none of its latency and throughput metrics",
+        "needs 10 windows",
+    ]);
+    assert!(t.files("baselines").is_empty());
+    // A stored result used as a baseline (no learned gateability) is judged as before: incomplete.
+    t.run(&["run", SCENARIO, "--out", "baselines/t.json"]).code(0);
     t.run(&["gate", SCENARIO]).code(3).stdout_has(&[
         "verdict: INCOMPLETE",
         "too few windows to estimate the noise",
@@ -245,7 +253,7 @@ fn a_calibration_from_another_machine_is_not_used_and_says_so() {
     t.run(&["gate", SCENARIO]).code(0).stdout_has(&[
         "measured on another machine",
         "Some Other CPU",
-        "uncalibrated",
+        "learned from the baseline's 3 runs",
     ]);
     t.put("baselines/t.calibration.json", b"{ not json");
     t.run(&["gate", SCENARIO])

@@ -75,6 +75,26 @@ fn record_writes_a_complete_baseline_and_lists_and_shows_it() {
 }
 
 #[test]
+fn record_makes_the_default_folder_and_learns_the_noise_of_its_three_runs() {
+    let demo = Demo::start();
+    let t = Test::new().scenario(&scenario(demo.url(), ""));
+    std::fs::remove_dir(t.path("baselines")).expect("remove the empty baselines/");
+    t.run(&["record", SCENARIO]).code(0).stderr_has(&[
+        "created baselines/",
+        "baseline run 3 of 3",
+        "run-to-run noise τ learned from 3 runs",
+        "recorded baseline baselines/t.json",
+    ]);
+    let b = t.json(BASELINE);
+    assert_eq!(b["learned"]["runs"], 3, "{:#}", b["learned"]);
+    assert_eq!(b["meta"]["run_windows"].as_array().map(Vec::len), Some(3));
+    for m in ["p50", "p95", "mean", "throughput"] {
+        let tau = b["learned"]["tau"][m].as_f64();
+        assert!(tau.is_some_and(|t| t > 0.0 && t < 1.0), "{m}: {:#}", b["learned"]);
+    }
+}
+
+#[test]
 fn record_refuses_an_unhealthy_run_and_keeps_the_old_baseline() {
     let failing = Demo::with(DemoKnobs {
         error_rate: 0.5,

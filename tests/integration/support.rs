@@ -193,7 +193,10 @@ const JUDGE_ATTEMPTS: usize = 3;
 /// service: an unstable run, or critical rows too noisy to judge.
 fn disturbed(out: &Output) -> bool {
     let says = |needle: &str| out.stdout.contains(needle) || out.stderr.contains(needle);
-    out.code == 3 && (says("unstable run, not judged") || says("could not be judged (too"))
+    out.code == 3
+        && (says("unstable run, not judged")
+            || says("could not be judged (too")
+            || says("critical metrics could be judged (too"))
 }
 
 /// Runs `attempt` (a gate, or the runs a compare needs) again while its verdict is [`disturbed`], at

@@ -262,7 +262,7 @@ fn defaults_match_the_documentation() {
     assert_eq!(DEFAULT_REQUEST_TIMEOUT, Duration::from_secs(10));
     assert_eq!(DEFAULT_WARN, pct(10.0));
     assert_eq!(DEFAULT_CRITICAL, pct(20.0));
-    assert_eq!(DEFAULT_LATENCY_FLOOR, Duration::from_micros(200));
+    assert_eq!(DEFAULT_LATENCY_FLOOR, Duration::from_micros(25));
     assert_eq!(DEFAULT_RECORD_MAX_ERROR_RATE, pct(1.0));
     assert_eq!(DEFAULT_HEALTH_RETRIES, 5);
     assert_eq!(DEFAULT_HEALTH_INTERVAL, Duration::from_secs(1));
