@@ -1,73 +1,102 @@
 #!/usr/bin/env python3
 """A service loadgate's code knows nothing of, for the gate-accuracy benchmark.
 
-Serves on 127.0.0.1 (port 0 unless --port) and prints the port on its first line. Every service time
-is multiplied by --factor, so a regression is produced by the service itself, not by scaling
-histograms afterwards:
+One asyncio event loop (no threads, so no GIL hand-offs in the latencies), HTTP/1.1 keep-alive, on
+127.0.0.1 (port 0 unless --port); prints its port on the first line of stdout. Every service time is
+multiplied by --factor — the whole time the server spends on a request, parsing included, so a
+regression is produced by the service itself, not by scaling histograms afterwards:
 
   GET /health                 200 at once
-  GET /sleep?ms=M             sleeps M ms (±5% uniform jitter)                 latency modes
-  GET /tail?ms=M&sigma=S      sleeps a log-normal time with median M ms         heavy tail
-  GET /spin?us=U              burns U µs of CPU (no sleep)                      sub-millisecond
+  GET /sleep?ms=M             waits M ms (±5% uniform jitter)                  latency modes
+  GET /tail?ms=M&sigma=S      waits a log-normal time with median M ms          heavy tail
+  GET /spin?us=U              burns U µs of CPU (no wait)                       sub-millisecond
 """
 import argparse
+import asyncio
 import math
 import random
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+BODY = b'{"ok":true}'
 
-def main():
+
+def respond(status, body=b""):
+    reason = {200: "OK", 404: "Not Found", 400: "Bad Request"}[status]
+    head = f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
+async def serve(factor, reader, writer):
+    try:
+        while True:
+            line = await reader.readline()
+            if not line:
+                break
+            started = time.perf_counter()
+            parts = line.decode("latin-1").split()
+            length = 0
+            while True:
+                h = await reader.readline()
+                if h in (b"\r\n", b"\n", b""):
+                    break
+                name, _, value = h.decode("latin-1").partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value.strip() or 0)
+            if length:
+                await reader.readexactly(length)
+            if len(parts) < 2:
+                writer.write(respond(400))
+                break
+            url = urlparse(parts[1])
+            q = {k: v[0] for k, v in parse_qs(url.query).items()}
+            if url.path == "/health":
+                writer.write(respond(200, BODY))
+                await writer.drain()
+                continue
+            elif url.path == "/sleep":
+                ms = float(q.get("ms", "10"))
+                await asyncio.sleep(ms * random.uniform(0.95, 1.05) / 1000.0)
+            elif url.path == "/tail":
+                ms = float(q.get("ms", "5"))
+                sigma = float(q.get("sigma", "1.0"))
+                await asyncio.sleep(min(ms * math.exp(random.gauss(0.0, sigma)), 2000.0) / 1000.0)
+            elif url.path == "/spin":
+                end = time.perf_counter() + float(q.get("us", "200")) / 1e6
+                while time.perf_counter() < end:
+                    pass
+            else:
+                writer.write(respond(404))
+                await writer.drain()
+                continue
+            # The slower build: everything the server did for this request, once more × (factor − 1).
+            extra = (time.perf_counter() - started) * (factor - 1.0)
+            if extra > 0.002:
+                await asyncio.sleep(extra)
+            elif extra > 0:
+                end = time.perf_counter() + extra
+                while time.perf_counter() < end:
+                    pass
+            writer.write(respond(200, BODY))
+            await writer.drain()
+    except (ConnectionError, asyncio.IncompleteReadError):
+        pass
+    finally:
+        writer.close()
+
+
+async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--factor", type=float, default=1.0)
     ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
-    factor = args.factor
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *a):
-            pass
-
-        def do_GET(self):
-            url = urlparse(self.path)
-            q = {k: v[0] for k, v in parse_qs(url.query).items()}
-            if url.path == "/health":
-                pass
-            elif url.path == "/sleep":
-                ms = float(q.get("ms", "10"))
-                time.sleep(ms * factor * random.uniform(0.95, 1.05) / 1000.0)
-            elif url.path == "/tail":
-                ms = float(q.get("ms", "5"))
-                sigma = float(q.get("sigma", "1.0"))
-                t = ms * math.exp(random.gauss(0.0, sigma))
-                time.sleep(min(t, 2000.0) * factor / 1000.0)
-            elif url.path == "/spin":
-                us = float(q.get("us", "200")) * factor
-                end = time.perf_counter() + us / 1e6
-                while time.perf_counter() < end:
-                    pass
-            else:
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            body = b'{"ok":true}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    ThreadingHTTPServer.daemon_threads = True
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    print(server.server_address[1], flush=True)
+    server = await asyncio.start_server(lambda r, w: serve(args.factor, r, w), "127.0.0.1", args.port)
+    print(server.sockets[0].getsockname()[1], flush=True)
     sys.stdout.close()
-    server.serve_forever()
+    async with server:
+        await server.serve_forever()
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(main())

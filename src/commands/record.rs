@@ -178,7 +178,12 @@ fn describe(l: &Learned) -> String {
         .filter_map(|m| {
             let t = l.tau.get(m)?;
             let seen = l.observed_tau.get(m).copied().unwrap_or(0.0);
-            Some(format!("{m} {t:.3} (runs showed {seen:.3})"))
+            let mde = l
+                .expected_mde
+                .get(m)
+                .map(|x| format!(", MDE {:.0}%", x * 100.0))
+                .unwrap_or_default();
+            Some(format!("{m} {t:.3} (runs showed {seen:.3}{mde})"))
         })
         .collect();
     let mut text = if l.runs >= 2 {

@@ -160,6 +160,7 @@ pub fn learn(runs: &[RunResult], policy: &Policy) -> Learned {
     }
     let levels = levels_for(policy, &names);
     let mut not_gated = Vec::new();
+    let mut expected_mde = BTreeMap::new();
     for (scope, ev) in scopes.iter().zip(&evidence) {
         // Every metric a row may fail on, gated today or not: `[gate] metrics` is not part of the
         // scenario's hash, so a gate may ask for one that `record` was not told about.
@@ -168,7 +169,11 @@ pub fn learn(runs: &[RunResult], policy: &Policy) -> Learned {
                 continue;
             }
             let t = tau.get(&m).copied().unwrap_or_else(|| prior_tau(m));
-            if let Some(reason) = ungateable(runs, ev, *scope, m, t, policy, levels) {
+            let (reason, mde) = gateability(runs, ev, *scope, m, t, policy, levels);
+            if let (None, Some(mde)) = (scope, mde) {
+                expected_mde.insert(m, mde);
+            }
+            if let Some(reason) = reason {
                 not_gated.push(NotGated {
                     request: scope.map(str::to_string),
                     metric: m,
@@ -185,6 +190,7 @@ pub fn learn(runs: &[RunResult], policy: &Policy) -> Learned {
             .unwrap_or_default(),
         tau,
         observed_tau,
+        expected_mde,
         not_gated,
     }
 }
@@ -216,8 +222,13 @@ fn levels_for(policy: &Policy, names: &[&String]) -> Levels {
     Levels::new(critical, warn, Z_BETA)
 }
 
-/// Why a row cannot be gated for this scenario, if it cannot.
-fn ungateable(
+/// Why a row cannot be gated for this scenario, if it cannot, and the MDE a gate of one candidate
+/// run against this baseline can expect for it, when its noise could be estimated.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one row's inputs; grouping them would only rename them"
+)]
+fn gateability(
     runs: &[RunResult],
     ev: &[Option<BTreeMap<Metric, Evidence>>],
     scope: Option<&str>,
@@ -225,27 +236,31 @@ fn ungateable(
     tau: f64,
     policy: &Policy,
     levels: Levels,
-) -> Option<String> {
+) -> (Option<String>, Option<f64>) {
     let need = m.min_requests();
     let fewest = runs
         .iter()
         .map(|r| r.stats(scope).map_or(0, |s| s.requests))
-        .min()?;
+        .min()
+        .unwrap_or(0);
     if fewest < need {
-        return Some(format!(
+        return (Some(format!(
             "{m} needs at least {need} requests per run and the baseline's runs completed {fewest}: raise `load.rate` or lengthen `load.duration` to gate it"
-        ));
+        )), None);
     }
     let windows = runs
         .iter()
         .map(|r| r.stats(scope).map_or(0, |s| s.windows.len()))
-        .min()?;
+        .min()
+        .unwrap_or(0);
     if windows < MIN_WINDOWS {
-        return Some(format!(
+        return (Some(format!(
             "{m} needs {MIN_WINDOWS} windows of measurement per run to estimate its noise; the baseline's runs have {windows}: lengthen `load.duration`"
-        ));
+        )), None);
     }
-    let c = cell(runs, ev, scope, m)?;
+    let Some(c) = cell(runs, ev, scope, m) else {
+        return (None, None);
+    };
     // What a gate against this baseline will see: the baseline's within-run noise over its runs, a
     // candidate's over one run, and τ on both sides.
     let k = runs.len() as f64;
@@ -261,24 +276,24 @@ fn ungateable(
         can_fail,
     );
     if !j.too_noisy {
-        return None;
+        return (None, Some(j.mde));
     }
     let mde = format!("{:.0}%", j.mde * 100.0);
-    let pooled = RunResult::pool(runs)?;
-    if let Some((lo, hi, q_lo, q_hi)) = m
-        .quantile()
-        .and_then(|q| between_modes(&pooled, scope, q, thresholds.critical.fraction()))
-    {
-        return Some(format!(
+    let modes = RunResult::pool(runs).and_then(|pooled| {
+        m.quantile()
+            .and_then(|q| between_modes(&pooled, scope, q, thresholds.critical.fraction()))
+    });
+    if let Some((lo, hi, q_lo, q_hi)) = modes {
+        return (Some(format!(
             "{m} sits between two latency modes ({} at p{q_lo:.0}, {} at p{q_hi:.0}), so it jumps between them from run to run (MDE {mde}); the other metrics gate this scenario",
             format_micros(lo),
             format_micros(hi)
-        ));
+        )), Some(j.mde));
     }
-    Some(format!(
+    (Some(format!(
         "{m} is too noisy to gate at {} (expected MDE {mde}, more than twice the threshold): lengthen `load.duration` or record more runs (`record --runs`)",
         thresholds.critical
-    ))
+    )), Some(j.mde))
 }
 
 /// Whether quantile `q` of a scope sits in a gap between two modes: the values a couple of

@@ -20,6 +20,10 @@ pub struct Learned {
     pub tau: BTreeMap<Metric, f64>,
     /// τ the runs alone showed (pooled over request names, before shrinkage), for reports.
     pub observed_tau: BTreeMap<Metric, f64>,
+    /// The smallest regression a gate of one candidate run against this baseline can expect to catch
+    /// (with 95% power), per aggregate metric whose noise could be estimated: what `record` promises.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub expected_mde: BTreeMap<Metric, f64>,
     /// Rows that cannot be gated for this scenario, and why; reported once, never INCOMPLETE.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_gated: Vec<NotGated>,

@@ -379,6 +379,8 @@ impl RunResult {
     pub fn pool(runs: &[RunResult]) -> Option<RunResult> {
         let first = runs.first()?;
         let mut out = first.clone();
+        // What a baseline learned describes its own runs, not a new pool of them.
+        out.learned = None;
         let boundaries = |r: &RunResult| -> Vec<u32> {
             if r.meta.run_windows.is_empty() {
                 vec![r.all.windows.len() as u32]

@@ -216,14 +216,17 @@ fn too_few_seconds_to_bootstrap_is_refused_at_record_and_incomplete_at_gate() {
     let text = scenario(demo.url(), "").replace(r#"window = "250ms""#, r#"window = "1s""#);
     let t = Test::new().scenario(&text);
     // Such a baseline could gate no latency at all: refused when recording, not at every gate.
-    t.run(&["record", SCENARIO, "--runs", "2"]).code(2).stderr_has(&[
-        "not recording baselines/t.json",
-        "could gate none of its latency and throughput metrics",
-        "needs 10 windows",
-    ]);
+    t.run(&["record", SCENARIO, "--runs", "2"])
+        .code(2)
+        .stderr_has(&[
+            "not recording baselines/t.json",
+            "could gate none of its latency and throughput metrics",
+            "needs 10 windows",
+        ]);
     assert!(t.files("baselines").is_empty());
     // A stored result used as a baseline (no learned gateability) is judged as before: incomplete.
-    t.run(&["run", SCENARIO, "--out", "baselines/t.json"]).code(0);
+    t.run(&["run", SCENARIO, "--out", "baselines/t.json"])
+        .code(0);
     t.run(&["gate", SCENARIO]).code(3).stdout_has(&[
         "verdict: INCOMPLETE",
         "too few windows to estimate the noise",

@@ -90,7 +90,11 @@ fn record_makes_the_default_folder_and_learns_the_noise_of_its_three_runs() {
     assert_eq!(b["meta"]["run_windows"].as_array().map(Vec::len), Some(3));
     for m in ["p50", "p95", "mean", "throughput"] {
         let tau = b["learned"]["tau"][m].as_f64();
-        assert!(tau.is_some_and(|t| t > 0.0 && t < 1.0), "{m}: {:#}", b["learned"]);
+        assert!(
+            tau.is_some_and(|t| t > 0.0 && t < 1.0),
+            "{m}: {:#}",
+            b["learned"]
+        );
     }
 }
 
