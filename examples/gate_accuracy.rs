@@ -7,7 +7,9 @@
 //! (`compare::learn::recorded`: pooled, with the noise and gateability they teach), with the noise
 //! `gate` would use (`Noise::of_baseline`). Candidates are judged by `pipeline::judge_runs`, the loop
 //! `gate` runs, confirmation run and unstable-run rerun included, fed stored runs instead of live
-//! loads: for A/A the unchanged runs outside the baseline, for detection the regressed ones.
+//! loads: for A/A the unchanged runs outside the baseline, for detection the regressed ones. Then
+//! the kinds of regression the service cannot produce here (a tail only, one endpoint, throughput,
+//! errors) are injected into the unchanged runs' per-second histograms, through the same loop.
 //!
 //! Prints one Markdown row per case. "Fails the build" counts critical *and* incomplete (exit 1 and
 //! exit 3 both fail a CI job). Trials share runs (12 runs give 108 A/A trials), so they are not
@@ -20,16 +22,121 @@ use std::error::Error;
 use std::path::Path;
 
 use loadgate::compare::learn::recorded;
-use loadgate::compare::stats::wilson;
+use loadgate::compare::stats::{wilson, SplitMix64};
 use loadgate::compare::{Noise, Policy};
 use loadgate::pipeline::{judge_runs, Judge};
 use loadgate::result::metric::Metric;
-use loadgate::result::RunResult;
+use loadgate::result::{LatencyHistogram, LatencySummary, RequestStats, RunResult};
 use loadgate::verdict::{decide, Outcome};
 
 /// How many runs a `gate` may use (one, plus one confirmation or one rerun, plus one more when
 /// both happen).
 const DRAWS: usize = 3;
+
+/// An injected regression.
+#[derive(Clone, Copy)]
+enum Case {
+    /// Latencies above each window's p95 × factor.
+    Tail(f64),
+    /// One request name's latencies × factor.
+    OneEndpoint(f64),
+    /// Completed requests thinned to this fraction.
+    Throughput(f64),
+    /// This fraction of requests turned into errors.
+    Errors(f64),
+}
+
+impl Case {
+    fn label(self) -> String {
+        match self {
+            Case::Tail(f) => format!("tail only: ×{f} above p95"),
+            Case::OneEndpoint(f) => format!("one endpoint +{:.0}%", (f - 1.0) * 100.0),
+            Case::Throughput(k) => format!("throughput −{:.0}%", (1.0 - k) * 100.0),
+            Case::Errors(p) => format!("errors 0 → {:.1}%", p * 100.0),
+        }
+    }
+}
+
+fn binomial(rng: &mut SplitMix64, n: u64, p: f64) -> u64 {
+    if p >= 1.0 {
+        return n;
+    }
+    (0..n)
+        .filter(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p)
+        .count() as u64
+}
+
+fn scale(
+    h: &LatencyHistogram,
+    factor: f64,
+    above: u64,
+    rng: &mut SplitMix64,
+    keep: f64,
+) -> LatencyHistogram {
+    let mut out = LatencyHistogram::new();
+    for (v, c) in h.buckets() {
+        let c = binomial(rng, c, keep);
+        if v > above {
+            out.record_n((v as f64 * factor) as u64, c);
+        } else {
+            out.record_n(v, c);
+        }
+    }
+    out
+}
+
+fn alter(stats: &mut RequestStats, case: Case, rng: &mut SplitMix64) {
+    for w in &mut stats.windows {
+        match case {
+            Case::OneEndpoint(f) => {
+                w.histogram = scale(&w.histogram.to_dense(), f, 0, rng, 1.0).into();
+            }
+            Case::Tail(f) => {
+                let p95 = w.histogram.quantile_us(0.95).unwrap_or(u64::MAX);
+                w.histogram = scale(&w.histogram.to_dense(), f, p95, rng, 1.0).into();
+            }
+            Case::Throughput(k) => {
+                w.histogram = scale(&w.histogram.to_dense(), 1.0, u64::MAX, rng, k).into();
+                w.requests = w.histogram.count();
+                w.errors = binomial(rng, w.errors, k);
+            }
+            Case::Errors(p) => {
+                let e = binomial(rng, w.requests - w.errors, p);
+                w.errors += e;
+                stats.errors.status += e;
+            }
+        }
+    }
+    stats.histogram = LatencyHistogram::new();
+    for w in &stats.windows {
+        stats.histogram.merge(&w.histogram.to_dense());
+    }
+    if matches!(case, Case::Throughput(_)) {
+        stats.requests = stats.windows.iter().map(|w| w.requests).sum();
+        let errors: u64 = stats.windows.iter().map(|w| w.errors).sum();
+        stats.errors = Default::default();
+        stats.errors.status = errors;
+    }
+    stats.latency = LatencySummary::of(&stats.histogram);
+}
+
+fn transform(run: &RunResult, case: Case, seed: u64) -> RunResult {
+    let mut r = run.clone();
+    let mut rng = SplitMix64::new(seed);
+    let first = r.requests.keys().next().cloned();
+    for (name, stats) in r.requests.iter_mut() {
+        match case {
+            Case::OneEndpoint(_) if Some(name) != first.as_ref() => {}
+            _ => alter(stats, case, &mut rng),
+        }
+    }
+    let mut all = RequestStats::default();
+    for stats in r.requests.values() {
+        all.merge(stats);
+    }
+    r.all = all;
+    r
+}
 
 #[derive(Default)]
 struct Tally {
@@ -205,6 +312,34 @@ fn main() -> Result<(), Box<dyn Error>> {
             }
         }
         cases.push((label, t));
+    }
+    // Regressions injected into the unchanged runs' per-second histograms: kinds a service's own
+    // knob cannot produce here (a tail, one endpoint, throughput, errors), with exact ground truth.
+    for case in [
+        Case::Tail(3.0),
+        Case::OneEndpoint(1.2),
+        Case::Throughput(0.8),
+        Case::Errors(0.009),
+    ] {
+        let mut t = Tally::default();
+        for (bi, (idx, base)) in baselines.iter().enumerate() {
+            let (noise, _) = Noise::of_baseline(base, &host);
+            let noise = noise.unwrap_or_else(Noise::defaults);
+            let others: Vec<&RunResult> = (0..a.len())
+                .filter(|k| !idx.contains(k))
+                .map(|k| &a[k])
+                .collect();
+            for start in 0..others.len() {
+                let seq = (0..DRAWS)
+                    .map(|k| {
+                        let seed = (bi * 1000 + start * 10 + k) as u64;
+                        transform(others[(start + k) % others.len()], case, seed)
+                    })
+                    .collect();
+                gate(&rt, base, &policy, &noise, seq, &mut t)?;
+            }
+        }
+        cases.push((format!("injected: {}", case.label()), t));
     }
     println!(
         "| {} ({} unchanged runs) | trials | pass | warn | critical | incomplete | fails the build | 95% bound | runs per gate |",

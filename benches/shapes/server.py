@@ -3,8 +3,10 @@
 
 One asyncio event loop (no threads, so no GIL hand-offs in the latencies), HTTP/1.1 keep-alive, on
 127.0.0.1 (port 0 unless --port); prints its port on the first line of stdout. Every service time is
-multiplied by --factor — the whole time the server spends on a request, parsing included, so a
-regression is produced by the service itself, not by scaling histograms afterwards:
+multiplied by --factor, so a regression is produced by the service itself, not by scaling
+histograms afterwards: a wait is ×factor, and a CPU-bound request spins for ×factor the whole time
+the server spent on it, parsing included (a CPU-bound service on one event loop delays the requests
+queued behind it too, as a real one does):
 
   GET /health                 200 at once
   GET /sleep?ms=M             waits M ms (±5% uniform jitter)                  latency modes
@@ -57,27 +59,24 @@ async def serve(factor, reader, writer):
                 continue
             elif url.path == "/sleep":
                 ms = float(q.get("ms", "10"))
-                await asyncio.sleep(ms * random.uniform(0.95, 1.05) / 1000.0)
+                await asyncio.sleep(ms * factor * random.uniform(0.95, 1.05) / 1000.0)
             elif url.path == "/tail":
                 ms = float(q.get("ms", "5"))
                 sigma = float(q.get("sigma", "1.0"))
-                await asyncio.sleep(min(ms * math.exp(random.gauss(0.0, sigma)), 2000.0) / 1000.0)
+                t = min(ms * math.exp(random.gauss(0.0, sigma)), 2000.0)
+                await asyncio.sleep(t * factor / 1000.0)
             elif url.path == "/spin":
                 end = time.perf_counter() + float(q.get("us", "200")) / 1e6
+                while time.perf_counter() < end:
+                    pass
+                # The slower build: everything the server did for this request, × (factor − 1) more.
+                end = time.perf_counter() + (time.perf_counter() - started) * (factor - 1.0)
                 while time.perf_counter() < end:
                     pass
             else:
                 writer.write(respond(404))
                 await writer.drain()
                 continue
-            # The slower build: everything the server did for this request, once more × (factor − 1).
-            extra = (time.perf_counter() - started) * (factor - 1.0)
-            if extra > 0.002:
-                await asyncio.sleep(extra)
-            elif extra > 0:
-                end = time.perf_counter() + extra
-                while time.perf_counter() < end:
-                    pass
             writer.write(respond(200, BODY))
             await writer.drain()
     except (ConnectionError, asyncio.IncompleteReadError):

@@ -52,6 +52,44 @@ pub fn run(command: BaselinesCommand) -> Result<u8, Error> {
 }
 
 fn provenance(path: &Path, r: &crate::result::RunResult) -> String {
+    let mut text = header(path, r);
+    match &r.learned {
+        Some(l) => {
+            let taus: Vec<String> = l
+                .tau
+                .iter()
+                .map(|(m, t)| {
+                    let mde = l
+                        .expected_mde
+                        .get(m)
+                        .map(|x| format!(" (MDE {:.0}%)", x * 100.0))
+                        .unwrap_or_default();
+                    format!("{m} {t:.3}{mde}")
+                })
+                .collect();
+            text.push_str(&format!(
+                "  runs:     {} (run-to-run noise τ: {})\n",
+                l.runs,
+                taus.join(", ")
+            ));
+            for n in &l.not_gated {
+                text.push_str(&format!(
+                    "  not gated: {} {}: {}\n",
+                    n.request.as_deref().unwrap_or("all"),
+                    n.metric,
+                    n.reason
+                ));
+            }
+        }
+        None => text.push_str(&format!(
+            "  runs:     {} (no learned run-to-run noise: recorded by an older loadgate or merged; re-record to learn it)\n",
+            r.runs()
+        )),
+    }
+    text
+}
+
+fn header(path: &Path, r: &crate::result::RunResult) -> String {
     let m = &r.meta;
     format!(
         "baseline {}\n  scenario: {} (hash {})\n  recorded: {} with loadgate {}\n  commit:   {}\n  host:     {} ({} CPUs, {:.1} GiB, {}; fingerprint {})\n",
