@@ -9,7 +9,7 @@
 # Shapes: benches/shapes/*.toml against benches/shapes/server.py (a Python service: latency modes,
 # a heavy tail, a low rate, a sub-millisecond CPU-bound endpoint), and scenarios/demo.toml against
 # the built-in demo. Per shape: A_RUNS unchanged runs (default 12), B_RUNS runs with every service
-# time ×1.2 (default 6) and C_RUNS ×1.1 (default 6). COLLECT_ONLY=1 records the runs and stops. Each run takes ramp-up + duration (22 s);
+# time ×1.2 (default 6; F20 to change the factor) and C_RUNS ×1.1 (default 6; F10). COLLECT_ONLY=1 records the runs and stops. Each run takes ramp-up + duration (22 s);
 # resumable (runs already on disk are kept). Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +46,7 @@ run_one() {
 for shape in "${shapes[@]}"; do
   # Every service time ×1.2 / ×1.1 (the server scales all the time it spends on a request); the
   # example prints the change each case really produced, as a client measured it.
-  f20=1.2 f10=1.1
+  f20=${F20:-1.2} f10=${F10:-1.1}
   # One run of each build in turn, so a slow drift or a busy spell of the machine falls on all
   # three builds alike instead of on one.
   for i in $(seq 1 "$A_RUNS"); do

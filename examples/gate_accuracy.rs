@@ -200,6 +200,17 @@ fn gate(
         |_| {},
     ))?;
     let verdict = decide(&comparison);
+    if verdict.outcome == Outcome::Critical && std::env::var_os("GATE_ACCURACY_SHOW").is_some() {
+        for r in verdict.reasons.iter().take(3) {
+            eprintln!(
+                "  critical ({} runs): {} {}: {}",
+                effort.runs,
+                r.request.as_deref().unwrap_or("all"),
+                r.metric,
+                r.message
+            );
+        }
+    }
     *tally.outcomes.entry(verdict.outcome).or_default() += 1;
     tally.runs += effort.runs;
     tally.trials += 1;

@@ -129,6 +129,30 @@ pub fn recorded(runs: &[RunResult], policy: &Policy) -> Option<RunResult> {
     Some(pooled)
 }
 
+/// What the baseline's runs taught, with more A/A evidence: `candidate` runs of one build (a gate's
+/// first run and its confirmation run). Their spread does not move with a regression, so it is
+/// evidence of τ whatever the verdict; its degrees of freedom add to the baseline's.
+pub fn with_candidate_runs(l: &Learned, candidate: &[RunResult], policy: &Policy) -> Learned {
+    if candidate.len() < 2 {
+        return l.clone();
+    }
+    let more = learn(candidate, policy);
+    let (df_b, df_c) = (
+        l.runs.saturating_sub(1) as f64,
+        (candidate.len() - 1) as f64,
+    );
+    let mut out = l.clone();
+    for m in LEARNED {
+        let (Some(b), Some(c)) = (l.observed_tau.get(&m), more.observed_tau.get(&m)) else {
+            continue;
+        };
+        let observed = ((df_b * b * b + df_c * c * c) / (df_b + df_c)).sqrt();
+        out.observed_tau.insert(m, observed);
+        out.tau.insert(m, shrunk_tau(m, observed, df_b + df_c));
+    }
+    out
+}
+
 /// Learns τ and gateability from the runs of one baseline (all of the same build, in order).
 pub fn learn(runs: &[RunResult], policy: &Policy) -> Learned {
     let names: Vec<&String> = runs

@@ -4,6 +4,7 @@
 //! run the very same decisions: live loads for one, stored runs for the others.
 
 use crate::compare::guard::{Z_BETA, Z_BETA_CONFIRMED};
+use crate::compare::learn;
 use crate::compare::{
     compare, confirm, needs_confirmation, Comparison, Noise, Policy, Settings, Status,
 };
@@ -78,7 +79,21 @@ pub async fn judge_runs<E>(
         } else {
             Z_BETA
         };
-        let current = compare(base, &pooled, settings(z_beta));
+        // A confirmation run and the first run are two runs of one build: A/A evidence the
+        // baseline's learned noise takes in before the pooled verdict.
+        let taught = match (&base.learned, runs.len() > 1 && judge.noise.learned) {
+            (Some(l), true) => Some(Noise::learned(&learn::with_candidate_runs(
+                l,
+                &runs,
+                judge.policy,
+            ))),
+            _ => None,
+        };
+        let pooled_settings = Settings {
+            noise: taught.as_ref().unwrap_or(judge.noise),
+            ..settings(z_beta)
+        };
+        let current = compare(base, &pooled, pooled_settings);
         let current = match (&first, runs.last()) {
             (Some(f), Some(last)) => {
                 let alone = compare(base, last, settings(Z_BETA));
