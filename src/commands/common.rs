@@ -283,15 +283,24 @@ pub fn print(text: &str) -> Result<(), Error> {
 /// to stdout so a human sees the result.
 pub fn emit(report: &Report<'_>, output: &OutputArgs) -> Result<(), Error> {
     let text = report::render(report, output.format);
+    let to_stdout = |p: &Path| crate::fsutil::destination(p) == crate::fsutil::Destination::Stdout;
     match &output.output {
+        // `--output -`: the chosen format is the stdout, with no table beside it.
+        Some(path) if to_stdout(path) => print(&text),
         Some(path) => {
-            write_atomic(path, text.as_bytes())?;
-            eprintln!(
-                "loadgate: wrote {} report to {}",
-                format_name(output.format),
-                path.display()
-            );
-            print(&report::render(report, Format::Table))
+            // The table reaches stdout even when the file cannot be written: the human reading the
+            // log still sees the result.
+            let written = write_atomic(path, text.as_bytes());
+            if written.is_ok() {
+                eprintln!(
+                    "loadgate: wrote {} report to {}",
+                    format_name(output.format),
+                    path.display()
+                );
+            }
+            let printed = print(&report::render(report, Format::Table));
+            written?;
+            printed
         }
         None => print(&text),
     }

@@ -17,6 +17,7 @@ use crate::report::{Format, Judged, Report};
 use crate::result::RunResult;
 use crate::scenario::units::parse_duration;
 use crate::verdict::{decide, Outcome};
+use std::path::PathBuf;
 
 /// An unstable run (outlier seconds) is rerun once before the gate gives up on it.
 const UNSTABLE_RERUNS: u32 = 1;
@@ -54,11 +55,8 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
     if scenario.load.ramps_rate() {
         comparison.notes.push("throughput is informational: the target rate ramps through the stages, so the achieved rate follows the schedule rather than the service".to_string());
     }
-    if let Some(out) = &args.out {
-        common::write_result(out, &pooled)?;
-    }
-    history::append(args.history.as_deref(), &pooled)?;
-    conclude(&args, &plan, &base, &pooled, &comparison, "").await
+    let stored = store(&args, &pooled);
+    Ok(conclude(&args, &plan, &base, &pooled, &comparison, stored, "").await)
 }
 
 async fn run_paired(
@@ -83,24 +81,79 @@ async fn run_paired(
     let judged = crate::commands::paired::judge(scenario, &resolved, base_url, args.segments).await;
     common::finish(resolved).await;
     let (base, cand, comparison) = judged?;
-    if let Some(out) = &args.out {
-        common::write_result(out, &cand)?;
-    }
-    history::append(args.history.as_deref(), &cand)?;
-    conclude(args, plan, &base, &cand, &comparison, ", paired mode").await
+    let stored = store(args, &cand);
+    Ok(conclude(
+        args,
+        plan,
+        &base,
+        &cand,
+        &comparison,
+        stored,
+        ", paired mode",
+    )
+    .await)
 }
 
-/// Verdict → reports → actions → exit code, for both modes. The actions run even when the report
-/// could not be written (a rollback must not depend on a full disk), and are told only of files
-/// that exist; the error is returned after them.
+/// What became of the files the gate writes before its verdict.
+struct Stored {
+    /// `--out`, when it was written.
+    result_json: Option<PathBuf>,
+    /// Whether a write failed (already reported).
+    failed: bool,
+}
+
+/// Writes `--out` and appends to `--history`. A failure is reported and remembered, never
+/// returned: the verdict, the other reports and the actions (a rollback above all) must not depend
+/// on a full disk.
+fn store(args: &GateArgs, run: &RunResult) -> Stored {
+    let mut failed = false;
+    let result_json = args
+        .out
+        .as_ref()
+        .filter(|out| reported(common::write_result(out, run), &mut failed) && stored_file(out))
+        .cloned();
+    reported(history::append(args.history.as_deref(), run), &mut failed);
+    Stored {
+        result_json,
+        failed,
+    }
+}
+
+/// Whether `r` succeeded; a failure is printed now and sets `failed`.
+fn reported(r: Result<(), Error>, failed: &mut bool) -> bool {
+    match r {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("error: {e}; the gate goes on to its verdict and actions");
+            *failed = true;
+            false
+        }
+    }
+}
+
+/// The exit code once the outputs are known: the verdict's, except that a pass whose requested
+/// files could not all be written is an I/O error (2). A critical or incomplete verdict keeps its
+/// code: a failed write must not hide a regression from the pipeline (README "Exit codes").
+fn final_code(verdict_code: u8, write_failed: bool) -> u8 {
+    if write_failed && verdict_code == exit::PASS {
+        exit::ERROR
+    } else {
+        verdict_code
+    }
+}
+
+/// Verdict → reports → actions → exit code, for both modes. Every report that can be written is,
+/// and the actions run even when some could not be (a rollback must not depend on a full disk);
+/// they are told only of files that exist.
 async fn conclude(
     args: &GateArgs,
     plan: &Plan,
     base: &RunResult,
     run: &RunResult,
     comparison: &Comparison,
+    stored: Stored,
     mode: &str,
-) -> Result<u8, Error> {
+) -> u8 {
     let verdict = decide(comparison);
     let judged = Judged {
         baseline: base,
@@ -111,25 +164,23 @@ async fn conclude(
         run,
         judged: Some(judged),
     };
-    let emitted = common::emit(&report, &args.output);
-    let code = match &emitted {
-        Ok(()) => exit_code(verdict.outcome, args.fail_on),
-        // The report the user asked for is missing: an I/O error, as before any action existed.
-        Err(_) => exit::ERROR,
-    };
+    let mut failed = stored.failed;
+    let emitted = reported(common::emit(&report, &args.output), &mut failed);
+    let code = final_code(exit_code(verdict.outcome, args.fail_on), failed);
     eprintln!(
         "loadgate: verdict {} (exit {code}{mode})",
         verdict.outcome.name()
     );
     if !plan.is_empty() || args.actions.actions_json.is_some() {
-        let report_json = match (&emitted, args.output.format, &args.output.output) {
-            (Ok(()), Format::Json, Some(p)) => Some(p.clone()),
+        let report_json = match (emitted, args.output.format, &args.output.output) {
+            // Only a stored file can be read back and handed on; `/dev/null` or a pipe cannot.
+            (true, Format::Json, Some(p)) if stored_file(p) => Some(p.clone()),
             _ => None,
         };
         let report_json_written = report_json.clone();
         let files = Files {
             report_json,
-            result_json: args.out.clone(),
+            result_json: stored.result_json,
         };
         let warn_fails = args.fail_on == FailOn::Warn;
         let ctx = ActionContext::new(run, judged, code, warn_fails, files);
@@ -150,8 +201,14 @@ async fn conclude(
             }
         }
     }
-    emitted?;
-    Ok(code)
+    code
+}
+
+fn stored_file(p: &std::path::Path) -> bool {
+    matches!(
+        crate::fsutil::destination(p),
+        crate::fsutil::Destination::Atomic(_)
+    )
 }
 
 /// Adds the action outcomes to a written JSON report as its `actions` field (atomically).
@@ -329,5 +386,18 @@ pub fn exit_code(outcome: Outcome, fail_on: FailOn) -> u8 {
         (Outcome::Critical, _) | (Outcome::Warn, FailOn::Warn) => exit::REGRESSION,
         (Outcome::Incomplete, _) => exit::INCOMPLETE,
         (Outcome::Pass | Outcome::Warn, _) => exit::PASS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_never_hides_a_regression_nor_passes_silently() {
+        assert_eq!(final_code(exit::REGRESSION, true), exit::REGRESSION);
+        assert_eq!(final_code(exit::INCOMPLETE, true), exit::INCOMPLETE);
+        assert_eq!(final_code(exit::PASS, true), exit::ERROR);
+        assert_eq!(final_code(exit::PASS, false), exit::PASS);
     }
 }
