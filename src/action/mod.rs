@@ -56,13 +56,26 @@ pub struct Done {
     pub detail: String,
     /// Output worth showing (the last lines of a hook's output).
     pub output: Vec<String>,
+    /// The action found, once running, that it must not act (`detail` says why).
+    pub skipped: bool,
+}
+
+impl Done {
+    /// The action looked and decided not to act, for `why`.
+    pub fn skipped(why: String) -> Self {
+        Self {
+            detail: why,
+            output: Vec::new(),
+            skipped: true,
+        }
+    }
 }
 
 impl From<String> for Done {
     fn from(detail: String) -> Self {
         Self {
             detail,
-            output: Vec::new(),
+            ..Self::default()
         }
     }
 }
@@ -239,7 +252,10 @@ async fn run_one(action: &dyn Action, ctx: &ActionContext) -> ActionOutcome {
     match tokio::time::timeout(budget, action.run(ctx)).await {
         Ok(Ok(done)) => ActionOutcome {
             name,
-            status: Status::Ok,
+            status: match done.skipped {
+                true => Status::Skipped,
+                false => Status::Ok,
+            },
             detail: done.detail,
             output: done.output,
         },

@@ -303,6 +303,7 @@ fn run_blocking(
         Some(s) if s.success() => Ok(Done {
             detail: format!("ran: {}", describe(s)),
             output,
+            skipped: false,
         }),
         Some(s) => Err(HookError::Failed {
             path,
