@@ -24,7 +24,11 @@ const UNSTABLE_RERUNS: u32 = 1;
 
 pub async fn run(args: GateArgs) -> Result<u8, Error> {
     let scenario = crate::scenario::load_profile(&args.scenario, args.target.profile.as_deref())?;
-    let plan = action::prepare(action_settings(&args.actions)?, &action::Env::capture())?;
+    let settings = action::Settings {
+        secrets: scenario.secrets.clone(),
+        ..action_settings(&args.actions)?
+    };
+    let plan = action::prepare(settings, &action::Env::capture())?;
     if let Some(base_url) = &args.paired {
         return run_paired(&args, &scenario, base_url, &plan).await;
     }
@@ -238,6 +242,7 @@ fn action_settings(a: &ActionArgs) -> Result<action::Settings, Error> {
         rollback_hook_args,
         rollback_on,
         hook_timeout,
+        hook_env,
         github_comment,
         github_repo,
         github_pr,
@@ -285,6 +290,7 @@ fn action_settings(a: &ActionArgs) -> Result<action::Settings, Error> {
                 args: rollback_hook_args.clone(),
                 on: *rollback_on,
                 timeout: duration("--hook-timeout", hook_timeout)?,
+                pass_env: hook_env.clone(),
             }),
             None => None,
         },
@@ -305,6 +311,7 @@ fn action_settings(a: &ActionArgs) -> Result<action::Settings, Error> {
         junit: junit.clone(),
         webhooks,
         notify_on: *notify_on,
+        secrets: crate::secret::Secrets::default(),
     })
 }
 

@@ -52,6 +52,9 @@ pub struct Scenario {
     pub hash: String,
     /// The `[profile.NAME]` applied over `[load]`, if any (`--profile`).
     pub profile: Option<String>,
+    /// The variables read through `${env:NAME}`, and their values: never echoed, never handed to
+    /// the rollback hook.
+    pub secrets: crate::secret::Secrets,
 }
 
 impl Scenario {
@@ -369,7 +372,17 @@ pub fn load_profile(path: &Path, profile: Option<&str>) -> Result<Scenario, Scen
         path: path.to_path_buf(),
         source,
     })?;
-    validate::from_toml_profile(path, &text, &|k| std::env::var(k).ok(), profile)
+    let reads = std::cell::RefCell::new(crate::secret::Secrets::default());
+    let lookup = |k: &str| {
+        let v = std::env::var(k).ok();
+        if let Some(v) = &v {
+            reads.borrow_mut().add_var(k, v);
+        }
+        v
+    };
+    let mut scenario = validate::from_toml_profile(path, &text, &lookup, profile)?;
+    scenario.secrets = reads.into_inner();
+    Ok(scenario)
 }
 
 /// A scenario cannot be used. Messages name the file, the key and the fix.

@@ -284,6 +284,7 @@ pub fn from_toml_profile(
         captures: cx.captures.clone(),
         hash: hash(&file),
         profile: profile.map(str::to_string),
+        secrets: crate::secret::Secrets::default(),
     })
 }
 
