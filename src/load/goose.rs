@@ -237,10 +237,18 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
             let outcome = match response {
                 Ok(response) => {
                     let status = response.status().as_u16();
+                    let left_host = crate::http::leaves_host(
+                        response.url(),
+                        status,
+                        response
+                            .headers()
+                            .get(reqwest::header::LOCATION)
+                            .and_then(|v| v.to_str().ok()),
+                    );
                     let response_headers = req.reads_headers.then(|| response.headers().clone());
                     let body = response.bytes().await;
                     let latency_us = late_us + started.elapsed().as_micros() as u64;
-                    let (error, check) = match body {
+                    let (mut error, check) = match body {
                         Err(e) => (Some(failed(&req.spec.name, e)), None),
                         Ok(bytes) => {
                             let lookup = |name: &str| {
@@ -259,6 +267,9 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
                             flow::judge(&req.spec, &seen, user.get_session_data_mut::<UserState>())
                         }
                     };
+                    if left_host && error == Some(ErrorKind::Status) {
+                        error = Some(ErrorKind::Redirect);
+                    }
                     Outcome {
                         latency_us,
                         status: Some(status),
@@ -347,13 +358,11 @@ pub(crate) async fn execute(
     plan: Plan,
     recorder: Arc<Recorder>,
 ) -> Result<(Ending, Instant), LoadError> {
-    let client = if plan.client.is_default() {
-        None
-    } else {
-        // Fail before the run, with the reason, rather than in every user.
-        plan.client.client(plan.request_timeout)?;
-        Some((plan.client.clone(), plan.request_timeout))
-    };
+    // Every user gets loadgate's client: goose's own follows redirects to any host, carrying the
+    // scenario's headers there. Built once here to fail before the run, with the reason, rather
+    // than in every user.
+    plan.client.client(plan.request_timeout)?;
+    let client = Some((plan.client.clone(), plan.request_timeout));
     let shared = Arc::new(Shared {
         recorder: recorder.clone(),
         feeds: plan.feeds.clone(),

@@ -27,6 +27,8 @@ pub enum ErrorKind {
     Check,
     /// A capture found nothing in the response.
     Capture,
+    /// A redirect to another host, not followed.
+    Redirect,
 }
 
 /// The outcome of one request.
@@ -199,6 +201,7 @@ impl Recorder {
                     }
                 }
                 ErrorKind::Capture => acc.errors.capture += 1,
+                ErrorKind::Redirect => acc.errors.redirect += 1,
             }
         }
         if outcome.status.is_some() {

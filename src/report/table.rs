@@ -91,6 +91,12 @@ pub fn render(report: &Report<'_>) -> String {
                 String::new()
             }
         ));
+        if e.redirect > 0 {
+            out.push_str(&format!(
+                "errors: {} redirect(s) to another host, not followed (set `[target] cross_host_redirects = true` to follow them)\n",
+                e.redirect
+            ));
+        }
     }
     for n in flow_notes(run) {
         out.push_str(&format!("note: {n}\n"));

@@ -226,12 +226,21 @@ pub struct ErrorCounts {
     /// A `[[request.capture]]` that found nothing in the response.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub capture: u64,
+    /// A redirect to another host, not followed (`[target] cross_host_redirects`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redirect: u64,
 }
 
 impl ErrorCounts {
     /// All errors.
     pub fn total(&self) -> u64 {
-        self.connect + self.timeout + self.status + self.other + self.check + self.capture
+        self.connect
+            + self.timeout
+            + self.status
+            + self.other
+            + self.check
+            + self.capture
+            + self.redirect
     }
 
     /// Adds `other` into `self`.
@@ -242,6 +251,7 @@ impl ErrorCounts {
         self.other += other.other;
         self.check += other.check;
         self.capture += other.capture;
+        self.redirect += other.redirect;
     }
 }
 

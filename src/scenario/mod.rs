@@ -83,6 +83,8 @@ pub struct TargetSpec {
     pub ca_file: Option<PathBuf>,
     /// Keep a cookie jar per user.
     pub cookies: bool,
+    /// Follow a redirect to another host (by default it is not followed, and counted).
+    pub cross_host_redirects: bool,
 }
 
 /// Which HTTP version the load speaks.
@@ -111,6 +113,7 @@ impl std::fmt::Debug for TargetSpec {
             .field("http", &self.http)
             .field("ca_file", &self.ca_file)
             .field("cookies", &self.cookies)
+            .field("cross_host_redirects", &self.cross_host_redirects)
             .finish()
     }
 }

@@ -728,6 +728,7 @@ fn target(cx: &Ctx<'_>, t: &TargetFile) -> Result<TargetSpec, ScenarioError> {
         http,
         ca_file,
         cookies: t.cookies.unwrap_or(false),
+        cross_host_redirects: t.cross_host_redirects.unwrap_or(false),
     })
 }
 

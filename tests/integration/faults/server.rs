@@ -29,6 +29,9 @@ pub enum Fault {
     Fails { from: u64, to: u64 },
     /// Every answer: the headers at once, then the body in `chunks` pieces, each after `gap`.
     Trickles { chunks: usize, gap: Duration },
+    /// Every answer: `302 Found` to the same path on `localhost:port`, another host name for a
+    /// server on this machine.
+    Redirects { port: u16 },
 }
 
 #[derive(Debug)]
@@ -226,6 +229,11 @@ fn respond(stream: &mut TcpStream, state: &State, path: &str) -> std::io::Result
             }
             Ok(())
         }
+        Fault::Redirects { port } => write!(
+            stream,
+            "HTTP/1.1 302 Found\r\nlocation: http://localhost:{port}{path}\r\ncontent-length: 0\r\n\r\n"
+        )
+        .and_then(|()| stream.flush()),
         _ => {
             service_time(path);
             answer(stream, "200 OK", BODY)

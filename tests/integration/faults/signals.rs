@@ -135,3 +135,31 @@ fn a_second_signal_exits_at_once() {
     assert!(out.stdout.is_empty(), "{out}");
     before.unchanged(&t, &out);
 }
+
+/// Ctrl-C while the preflight waits for a target that is down: loadgate stops at once, instead of
+/// after every retry (10 000 here, a second apart: hours). Exit 130, nothing stored.
+#[test]
+fn ctrl_c_during_the_health_check_retries_stops_at_once() {
+    let t = stored(&crate::support::dead_url(), |s| {
+        s.replace(
+            r#"retries = 1, interval = "100ms""#,
+            r#"retries = 10000, interval = "1s""#,
+        )
+    });
+    let before = Stored::of(&t);
+    let mut child = Reaped(
+        t.command()
+            .args(["-v", "run", SCENARIO])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn loadgate"),
+    );
+    let (lines, stderr) = lines_of(child.stderr.take().expect("stderr"));
+    wait_for_line(&lines, "preflight attempt 2 of 10001");
+    send(&child, Signal::SIGINT);
+    let out = finished(child, stderr, Duration::from_secs(30));
+    out.code(130).stderr_has(&["interrupted"]);
+    assert!(!out.stderr.contains(" users "), "a load started\n{out}");
+    before.unchanged(&t, &out);
+}

@@ -159,3 +159,41 @@ fn a_body_that_trickles_counts_in_the_latency() {
     );
     before.kept(&t, &out);
 }
+
+/// A target that answers every request with a redirect to another host (`localhost`, where a
+/// second server listens): nothing follows it there, neither the load nor its `${env:…}` header;
+/// every such answer counts as a `redirect` error, and the report says how to allow them.
+#[test]
+fn a_redirect_to_another_host_is_not_followed_but_counted() {
+    let elsewhere = FaultServer::start(Fault::None);
+    let port = elsewhere
+        .url()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a port in the server's URL");
+    let server = FaultServer::start(Fault::Redirects { port });
+    let text = crate::support::scenario(server.url(), "").replace(
+        "[load]",
+        "headers = { X-Api-Key = \"${env:LG_REDIRECT_KEY}\" }\n\n[load]",
+    );
+    let t = Test::new()
+        .scenario(&text)
+        .env("LG_REDIRECT_KEY", "k3y-not-for-elsewhere");
+    let out = t.run(&["run", SCENARIO, "--out", "result.json"]);
+    out.stdout_has(&[
+        "redirect(s) to another host, not followed",
+        "cross_host_redirects",
+    ]);
+    assert_eq!(
+        elsewhere.received(),
+        0,
+        "the load followed the redirect\n{out}"
+    );
+    let errors = errors_of(&t);
+    let requests = t.json("result.json")["all"]["requests"]
+        .as_u64()
+        .expect("all.requests");
+    assert!(requests > 100, "{out}");
+    assert_eq!(count(&errors, "redirect"), requests, "{errors}\n{out}");
+}
