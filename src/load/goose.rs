@@ -53,6 +53,8 @@ struct Prepared {
     dynamic: bool,
     /// Whether checks or captures read response headers.
     reads_headers: bool,
+    /// What checks and captures read of the body.
+    body: crate::load::body::Needs,
 }
 
 /// What every transaction of a run shares.
@@ -246,11 +248,11 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
                             .and_then(|v| v.to_str().ok()),
                     );
                     let response_headers = req.reads_headers.then(|| response.headers().clone());
-                    let body = response.bytes().await;
+                    let body = crate::load::body::read(response, req.body).await;
                     let latency_us = late_us + started.elapsed().as_micros() as u64;
                     let (mut error, check) = match body {
                         Err(e) => (Some(failed(&req.spec.name, e)), None),
-                        Ok(bytes) => {
+                        Ok(body) => {
                             let lookup = |name: &str| {
                                 response_headers
                                     .as_ref()?
@@ -262,7 +264,8 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
                             let seen = Response {
                                 status,
                                 header: &lookup,
-                                body: &bytes,
+                                body: &body.kept,
+                                len: body.len,
                             };
                             flow::judge(&req.spec, &seen, user.get_session_data_mut::<UserState>())
                         }
@@ -403,6 +406,7 @@ pub(crate) async fn execute(
             dynamic: spec.is_dynamic() || !target_dynamic.is_empty(),
             target_dynamic,
             reads_headers,
+            body: crate::load::body::Needs::of(spec),
             spec: spec.clone(),
         };
         scenario = scenario.register_transaction(transaction(Arc::new(prepared), shared.clone())?);

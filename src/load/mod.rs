@@ -4,6 +4,7 @@
 //! `demo.rs` is the built-in demo service. This stage does not compare or judge.
 
 pub mod arrival;
+pub mod body;
 pub mod client;
 pub mod demo;
 pub mod flow;

@@ -197,3 +197,28 @@ fn a_redirect_to_another_host_is_not_followed_but_counted() {
     assert!(requests > 100, "{out}");
     assert_eq!(count(&errors, "redirect"), requests, "{errors}\n{out}");
 }
+
+/// A body that never ends, with a `max_body_bytes` check: the check fails as soon as the limit is
+/// passed, without waiting for the rest, so every request is a check failure and none a timeout
+/// (reading the whole body first, each would have hung until the request timeout).
+#[test]
+fn a_body_past_max_body_bytes_fails_without_reading_the_rest() {
+    let server = FaultServer::start(Fault::Endless { sent: 64 * 1024 });
+    let limited = |s: String, path: &str| {
+        s.replace(
+            &format!("path = \"{path}\"\n"),
+            &format!("path = \"{path}\"\n[[request.check]]\nmax_body_bytes = 1000\n"),
+        )
+    };
+    let text = limited(
+        limited(crate::support::scenario(server.url(), ""), "/fast"),
+        "/products",
+    );
+    let t = Test::new().scenario(&text);
+    let out = t.run(&["run", SCENARIO, "--out", "result.json"]);
+    let all = t.json("result.json")["all"].clone();
+    let requests = all["requests"].as_u64().expect("all.requests");
+    assert!(requests > 100, "{all}\n{out}");
+    assert_eq!(count(&all["errors"], "check"), requests, "{out}");
+    assert_eq!(count(&all["errors"], "timeout"), 0, "{out}");
+}
