@@ -286,6 +286,8 @@ mod tests {
         let mut r = testing::result();
         r.meta.started_at = started_at.to_string();
         r.meta.git_commit = commit.map(str::to_string);
+        // One window of the fixture's 1 s: the loader checks the duration against the windows.
+        r.meta.measured_duration_ms = 1_000;
         let mut s = RequestStats {
             requests: 10,
             ..Default::default()

@@ -146,9 +146,12 @@ async fn prepare_user(user: &mut GooseUser, shared: &Shared) -> TransactionResul
         .get_session_data::<UserState>()
         .is_some_and(|s| s.client_ready);
     if let (false, Some((options, timeout))) = (ready, &shared.client) {
-        // Checked before the run (`execute`), so a failure here is not expected.
-        if let Ok(builder) = options.builder(*timeout) {
-            user.set_client_builder(builder).await?;
+        // Building a client loads the TLS roots: tens of milliseconds of CPU, which on a runtime
+        // worker would stall every other user's requests. Checked before the run (`execute`), so a
+        // failure here is not expected.
+        let (options, timeout) = (options.clone(), *timeout);
+        if let Ok(Ok(client)) = tokio::task::spawn_blocking(move || options.client(timeout)).await {
+            user.client = client;
         }
         if let Some(s) = user.get_session_data_mut::<UserState>() {
             s.client_ready = true;
