@@ -178,6 +178,71 @@ pub fn check_writable(path: &Path) -> Result<(), WriteError> {
         .map_err(|e| err(std::io::Error::from(e.kind())))
 }
 
+/// The most a file of each kind may hold (README "What happens when things go wrong"): far above
+/// anything loadgate writes or a user means, far below what would exhaust memory.
+pub mod limits {
+    /// A scenario file.
+    pub const SCENARIO: u64 = 4 << 20;
+    /// A feeder's CSV file (held in memory for the run).
+    pub const FEEDER: u64 = 256 << 20;
+    /// A PEM file of CA certificates.
+    pub const CA_FILE: u64 = 4 << 20;
+    /// A stored result: a baseline, a `--out` file, a history entry, a calibration, a report.
+    pub const RESULT: u64 = 512 << 20;
+    /// The GitHub event file.
+    pub const EVENT: u64 = 64 << 20;
+}
+
+/// Reads `path` whole, when it is a regular file of at most `cap` bytes: a device (`/dev/zero`),
+/// a pipe or a file larger than `cap` is an error naming the problem, never an endless read or an
+/// allocation failure.
+pub fn read_limited(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let not_regular = || {
+        Error::new(
+            ErrorKind::InvalidInput,
+            "it is not a regular file (a device or a pipe)",
+        )
+    };
+    let too_big = |len: u64| {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("it holds {len} bytes or more, over the {cap} bytes such a file may hold"),
+        )
+    };
+    // Checked before opening: opening a pipe for reading waits for a writer.
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        return Err(Error::new(
+            ErrorKind::IsADirectory,
+            "it is a directory, not a file",
+        ));
+    }
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    if meta.len() > cap {
+        return Err(too_big(meta.len()));
+    }
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    let mut bytes = Vec::new();
+    // A file that grows while it is read stops at the cap all the same.
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// [`read_limited`], as UTF-8 text.
+pub fn read_text_limited(path: &Path, cap: u64) -> std::io::Result<String> {
+    String::from_utf8(read_limited(path, cap)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text"))
+}
+
 #[cfg(unix)]
 fn read_only_for_all(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
@@ -276,6 +341,22 @@ mod tests {
         .to_string();
         assert!(e.contains("not a regular file"), "{e}");
         assert!(!e.contains("check that the directory exists"), "{e}");
+    }
+
+    #[test]
+    fn only_a_regular_file_within_its_cap_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.csv");
+        std::fs::write(&p, b"0123456789").unwrap();
+        assert_eq!(read_limited(&p, 10).unwrap(), b"0123456789");
+        let e = read_limited(&p, 9).unwrap_err().to_string();
+        assert!(e.contains("over the 9 bytes"), "{e}");
+        let e = read_limited(Path::new("/dev/zero"), 10)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        let e = read_limited(dir.path(), 10).unwrap_err().to_string();
+        assert!(e.contains("is a directory"), "{e}");
     }
 
     #[test]

@@ -150,10 +150,13 @@ pub fn resolve(settings: &Settings, env: &Env) -> Result<PullRequest, PullReques
 }
 
 fn read_event(path: PathBuf) -> Result<Value, PullRequestError> {
-    let text = std::fs::read(&path).map_err(|source| PullRequestError::EventUnreadable {
-        path: path.clone(),
-        source,
-    })?;
+    let text =
+        crate::fsutil::read_limited(&path, crate::fsutil::limits::EVENT).map_err(|source| {
+            PullRequestError::EventUnreadable {
+                path: path.clone(),
+                source,
+            }
+        })?;
     serde_json::from_slice(&text).map_err(|source| PullRequestError::EventInvalid { path, source })
 }
 

@@ -37,15 +37,18 @@ pub fn load_result(path: &Path) -> Result<RunResult, BaselineError> {
 
 /// Reads and checks a stored result (a baseline or a `--out` file).
 pub fn load(path: &Path) -> Result<RunResult, BaselineError> {
-    let bytes = std::fs::read(path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => BaselineError::Missing {
-            path: path.to_path_buf(),
-        },
-        _ => BaselineError::Read {
-            path: path.to_path_buf(),
-            source,
-        },
-    })?;
+    let bytes =
+        crate::fsutil::read_limited(path, crate::fsutil::limits::RESULT).map_err(|source| {
+            match source.kind() {
+                std::io::ErrorKind::NotFound => BaselineError::Missing {
+                    path: path.to_path_buf(),
+                },
+                _ => BaselineError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                },
+            }
+        })?;
     parse(path, &bytes)
 }
 

@@ -221,7 +221,8 @@ fn embed_outcomes(path: &std::path::Path, outcomes: &[action::ActionOutcome]) ->
         path: path.to_path_buf(),
         problem,
     };
-    let text = std::fs::read(path).map_err(|e| corrupt(e.to_string()))?;
+    let text = crate::fsutil::read_limited(path, crate::fsutil::limits::RESULT)
+        .map_err(|e| corrupt(e.to_string()))?;
     let mut report: serde_json::Value =
         serde_json::from_slice(&text).map_err(|e| corrupt(e.to_string()))?;
     let actions = serde_json::to_value(outcomes).map_err(|e| corrupt(e.to_string()))?;

@@ -252,7 +252,8 @@ fn order_key(path: &Path) -> (String, u32) {
 }
 
 fn read_entry(path: &Path, scenario: &str) -> Result<Entry, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let bytes = crate::fsutil::read_limited(path, crate::fsutil::limits::RESULT)
+        .map_err(|e| format!("cannot read it: {e}"))?;
     let result = crate::baseline::parse(path, &bytes).map_err(|e| e.to_string())?;
     if result.meta.scenario_name != scenario {
         return Err(format!(

@@ -47,12 +47,13 @@ impl ClientOptions {
             HttpVersion::Http2 => b.http2_prior_knowledge(),
         };
         if let Some(path) = &self.ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                LoadError::Client(format!(
-                    "cannot read `target.ca_file` {}: {e}",
-                    path.display()
-                ))
-            })?;
+            let pem =
+                crate::fsutil::read_limited(path, crate::fsutil::limits::CA_FILE).map_err(|e| {
+                    LoadError::Client(format!(
+                        "cannot read `target.ca_file` {}: {e}",
+                        path.display()
+                    ))
+                })?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
                 LoadError::Client(format!(
                     "`target.ca_file` {} holds no usable PEM certificate ({e}); export the CA as PEM",

@@ -371,10 +371,12 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// [`load`] with `[profile.NAME]` applied over `[load]` (`--profile NAME`).
 pub fn load_profile(path: &Path, profile: Option<&str>) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::fsutil::read_text_limited(path, crate::fsutil::limits::SCENARIO).map_err(
+        |source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
     let reads = std::cell::RefCell::new(crate::secret::Secrets::default());
     let lookup = |k: &str| {
         let v = std::env::var(k).ok();

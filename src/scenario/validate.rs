@@ -704,7 +704,7 @@ fn target(cx: &Ctx<'_>, t: &TargetFile) -> Result<TargetSpec, ScenarioError> {
                 .parent()
                 .map(|dir| dir.join(&f))
                 .unwrap_or_else(|| f.clone().into());
-            let text = std::fs::read_to_string(&path).map_err(|e| {
+            let text = crate::fsutil::read_text_limited(&path, crate::fsutil::limits::CA_FILE).map_err(|e| {
                 cx.invalid(
                     "target.ca_file",
                     format!("cannot read `{}`: {e}", path.display()),
