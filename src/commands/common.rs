@@ -243,6 +243,20 @@ pub async fn measure_shard(
     Ok(result)
 }
 
+/// The run sent none of its load proper (the requests other than `on_start`/`on_stop`), though
+/// some went unsent: the run measured nothing and must not pass for a success.
+pub fn nothing_sent(scenario: &Scenario, run: &RunResult) -> Option<Error> {
+    use crate::scenario::Phase;
+    let main = scenario.requests.iter().filter(|r| r.phase == Phase::Main);
+    let sent: u64 = main
+        .clone()
+        .filter_map(|r| run.requests.get(&r.name))
+        .map(|s| s.requests)
+        .sum();
+    let not_sent: u64 = run.requests.values().map(|s| s.not_sent).sum();
+    (sent == 0 && main.count() > 0 && not_sent > 0).then_some(Error::NothingSent { not_sent })
+}
+
 /// Stops the embedded demo, if any.
 pub async fn finish(resolved: Resolved) {
     if let Some(d) = resolved.demo {

@@ -46,5 +46,8 @@ pub async fn run(args: RunArgs) -> Result<u8, Error> {
         },
         &args.output,
     )?;
+    if let Some(e) = common::nothing_sent(&scenario, &result) {
+        return Err(e);
+    }
     Ok(exit::PASS)
 }

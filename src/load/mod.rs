@@ -83,7 +83,14 @@ pub async fn run(
             load.max_requests,
             co_interval_us,
         )
-        .with_checks(checks),
+        .with_checks(checks)
+        .with_once(
+            scenario
+                .requests
+                .iter()
+                .map(|r| r.phase == crate::scenario::Phase::OnStart)
+                .collect(),
+        ),
     );
     let started_at =
         chrono::Utc::now() + chrono::Duration::from_std(load.ramp_up).unwrap_or_default();

@@ -94,6 +94,8 @@ pub struct Recorder {
     check_names: Vec<Vec<String>>,
     /// Requests not sent (missing variable, feeder exhausted) in the measured window, per request.
     not_sent: Vec<AtomicU64>,
+    /// Per request: sent once per user (`on_start`), so counted even during the ramp-up.
+    once: Vec<bool>,
 }
 
 impl Recorder {
@@ -124,7 +126,17 @@ impl Recorder {
             co_interval_us,
             check_names: vec![Vec::new(); n],
             not_sent: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            once: vec![false; n],
         }
+    }
+
+    /// Marks the requests each user sends once as it starts (`on_start`, indexed as the requests):
+    /// they run during the ramp-up, and a login that fails there must still count (as an error of
+    /// its request, in the first window), or a run whose every later request went unsent would
+    /// show no error at all.
+    pub fn with_once(mut self, once: Vec<bool>) -> Self {
+        self.once = once;
+        self
     }
 
     /// Names the checks of each request (indexed as the requests), so failures are reported by name.
@@ -157,6 +169,10 @@ impl Recorder {
         if self.sent.fetch_add(1, Ordering::Relaxed) >= self.max_requests {
             return; // beyond the hard bound: in flight when the limit hit, not part of the run
         }
+        let at = match self.once.get(request) {
+            Some(true) => at.max(self.timing.measure_from),
+            _ => at,
+        };
         if at < self.timing.measure_from {
             self.warmup.fetch_add(1, Ordering::Relaxed);
             return;
