@@ -276,6 +276,15 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
                     if left_host && error == Some(ErrorKind::Status) {
                         error = Some(ErrorKind::Redirect);
                     }
+                    if let Some(kind) = error {
+                        // README: -vv logs every failed request, an answer that failed too (a 500, a
+                        // failed check), not only transport failures. Never the URL: it may hold a
+                        // secret.
+                        log::debug!(
+                            "request \"{}\" failed ({kind:?}): answered {status}",
+                            req.spec.name
+                        );
+                    }
                     Outcome {
                         latency_us,
                         status: Some(status),

@@ -222,3 +222,14 @@ fn a_body_past_max_body_bytes_fails_without_reading_the_rest() {
     assert_eq!(count(&all["errors"], "check"), requests, "{out}");
     assert_eq!(count(&all["errors"], "timeout"), 0, "{out}");
 }
+
+/// `-vv` logs every failed request (README), a 500 too, not only transport failures; without the
+/// URL, which may hold a secret.
+#[test]
+fn vv_logs_a_500_as_a_failed_request() {
+    let server = FaultServer::start(Fault::Fails { from: 0, to: 20 });
+    let t = Test::new().scenario(&crate::support::scenario(server.url(), ""));
+    let out = t.run(&["-vv", "run", SCENARIO]);
+    out.stderr_has(&["failed (Status): answered 500"]);
+    assert!(!out.stderr.contains("/fast"), "a URL was logged\n{out}");
+}
