@@ -277,6 +277,49 @@ pub fn preflight_outputs(paths: &[Option<&Path>]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Refuses, before any load, an output that is one of the command's inputs or another output
+/// (`gate --output baselines/t.json` would replace the baseline it compares against,
+/// `compare a.json b.json --output a.json` its own input). Outputs to stdout or a device are
+/// exempt: they replace nothing.
+pub fn refuse_overlaps(outputs: &[Option<&Path>], inputs: &[Option<&Path>]) -> Result<(), Error> {
+    use crate::fsutil::{destination, Destination};
+    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        // A file that does not exist yet is none of the inputs; two outputs not yet written
+        // collide when they are written the same way.
+        _ => a == b,
+    };
+    let outputs: Vec<&Path> = outputs
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|p| matches!(destination(p), Destination::Atomic(_)))
+        .collect();
+    for (i, out) in outputs.iter().enumerate() {
+        let overlap = inputs
+            .iter()
+            .flatten()
+            .find(|input| same(out, input))
+            .map(|input| format!("it is also an input of this command ({})", input.display()))
+            .or_else(|| {
+                outputs[..i]
+                    .iter()
+                    .find(|other| same(out, other))
+                    .map(|other| format!("another output goes to it too ({})", other.display()))
+            });
+        if let Some(why) = overlap {
+            return Err(Error::Flag {
+                flag: "output",
+                problem: format!(
+                    "refusing to write {}: {why}, which the write would replace; write it to another file",
+                    out.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Writes a result file (`--out`).
 pub fn write_result(path: &Path, result: &RunResult) -> Result<(), Error> {
     crate::baseline::save(path, result)?;

@@ -44,6 +44,15 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
     );
     let (noise, noise_note) =
         common::noise_for(Some(&scenario), args.calibration.as_deref(), Some(&beside))?;
+    common::refuse_overlaps(
+        &outputs(&args),
+        &[
+            Some(args.scenario.as_path()),
+            Some(path.as_path()),
+            Some(beside.as_path()),
+            args.calibration.as_deref(),
+        ],
+    )?;
     common::preflight_outputs(&[
         args.out.as_deref(),
         args.output.output.as_deref(),
@@ -71,6 +80,7 @@ async fn run_paired(
 ) -> Result<u8, Error> {
     // A bad `--paired` URL is a flag error: refuse it before the candidate is probed or loaded.
     crate::load::Target::parse(base_url, "--paired")?;
+    common::refuse_overlaps(&outputs(args), &[Some(args.scenario.as_path())])?;
     common::preflight_outputs(&[
         args.out.as_deref(),
         args.output.output.as_deref(),
@@ -96,6 +106,16 @@ async fn run_paired(
         ", paired mode",
     )
     .await)
+}
+
+/// Every file the gate writes, for [`common::refuse_overlaps`].
+fn outputs(args: &GateArgs) -> [Option<&std::path::Path>; 4] {
+    [
+        args.out.as_deref(),
+        args.output.output.as_deref(),
+        args.actions.actions_json.as_deref(),
+        args.actions.junit.as_deref(),
+    ]
 }
 
 /// What became of the files the gate writes before its verdict.

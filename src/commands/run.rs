@@ -29,6 +29,10 @@ pub async fn run(args: RunArgs) -> Result<u8, Error> {
         }
         None => None,
     };
+    common::refuse_overlaps(
+        &[args.out.as_deref(), args.output.output.as_deref()],
+        &[Some(args.scenario.as_path())],
+    )?;
     common::preflight_outputs(&[args.out.as_deref(), args.output.output.as_deref()])?;
     history::preflight(args.history.as_deref(), &scenario.name)?;
     let resolved = common::resolve_target(&args.target, &scenario).await?;
