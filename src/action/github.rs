@@ -216,7 +216,9 @@ impl PrComment {
             let hit = page
                 .items
                 .iter()
-                .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)));
+                // loadgate puts the marker first: one quoted further down (by a person, or in
+                // another scenario's comment) does not make that comment ours.
+                .find(|c| c.body.as_deref().is_some_and(|b| b.starts_with(marker)));
             if let Some(c) = hit {
                 return Ok(Some(c.id));
             }
