@@ -672,22 +672,29 @@ fn in_profile(
     }
 }
 
+/// A scenario or profile name: it becomes a baseline file name, and `.` is reserved for what is
+/// derived from it (`<name>.<profile>`, `<name>.capacity`), so that no scenario's baseline can be
+/// another's profile (`rob.smoke` against profile `smoke` of `rob`).
 fn validate_name(cx: &Ctx<'_>, name: &str) -> Result<(), ScenarioError> {
     let ok = !name.is_empty()
         && name.len() <= 100
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        && !name.starts_with('.');
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
     if ok {
-        Ok(())
-    } else {
-        Err(cx.invalid(
-            "name",
-            format!("`{name}` cannot name a baseline file"),
-            "use letters, digits, `-`, `_` and `.` (e.g. `checkout-api`)",
-        ))
+        return Ok(());
     }
+    let (problem, fix) = match name.contains('.') {
+        true => (
+            format!("`{name}` holds a `.`, which separates a profile from its scenario in baseline file names (`{name}` could share one with another scenario's profile)"),
+            "use letters, digits, `-` and `_` (e.g. `checkout-api`); rename the baseline file too",
+        ),
+        false => (
+            format!("`{name}` cannot name a baseline file"),
+            "use letters, digits, `-` and `_` (e.g. `checkout-api`)",
+        ),
+    };
+    Err(cx.invalid("name", problem, fix))
 }
 
 fn target(cx: &Ctx<'_>, t: &TargetFile) -> Result<TargetSpec, ScenarioError> {
