@@ -21,6 +21,28 @@ use crate::secret::Secrets;
 use crate::verdict::Outcome;
 use std::ffi::OsString;
 
+/// The process group of the hook while it runs (0: none), for [`kill_running`].
+static RUNNING: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Kills the running hook's process group, if a hook is running; whether one was. For a second
+/// Ctrl-C or SIGTERM, which exits at once: the hook (a `kubectl rollout undo` in flight) must not
+/// outlive loadgate unwatched, past its `--hook-timeout`.
+pub fn kill_running() -> bool {
+    let pgid = RUNNING.swap(0, std::sync::atomic::Ordering::SeqCst);
+    if pgid == 0 {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        use nix::sys::signal::{killpg, Signal};
+        use nix::unistd::Pid;
+        if let Ok(pid) = i32::try_from(pgid) {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+    true
+}
+
 /// How often the hook is polled for its exit.
 const POLL: Duration = Duration::from_millis(20);
 /// After the hook exits, how long its output pipes may stay open (a background child holding them)
@@ -293,6 +315,7 @@ fn run_blocking(
         path: path.clone(),
         source,
     })?;
+    RUNNING.store(child.id(), std::sync::atomic::Ordering::SeqCst);
     let tail = Arc::new(Mutex::new(Tail::default()));
     let (done_tx, done_rx) = mpsc::channel();
     let mut readers = 0;
@@ -315,7 +338,9 @@ fn run_blocking(
             let _ = done_tx.send(());
         });
     }
-    let status = wait(&mut child, timeout).map_err(|source| HookError::Wait {
+    let status = wait(&mut child, timeout);
+    RUNNING.store(0, std::sync::atomic::Ordering::SeqCst);
+    let status = status.map_err(|source| HookError::Wait {
         path: path.clone(),
         source,
     })?;
