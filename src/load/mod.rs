@@ -167,10 +167,11 @@ pub async fn run(
         measure_start_unix_ms: Some(started_at.timestamp_millis()),
         shard: None,
         merged: None,
-        open_model: pacer.intended(measured).map(|(n, late)| OpenModel {
-            target_requests: n,
-            target_rps: n as f64 / measured.as_secs_f64().max(1e-3),
-            late_requests: late,
+        open_model: pacer.intended(measured).map(|i| OpenModel {
+            target_requests: i.requests,
+            target_rps: i.requests as f64 / measured.as_secs_f64().max(1e-3),
+            late_requests: i.late,
+            unsent_requests: i.unsent,
         }),
     };
     Ok(RunResult {

@@ -207,6 +207,9 @@ pub fn headline(run: &RunResult) -> String {
             match o.late_requests {
                 0 => String::new(),
                 n => format!(", {n} started late"),
+            } + &match o.unsent_requests {
+                0 => String::new(),
+                n => format!(", {n} due but never sent"),
             }
         ),
         (None, Some(target)) => format!("{achieved:.1} req/s of a {target} req/s target"),
@@ -265,9 +268,9 @@ pub fn rate_warning(run: &RunResult) -> Option<String> {
     if let Some(o) = &run.meta.open_model {
         return (achieved < RATE_SHORTFALL * o.target_rps).then(|| {
             format!(
-                "achieved rate {achieved:.1} req/s of target {:.1} req/s ({} requests started late): all {} users were busy \
+                "achieved rate {achieved:.1} req/s of target {:.1} req/s ({} requests started late, {} due but never sent): all {} users were busy \
                  — raise `load.users`, or the service stalled (latencies are measured from the intended send times)",
-                o.target_rps, o.late_requests, run.meta.load.users
+                o.target_rps, o.late_requests, o.unsent_requests, run.meta.load.users
             )
         });
     }

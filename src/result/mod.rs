@@ -124,6 +124,10 @@ pub struct OpenModel {
     /// Requests that started later than intended (beyond the timer slack) because every user was
     /// busy; their latency is measured from the intended time.
     pub late_requests: u64,
+    /// Requests due in the measured window that were never sent: every user was still waiting on
+    /// earlier ones (a target that hangs). Absent when zero and in older files.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unsent_requests: u64,
 }
 
 /// Machine provenance: absolute latencies rarely transfer between machines.
@@ -400,6 +404,7 @@ impl RunResult {
             if let (Some(o), Some(m)) = (&mut out.meta.open_model, &r.meta.open_model) {
                 o.target_requests += m.target_requests;
                 o.late_requests += m.late_requests;
+                o.unsent_requests += m.unsent_requests;
             }
             for (name, stats) in &r.requests {
                 let mine = out.requests.entry(name.clone()).or_default();

@@ -233,3 +233,23 @@ fn vv_logs_a_500_as_a_failed_request() {
     out.stderr_has(&["failed (Status): answered 500"]);
     assert!(!out.stderr.contains("/fast"), "a URL was logged\n{out}");
 }
+
+/// A target that never answers, from the first request: every user waits out its request timeout,
+/// so most of the schedule is never sent. The report says how many were due but never sent (not
+/// only the few that "started late"), and every request that was sent is a timeout.
+#[test]
+fn a_target_that_hangs_from_the_start_reports_its_unsent_requests() {
+    let server = FaultServer::start(Fault::Hangs { after: 0 });
+    let t = Test::new().scenario(&crate::support::scenario(server.url(), ""));
+    let out = t.run(&["run", SCENARIO, "--out", "result.json"]);
+    out.stdout_has(&["due but never sent"]);
+    let result = t.json("result.json");
+    let open = &result["meta"]["open_model"];
+    let due = open["target_requests"].as_u64().expect("target_requests");
+    let unsent = open["unsent_requests"].as_u64().expect("unsent_requests");
+    // 250 req/s for 3 s against 8 users each stuck 2 s per request: a handful sent, the rest not.
+    assert!(unsent * 2 > due, "{open}\n{out}");
+    let errors = errors_of(&t);
+    let requests = result["all"]["requests"].as_u64().expect("all.requests");
+    assert_eq!(count(&errors, "timeout"), requests, "{errors}\n{out}");
+}
