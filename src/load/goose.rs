@@ -67,7 +67,18 @@ struct Shared {
     stateful: bool,
     /// The open model's arrival schedule (or none).
     pacer: Arc<Pacer>,
-    client: Option<(ClientOptions, Duration)>,
+    client: UserClient,
+}
+
+/// The HTTP client each user sends with: always loadgate's (goose's own follows redirects to any
+/// host, carrying the scenario's headers there).
+enum UserClient {
+    /// One client for every user (cloning it shares its connection pool): building a client
+    /// loads the TLS roots, tens of milliseconds of CPU per user in every run otherwise.
+    Shared(reqwest::Client),
+    /// A client per user, built on first use: a cookie jar is per user, and over TLS (where ALPN
+    /// may pick HTTP/2) or with HTTP/2 each user keeps its own connection, as goose's users do.
+    PerUser(ClientOptions, Duration),
 }
 
 fn goose_method(m: Method) -> GooseMethod {
@@ -145,13 +156,20 @@ async fn prepare_user(user: &mut GooseUser, shared: &Shared) -> TransactionResul
     let ready = user
         .get_session_data::<UserState>()
         .is_some_and(|s| s.client_ready);
-    if let (false, Some((options, timeout))) = (ready, &shared.client) {
-        // Building a client loads the TLS roots: tens of milliseconds of CPU, which on a runtime
-        // worker would stall every other user's requests. Checked before the run (`execute`), so a
-        // failure here is not expected.
-        let (options, timeout) = (options.clone(), *timeout);
-        if let Ok(Ok(client)) = tokio::task::spawn_blocking(move || options.client(timeout)).await {
-            user.client = client;
+    if !ready {
+        match &shared.client {
+            UserClient::Shared(client) => user.client = client.clone(),
+            UserClient::PerUser(options, timeout) => {
+                // Off the runtime's workers: tens of milliseconds of CPU there would stall every
+                // other user's requests. Checked before the run (`execute`), so a failure here
+                // is not expected.
+                let (options, timeout) = (options.clone(), *timeout);
+                if let Ok(Ok(client)) =
+                    tokio::task::spawn_blocking(move || options.client(timeout)).await
+                {
+                    user.client = client;
+                }
+            }
         }
         if let Some(s) = user.get_session_data_mut::<UserState>() {
             s.client_ready = true;
@@ -373,17 +391,22 @@ pub(crate) async fn execute(
     plan: Plan,
     recorder: Arc<Recorder>,
 ) -> Result<(Ending, Instant), LoadError> {
-    // Every user gets loadgate's client: goose's own follows redirects to any host, carrying the
-    // scenario's headers there. Built once here to fail before the run, with the reason, rather
-    // than in every user.
-    plan.client.client(plan.request_timeout)?;
-    let client = Some((plan.client.clone(), plan.request_timeout));
+    // Built here to fail before the run, with the reason, rather than in every user.
+    let built = plan.client.client(plan.request_timeout)?;
+    let per_user = plan.client.cookies
+        || plan.client.http == crate::scenario::HttpVersion::Http2
+        || !plan.base_url.starts_with("http://");
+    let client = match per_user {
+        true => UserClient::PerUser(plan.client.clone(), plan.request_timeout),
+        false => UserClient::Shared(built),
+    };
     let shared = Arc::new(Shared {
         recorder: recorder.clone(),
         feeds: plan.feeds.clone(),
         captures: plan.captures.clone(),
         feeders: plan.feeds.len(),
-        stateful: client.is_some() || flow::needs_state(&plan.requests, &plan.target_headers),
+        // Every user installs loadgate's client, which needs its state.
+        stateful: true,
         pacer: plan.pacer.clone(),
         client,
     });
