@@ -157,7 +157,7 @@ pub async fn resolve_target(args: &TargetArgs, scenario: &Scenario) -> Result<Re
     if args.danger_accept_invalid_certs {
         log::warn!(
             "--danger-accept-invalid-certs: TLS certificates of {} are NOT verified; anyone on the path can read and change this traffic. Use `[target] ca_file` for a private CA instead.",
-            target.base()
+            scenario.secrets.redact(&target.base())
         );
     }
     let target = target.accepting_invalid_certs(args.danger_accept_invalid_certs);
@@ -199,7 +199,7 @@ pub async fn measure_shard(
     shard: Option<crate::result::Shard>,
 ) -> Result<RunResult, Error> {
     let target = &resolved.target;
-    target::preflight(target, &scenario.target).await?;
+    target::preflight(target, &scenario.target, &scenario.secrets).await?;
     // Sampling starts before the ramp-up and ends after the run; a first reading that fails (a wrong
     // pid, an endpoint that is down) stops here, before any load.
     let sampling = match &resolved.monitor {
@@ -219,7 +219,7 @@ pub async fn measure_shard(
             (0, None) => String::new(),
             (n, _) => format!(" through {n} stage(s)"),
         },
-        target.base(),
+        scenario.secrets.redact(&target.base()),
         crate::scenario::units::format_duration(l.duration),
         crate::scenario::units::format_duration(l.ramp_up),
     );

@@ -88,7 +88,9 @@ async fn run_paired(
     ])?;
     history::preflight(args.history.as_deref(), &scenario.name)?;
     let resolved = common::resolve_target(&args.target, scenario).await?;
-    if let Err(e) = crate::load::target::preflight(&resolved.target, &scenario.target).await {
+    if let Err(e) =
+        crate::load::target::preflight(&resolved.target, &scenario.target, &scenario.secrets).await
+    {
         common::finish(resolved).await;
         return Err(e.into());
     }

@@ -120,7 +120,8 @@ pub async fn run(
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario_name: scenario.name.clone(),
         scenario_hash: scenario.hash.clone(),
-        target_url: target.base(),
+        // Never stored or shown with a `${env:NAME}` value its path may hold.
+        target_url: scenario.secrets.redact(&target.base()),
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         measured_duration_ms: measured.as_millis() as u64,
         git_commit: provenance.git_commit,

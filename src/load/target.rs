@@ -90,7 +90,13 @@ pub fn redact(text: &str) -> String {
 
 /// Probes the target until it answers: the health path must return 2xx; without one, any HTTP
 /// response from `/` proves the service is up. Retries with the scenario's interval.
-pub async fn preflight(target: &Target, spec: &TargetSpec) -> Result<(), LoadError> {
+/// `secrets` (the scenario's `${env:NAME}` values) are masked in the URL an error shows: a base
+/// URL may hold one in its path.
+pub async fn preflight(
+    target: &Target,
+    spec: &TargetSpec,
+    secrets: &crate::secret::Secrets,
+) -> Result<(), LoadError> {
     let health = &spec.health;
     let client = ClientOptions::new(spec, target.accepts_invalid_certs()).client(health.timeout)?;
     // Per-user values (a captured token) do not exist yet: the probe sends the static headers.
@@ -147,7 +153,7 @@ pub async fn preflight(target: &Target, spec: &TargetSpec) -> Result<(), LoadErr
         );
     }
     Err(LoadError::Unhealthy {
-        url: redact(&url),
+        url: secrets.redact(&redact(&url)),
         attempts: health.retries + 1,
         last,
         waited: health.interval * health.retries,

@@ -253,3 +253,35 @@ fn a_target_that_hangs_from_the_start_reports_its_unsent_requests() {
     let requests = result["all"]["requests"].as_u64().expect("all.requests");
     assert_eq!(count(&errors, "timeout"), requests, "{errors}\n{out}");
 }
+
+/// A `${env:…}` value in the path of the base URL is a secret like any other: neither the progress
+/// line, the report nor the stored result shows it, and neither does the error of a target that is
+/// down.
+#[test]
+fn a_secret_in_the_base_url_path_is_never_shown_nor_stored() {
+    const SECRET: &str = "tenant-s3cr3t-4242";
+    let server = FaultServer::start(Fault::None);
+    let text = crate::support::scenario(&format!("{}/${{env:LG_TENANT}}", server.url()), "");
+    let t = Test::new().scenario(&text).env("LG_TENANT", SECRET);
+    let out = t.run(&[
+        "run",
+        SCENARIO,
+        "--out",
+        "result.json",
+        "--format",
+        "markdown",
+    ]);
+    out.code(0).never_shows(SECRET);
+    let stored = String::from_utf8(t.read("result.json")).expect("UTF-8");
+    assert!(!stored.contains(SECRET), "the result stores the secret");
+    assert!(stored.contains("/***"), "the masked URL is stored");
+    let down = crate::support::scenario(
+        &format!("{}/${{env:LG_TENANT}}", crate::support::dead_url()),
+        "",
+    );
+    let t = Test::new().scenario(&down).env("LG_TENANT", SECRET);
+    t.run(&["run", SCENARIO])
+        .code(2)
+        .stderr_has(&["target is not healthy", "/***/health"])
+        .never_shows(SECRET);
+}
