@@ -67,6 +67,8 @@ struct Shared {
     stateful: bool,
     /// The open model's arrival schedule (or none).
     pacer: Arc<Pacer>,
+    /// A slot this late has timed out before it is sent.
+    request_timeout_us: u64,
     client: UserClient,
 }
 
@@ -199,6 +201,24 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
             } else {
                 0
             };
+            if late_us >= shared.request_timeout_us {
+                // Its intended send time is a whole request timeout ago: measured from then, as
+                // every open-model latency is, it has timed out before it could be sent. Counted
+                // as the timeout it is, not sent late: a target that hangs every request then
+                // shows its error rate instead of a handful of completed requests.
+                shared.recorder.record(
+                    user.weighted_users_index,
+                    req.index,
+                    Outcome {
+                        latency_us: late_us,
+                        status: None,
+                        error: Some(ErrorKind::Timeout),
+                        check: None,
+                    },
+                    Instant::now(),
+                );
+                return Ok(());
+            }
             let rendered = if req.dynamic {
                 let Some(state) = user.get_session_data_mut::<UserState>() else {
                     return Ok(());
@@ -236,6 +256,13 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
                 }
             }
             rb = rb.headers(headers);
+            if late_us > 0 {
+                // The timeout runs from the intended send time, as the latency does: a request sent
+                // late has only what is left of it.
+                rb = rb.timeout(Duration::from_micros(
+                    shared.request_timeout_us.saturating_sub(late_us),
+                ));
+            }
             match (&rendered, &req.spec.body) {
                 (Some(r), _) => {
                     if let Some(body) = &r.body {
@@ -408,6 +435,7 @@ pub(crate) async fn execute(
         // Every user installs loadgate's client, which needs its state.
         stateful: true,
         pacer: plan.pacer.clone(),
+        request_timeout_us: plan.request_timeout.as_micros() as u64,
         client,
     });
     let mut scenario = goose::goose::Scenario::new("loadgate");

@@ -285,3 +285,17 @@ fn a_secret_in_the_base_url_path_is_never_shown_nor_stored() {
         .stderr_has(&["target is not healthy", "/***/health"])
         .never_shows(SECRET);
 }
+
+/// A target that answers every request only after the request timeout is failing, not
+/// unjudgeable: every timeout counts in the error rate, which is critical (exit 1), so a rollback
+/// hook would run.
+#[test]
+fn a_target_that_times_out_every_request_is_critical() {
+    let server = FaultServer::start(Fault::Hangs { after: 0 });
+    let t = stored(server.url(), |s| s);
+    let before = Stored::of(&t);
+    let out = t.run(GATE);
+    critical_on_errors(&out);
+    out.stdout_has(&["due but never sent"]);
+    before.kept(&t, &out);
+}
