@@ -413,6 +413,26 @@ mod tests {
     }
 
     #[test]
+    fn a_once_only_request_in_the_ramp_up_counts_in_the_first_window() {
+        let t0 = Instant::now();
+        let r = Recorder::new(vec!["login".into(), "a".into()], 1, timing(t0), 1_000, None)
+            .with_once(vec![true, false]);
+        let failed = Outcome {
+            latency_us: 5,
+            status: Some(200),
+            error: Some(ErrorKind::Capture),
+            check: None,
+        };
+        r.record(0, 0, failed, t0); // the login, during the ramp-up
+        r.record(0, 1, OK, t0); // a main request during the ramp-up: warm-up
+        let (all, by_name) = r.finish(3);
+        assert_eq!(r.warmup_requests(), 1);
+        assert_eq!(by_name["login"].errors.capture, 1);
+        assert_eq!(all.windows[0].requests, 1);
+        assert_eq!(all.windows[0].errors, 1);
+    }
+
+    #[test]
     fn stops_counting_at_the_hard_bound() {
         let t0 = Instant::now();
         let r = Recorder::new(vec!["a".into()], 1, timing(t0), 2, None);
