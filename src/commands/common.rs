@@ -320,6 +320,20 @@ pub fn refuse_overlaps(outputs: &[Option<&Path>], inputs: &[Option<&Path>]) -> R
     Ok(())
 }
 
+/// Refuses `--out -` (the result on stdout) when the report goes to stdout too: the two would be
+/// printed one after the other, and neither could be read back.
+pub fn one_on_stdout(out: Option<&Path>, report: Option<&Path>) -> Result<(), Error> {
+    use crate::fsutil::{destination, Destination};
+    let on_stdout = |p: &Path| destination(p) == Destination::Stdout;
+    if out.is_some_and(on_stdout) && report.is_none_or(on_stdout) {
+        return Err(Error::Flag {
+            flag: "--out",
+            problem: "it puts the result on stdout, where the report goes too; send the report elsewhere with --output FILE (or --output /dev/null)".to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// Writes a result file (`--out`).
 pub fn write_result(path: &Path, result: &RunResult) -> Result<(), Error> {
     crate::baseline::save(path, result)?;

@@ -44,6 +44,7 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
     );
     let (noise, noise_note) =
         common::noise_for(Some(&scenario), args.calibration.as_deref(), Some(&beside))?;
+    common::one_on_stdout(args.out.as_deref(), args.output.output.as_deref())?;
     common::refuse_overlaps(
         &outputs(&args),
         &[
@@ -80,6 +81,7 @@ async fn run_paired(
 ) -> Result<u8, Error> {
     // A bad `--paired` URL is a flag error: refuse it before the candidate is probed or loaded.
     crate::load::Target::parse(base_url, "--paired")?;
+    common::one_on_stdout(args.out.as_deref(), args.output.output.as_deref())?;
     common::refuse_overlaps(&outputs(args), &[Some(args.scenario.as_path())])?;
     common::preflight_outputs(&[
         args.out.as_deref(),

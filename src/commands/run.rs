@@ -29,6 +29,7 @@ pub async fn run(args: RunArgs) -> Result<u8, Error> {
         }
         None => None,
     };
+    common::one_on_stdout(args.out.as_deref(), args.output.output.as_deref())?;
     common::refuse_overlaps(
         &[args.out.as_deref(), args.output.output.as_deref()],
         &[Some(args.scenario.as_path())],
