@@ -1,5 +1,5 @@
-//! Whether a stored result holds together: every count agrees with the windows and status codes it
-//! was made from, and the measured duration with its windows. A file edited by hand or damaged on
+//! Whether a stored result holds together: every count agrees with the windows, window histograms
+//! and status codes it was made from, and the measured duration with its windows. A file edited by hand or damaged on
 //! disk must stop the gate (exit 2, naming the field), not be judged: a baseline claiming 2^64 − 1
 //! requests would make any run look like a −100% throughput collapse and fire the rollback.
 
@@ -62,6 +62,17 @@ fn stats(label: &str, s: &RequestStats) -> Result<(), String> {
     if window_errors != errors {
         return Err(format!(
             "`{label}.errors` add up to {errors} but its windows hold {window_errors}"
+        ));
+    }
+    let latencies = u128::from(s.histogram.count());
+    let in_window_histograms: u128 = s
+        .windows
+        .iter()
+        .map(|w| u128::from(w.histogram.count()))
+        .sum();
+    if latencies != in_window_histograms {
+        return Err(format!(
+            "`{label}.histogram` holds {latencies} latencies but its windows hold {in_window_histograms}"
         ));
     }
     let answered: u128 = s.status_codes.values().map(|n| u128::from(*n)).sum();
@@ -130,7 +141,11 @@ mod tests {
     #[test]
     fn every_count_and_the_duration_must_agree_with_the_windows() {
         assert_eq!(check(&sound(3)), Ok(()));
-        let damaged: [Damage; 5] = [
+        let damaged: [Damage; 6] = [
+            (
+                |r| r.all.histogram.record(5),
+                "`all.histogram` holds 1 latencies but its windows hold 0",
+            ),
             (
                 |r| {
                     r.all.requests = u64::MAX;
