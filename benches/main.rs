@@ -320,12 +320,14 @@ path = "/fast"
         status: 200,
         header: &header,
         body: br#"{"token":"t-123"}"#,
+        len: 17,
     };
     let _ = judge(&scenario.requests[0], &login, Some(&mut user));
     let ok = Response {
         status: 200,
         header: &header,
         body: br#"{"id":"1","ok":true}"#,
+        len: 20,
     };
     let mut g = c.benchmark_group("flow");
     g.measurement_time(Duration::from_secs(3));

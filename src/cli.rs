@@ -447,6 +447,11 @@ pub struct ActionArgs {
     /// Kill the rollback hook, with its process group, after this long.
     #[arg(long, value_name = "DURATION", default_value = "60s")]
     pub hook_timeout: String,
+    /// Hand this secret variable to the rollback hook after all (repeat for several). By default
+    /// the hook's environment goes without GITHUB_TOKEN, the webhook variables and every variable
+    /// the scenario reads through ${env:NAME}.
+    #[arg(long, value_name = "NAME", requires = "rollback_hook")]
+    pub hook_env: Vec<String>,
     /// Create or update this scenario's sticky comment on the pull request (token from GITHUB_TOKEN;
     /// API from GITHUB_API_URL).
     #[arg(long)]

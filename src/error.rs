@@ -37,6 +37,13 @@ pub enum Error {
         /// What is wrong and the fix.
         problem: String,
     },
+    /// No request of the load proper could be sent (a login's capture found nothing, a feeder
+    /// was empty): the run measured nothing, which is never a success.
+    #[error("nothing of the load was sent: {not_sent} request(s) went unsent because a variable they use had no value (see the notes above: a capture that found nothing, e.g. a login without its token) or a feeder ran out; fix the scenario's captures and run again")]
+    NothingSent {
+        /// Requests not sent.
+        not_sent: u64,
+    },
     /// `record` judged the run unfit as a baseline; nothing was written.
     #[error("not recording {}: {reason}; the existing baseline (if any) is unchanged", path.display())]
     RecordRefused {

@@ -1,7 +1,7 @@
 //! loadgate: load a service, measure it, compare the run with a stored baseline, decide, act.
 //!
 //! The pipeline flows one way; each stage is a module and imports only the stages to its left,
-//! plus `result` (the plain data), `fsutil`, `error` and `exit`:
+//! plus `result` (the plain data), `fsutil`, `secret`, `http`, `error` and `exit`:
 //!
 //! ```text
 //! scenario ──► load (goose) ──► result ──► compare ──► verdict ──► report
@@ -36,6 +36,7 @@ pub mod error;
 pub mod exit;
 pub mod fsutil;
 pub mod history;
+pub mod http;
 pub mod load;
 pub mod logging;
 pub mod pipeline;
@@ -43,4 +44,5 @@ pub mod report;
 pub mod result;
 pub mod sample;
 pub mod scenario;
+pub mod secret;
 pub mod verdict;

@@ -17,6 +17,10 @@ fn main() -> ExitCode {
     // ends the run gracefully and nothing is recorded; a second one exits at once.
     let _ = ctrlc::set_handler(|| {
         if SIGNALLED.swap(true, Ordering::SeqCst) {
+            if loadgate::action::rollback::kill_running() {
+                eprintln!("loadgate: second signal: killed the rollback hook with its process group; the rollback may be incomplete");
+            }
+            eprintln!("loadgate: second signal: exiting at once");
             std::process::exit(i32::from(exit::INTERRUPTED));
         }
         eprintln!("loadgate: stopping (press Ctrl-C again to exit at once)");

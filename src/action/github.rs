@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::action::comment;
 use crate::action::context::ActionContext;
-use crate::action::pull_request::PullRequest;
+use crate::action::pull_request::{head_of, Head, PullRequest};
 use crate::action::{seconds, Action, ActionError, BoxFuture, Done, Env};
 use crate::verdict::Outcome;
 
@@ -216,7 +216,9 @@ impl PrComment {
             let hit = page
                 .items
                 .iter()
-                .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)));
+                // loadgate puts the marker first: one quoted further down (by a person, or in
+                // another scenario's comment) does not make that comment ours.
+                .find(|c| c.body.as_deref().is_some_and(|b| b.starts_with(marker)));
             if let Some(c) = hit {
                 return Ok(Some(c.id));
             }
@@ -231,6 +233,28 @@ impl PrComment {
             }
         }
         Ok(None)
+    }
+
+    /// Why the comment must not be posted, if it must not: the pull request comes from a fork, or
+    /// nothing proves it does not. Asks the API when the event did not say.
+    async fn refusal(&self) -> Option<String> {
+        let pr = &self.pr;
+        match &pr.head {
+            Head::Allowed | Head::SameRepo => return None,
+            Head::Fork(fork) => return Some(fork_refusal(fork)),
+            Head::Unknown => {}
+        }
+        let route = format!("/repos/{}/{}/pulls/{}", pr.owner, pr.name, pr.number);
+        let answer: Result<serde_json::Value, _> = self.client.get(route, None::<&()>).await;
+        let repo = format!("{}/{}", pr.owner, pr.name);
+        match answer.map(|v| head_of(&v, &repo)) {
+            Ok(Head::SameRepo | Head::Allowed) => None,
+            Ok(Head::Fork(fork)) => Some(fork_refusal(&fork)),
+            Ok(Head::Unknown) => Some(unknown_head(
+                "GitHub's answer names no head repository".to_string(),
+            )),
+            Err(e) => Some(unknown_head(self.error(e).to_string())),
+        }
     }
 
     fn error(&self, e: octocrab::Error) -> GitHubError {
@@ -270,12 +294,10 @@ impl Action for PrComment {
     }
 
     fn skip(&self, _: Outcome) -> Option<String> {
-        self.pr.refused_fork.as_ref().map(|fork| {
-            format!(
-                "the pull request comes from the fork {fork}; loadgate does not comment on fork pull \
-                 requests unless --github-allow-fork is given"
-            )
-        })
+        match &self.pr.head {
+            Head::Fork(fork) => Some(fork_refusal(fork)),
+            _ => None,
+        }
     }
 
     fn budget(&self) -> Duration {
@@ -286,8 +308,14 @@ impl Action for PrComment {
     fn run<'a>(&'a self, ctx: &'a ActionContext) -> BoxFuture<'a, Result<Done, ActionError>> {
         Box::pin(async move {
             let body = comment::body(&ctx.scenario, &ctx.markdown);
-            match tokio::time::timeout(self.timeout, self.upsert(&ctx.scenario, &body)).await {
-                Ok(r) => Ok(Done::from(r?)),
+            let checked = async {
+                match self.refusal().await {
+                    Some(why) => Ok(Done::skipped(why)),
+                    None => self.upsert(&ctx.scenario, &body).await.map(Done::from),
+                }
+            };
+            match tokio::time::timeout(self.timeout, checked).await {
+                Ok(r) => Ok(r?),
                 Err(_) => Err(GitHubError::TimedOut {
                     pr: self.pr.to_string(),
                     after: seconds(self.timeout),
@@ -296,6 +324,22 @@ impl Action for PrComment {
             }
         })
     }
+}
+
+fn fork_refusal(fork: &str) -> String {
+    format!(
+        "the pull request comes from the fork {fork}; loadgate does not comment on fork pull \
+         requests unless --github-allow-fork is given"
+    )
+}
+
+/// The event did not say where the head is and the API could not tell: commenting would hand the
+/// token's write access to what may be a fork's code.
+fn unknown_head(why: String) -> String {
+    format!(
+        "cannot tell whether the pull request comes from a fork (the event does not say, and {why}); \
+         not commenting. Run on `pull_request`, or pass --github-allow-fork if forks may be commented on"
+    )
 }
 
 #[cfg(test)]
@@ -307,7 +351,7 @@ mod tests {
             owner: "acme".into(),
             name: "api".into(),
             number: 7,
-            refused_fork: None,
+            head: Head::SameRepo,
         }
     }
 

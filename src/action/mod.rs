@@ -29,6 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::fsutil::WriteError;
+use crate::secret::Secrets;
 use crate::verdict::Outcome;
 pub use context::{ActionContext, Worst};
 pub use env::Env;
@@ -56,13 +57,26 @@ pub struct Done {
     pub detail: String,
     /// Output worth showing (the last lines of a hook's output).
     pub output: Vec<String>,
+    /// The action found, once running, that it must not act (`detail` says why).
+    pub skipped: bool,
+}
+
+impl Done {
+    /// The action looked and decided not to act, for `why`.
+    pub fn skipped(why: String) -> Self {
+        Self {
+            detail: why,
+            output: Vec::new(),
+            skipped: true,
+        }
+    }
 }
 
 impl From<String> for Done {
     fn from(detail: String) -> Self {
         Self {
             detail,
-            output: Vec::new(),
+            ..Self::default()
         }
     }
 }
@@ -114,6 +128,8 @@ pub struct Settings {
     pub webhooks: Vec<notify::Webhook>,
     /// When to notify.
     pub notify_on: NotifyOn,
+    /// Secrets beyond those of the environment and the flags (the scenario's `${env:NAME}`).
+    pub secrets: Secrets,
 }
 
 /// Why an action cannot be prepared or did not do its job. Each message ends with the fix.
@@ -152,6 +168,8 @@ impl ActionError {
 /// The actions of one gate, ready to run.
 pub struct Plan {
     actions: Vec<Arc<dyn Action>>,
+    /// Masked in every outcome: what an action reports may echo a hook's `env` or a server's body.
+    secrets: Secrets,
 }
 
 /// Checks everything the actions need that can be checked before any load, and builds them in the
@@ -164,7 +182,15 @@ pub fn prepare(settings: Settings, env: &Env) -> Result<Plan, ActionError> {
         junit,
         webhooks,
         notify_on,
+        secrets: mut known,
     } = settings;
+    known.extend(&Secrets::of_env(|k| std::env::var(k).ok()));
+    if let Some(token) = env.get("GITHUB_TOKEN") {
+        known.add_value(token);
+    }
+    for w in &webhooks {
+        known.add_value(&w.url);
+    }
     let mut actions: Vec<Arc<dyn Action>> = Vec::new();
     for a in ci::prepare(ci_outputs, env)? {
         actions.push(Arc::new(a));
@@ -182,9 +208,16 @@ pub fn prepare(settings: Settings, env: &Env) -> Result<Plan, ActionError> {
         actions.push(Arc::new(notify::Notifier::prepare(w, notify_on)?));
     }
     if let Some(s) = rollback {
-        actions.push(Arc::new(rollback::RollbackHook::prepare(s, env)?));
+        actions.push(Arc::new(rollback::RollbackHook::prepare(
+            s,
+            env,
+            known.clone(),
+        )?));
     }
-    Ok(Plan { actions })
+    Ok(Plan {
+        actions,
+        secrets: known,
+    })
 }
 
 impl Plan {
@@ -221,7 +254,18 @@ impl Plan {
                     output: Vec::new(),
                 })
             })
+            .map(|o| self.redacted(o))
             .collect()
+    }
+
+    fn redacted(&self, o: ActionOutcome) -> ActionOutcome {
+        let r = |t: &str| self.secrets.redact(t);
+        ActionOutcome {
+            name: r(&o.name),
+            status: o.status,
+            detail: r(&o.detail),
+            output: o.output.iter().map(|l| r(l)).collect(),
+        }
     }
 }
 
@@ -239,7 +283,10 @@ async fn run_one(action: &dyn Action, ctx: &ActionContext) -> ActionOutcome {
     match tokio::time::timeout(budget, action.run(ctx)).await {
         Ok(Ok(done)) => ActionOutcome {
             name,
-            status: Status::Ok,
+            status: match done.skipped {
+                true => Status::Skipped,
+                false => Status::Ok,
+            },
             detail: done.detail,
             output: done.output,
         },
@@ -310,6 +357,7 @@ mod tests {
                 .into_iter()
                 .map(|f| Arc::new(f) as Arc<dyn Action>)
                 .collect(),
+            secrets: Secrets::default(),
         }
     }
 
@@ -363,6 +411,19 @@ mod tests {
         }]);
         let outcomes = p.run(context::tests::context(Outcome::Pass)).await;
         assert_eq!(outcomes[0].status, Status::Skipped);
+    }
+
+    #[tokio::test]
+    async fn a_known_secret_never_leaves_in_an_outcome() {
+        let mut p = plan(vec![Fake {
+            name: "s3cr3t-value",
+            sleep: Duration::ZERO,
+            fail: false,
+        }]);
+        p.secrets.add_value("s3cr3t-value");
+        let outcomes = p.run(context::tests::context(Outcome::Critical)).await;
+        assert_eq!(outcomes[0].name, "***");
+        assert_eq!(outcomes[0].detail, "*** done");
     }
 
     #[test]

@@ -154,8 +154,11 @@ impl Notifier {
             }
             .into());
         }
+        // A webhook is never re-posted to another host: the payload and the URL's secret path
+        // stay with the host the user named.
         let client = reqwest::Client::builder()
             .timeout(PER_TRY)
+            .redirect(crate::http::redirect_policy(false))
             .build()
             .map_err(|source| NotifyError::Client {
                 flag: hook.flag,
@@ -204,10 +207,21 @@ impl Notifier {
                     last = format!("answered {}", r.status());
                 }
                 Ok(r) => {
+                    let location = r
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|v| v.to_str().ok());
+                    let status =
+                        match crate::http::leaves_host(r.url(), r.status().as_u16(), location) {
+                            true => {
+                                format!("{} (a redirect to another host, not followed)", r.status())
+                            }
+                            false => r.status().to_string(),
+                        };
                     return Err(NotifyError::Rejected {
                         shown: self.shown.clone(),
-                        status: r.status().to_string(),
-                    })
+                        status,
+                    });
                 }
                 Err(e) if e.is_timeout() => {
                     last = format!("no answer within {}", seconds(left.min(PER_TRY)))

@@ -6,7 +6,9 @@
 //! A pull request from a fork is refused unless `--github-allow-fork`: under `pull_request_target`
 //! its job holds a write token while running the fork's code, and under `pull_request` its token is
 //! read-only and the comment would fail anyway. Refused means skipped and reported, not an error:
-//! the gate still runs and its verdict still decides the exit code.
+//! the gate still runs and its verdict still decides the exit code. Only a `pull_request` payload
+//! for the same number proves where the head is; otherwise (`issue_comment`, `--github-pr`, no
+//! event) the comment asks the API first ([`Head::Unknown`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,8 +39,21 @@ pub struct PullRequest {
     pub name: String,
     /// Pull request number.
     pub number: u64,
-    /// The fork the PR comes from, when it is a fork and forks are not allowed: the comment is skipped.
-    pub refused_fork: Option<String>,
+    /// Where the pull request's head lives, as far as the event tells.
+    pub head: Head,
+}
+
+/// Where a pull request's head branch lives, as far as is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Head {
+    /// `--github-allow-fork`: where does not matter.
+    Allowed,
+    /// The same repository as the base, proven by the payload.
+    SameRepo,
+    /// Another repository (its name, or "a deleted fork"): the comment is skipped.
+    Fork(String),
+    /// Nothing proves it either way: ask the API before commenting.
+    Unknown,
 }
 
 impl std::fmt::Display for PullRequest {
@@ -115,24 +130,33 @@ pub fn resolve(settings: &Settings, env: &Env) -> Result<PullRequest, PullReques
             return Err(PullRequestError::NoNumber { why });
         }
     };
-    // The event only says whether *its* pull request comes from a fork.
-    let fork = event
+    // The event only says where *its* pull request's head is, and only a pull_request payload says
+    // it at all: an issue_comment event names the pull request, not its head.
+    let head = match event
         .as_ref()
         .filter(|_| from_event == Some(number))
-        .and_then(|e| fork_of(e, repo));
+        .and_then(|e| e.get("pull_request"))
+    {
+        _ if settings.allow_fork => Head::Allowed,
+        Some(pr) => head_of(pr, repo),
+        None => Head::Unknown,
+    };
     Ok(PullRequest {
         owner: owner.to_string(),
         name: name.to_string(),
         number,
-        refused_fork: fork.filter(|_| !settings.allow_fork),
+        head,
     })
 }
 
 fn read_event(path: PathBuf) -> Result<Value, PullRequestError> {
-    let text = std::fs::read(&path).map_err(|source| PullRequestError::EventUnreadable {
-        path: path.clone(),
-        source,
-    })?;
+    let text =
+        crate::fsutil::read_limited(&path, crate::fsutil::limits::EVENT).map_err(|source| {
+            PullRequestError::EventUnreadable {
+                path: path.clone(),
+                source,
+            }
+        })?;
     serde_json::from_slice(&text).map_err(|source| PullRequestError::EventInvalid { path, source })
 }
 
@@ -152,17 +176,21 @@ fn number_of(event: &Value) -> Option<u64> {
         .and_then(Value::as_u64)
 }
 
-/// The head repository's full name when it is not `repo` (a deleted fork has no head repository).
-fn fork_of(event: &Value, repo: &str) -> Option<String> {
-    let pr = event.get("pull_request")?;
+/// Where the head of `pr` (a pull request object, from an event payload or from the API) lives,
+/// relative to its base (or `repo` when the base is not named). No `head` at all proves nothing; a
+/// `head` without a repository is a deleted fork.
+pub fn head_of(pr: &Value, repo: &str) -> Head {
     let base = pr
         .pointer("/base/repo/full_name")
         .and_then(Value::as_str)
         .unwrap_or(repo);
-    match pr.pointer("/head/repo/full_name").and_then(Value::as_str) {
-        Some(head) if head.eq_ignore_ascii_case(base) => None,
-        Some(head) => Some(head.to_string()),
-        None => Some("a deleted fork".to_string()),
+    let Some(head) = pr.get("head").filter(|h| h.is_object()) else {
+        return Head::Unknown;
+    };
+    match head.pointer("/repo/full_name").and_then(Value::as_str) {
+        Some(h) if h.eq_ignore_ascii_case(base) => Head::SameRepo,
+        Some(h) => Head::Fork(h.to_string()),
+        None => Head::Fork("a deleted fork".to_string()),
     }
 }
 
@@ -214,7 +242,7 @@ mod tests {
         ]);
         let pr = resolve(&settings(), &env).unwrap();
         assert_eq!(pr.to_string(), "acme/api#7");
-        assert_eq!(pr.refused_fork, None);
+        assert_eq!(pr.head, Head::SameRepo);
     }
 
     #[test]
@@ -237,12 +265,56 @@ mod tests {
             ("GITHUB_EVENT_PATH", &path),
         ]);
         let pr = resolve(&settings(), &env).unwrap();
-        assert_eq!(pr.refused_fork.as_deref(), Some("mallory/api"));
+        assert_eq!(pr.head, Head::Fork("mallory/api".into()));
         let allowed = Settings {
             allow_fork: true,
             ..settings()
         };
-        assert_eq!(resolve(&allowed, &env).unwrap().refused_fork, None);
+        assert_eq!(resolve(&allowed, &env).unwrap().head, Head::Allowed);
+    }
+
+    #[test]
+    fn only_a_pull_request_payload_for_the_same_number_proves_the_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let comment = event(
+            dir.path(),
+            r#"{"issue": {"number": 7, "pull_request": {"url": "x"}}}"#,
+        );
+        let env = Env::of([
+            ("GITHUB_REPOSITORY", "acme/api"),
+            ("GITHUB_EVENT_PATH", &comment),
+        ]);
+        let pr = resolve(&settings(), &env).unwrap();
+        assert_eq!((pr.number, pr.head), (7, Head::Unknown));
+        // --github-pr naming another pull request than the event's.
+        let same = event(dir.path(), SAME_REPO);
+        let env = Env::of([
+            ("GITHUB_REPOSITORY", "acme/api"),
+            ("GITHUB_EVENT_PATH", &same),
+        ]);
+        let other = Settings {
+            pr: Some(9),
+            ..settings()
+        };
+        assert_eq!(resolve(&other, &env).unwrap().head, Head::Unknown);
+        // No event at all.
+        let env = Env::of([("GITHUB_REPOSITORY", "acme/api")]);
+        assert_eq!(resolve(&other, &env).unwrap().head, Head::Unknown);
+        // A payload whose pull request has no head proves nothing; one whose head has no
+        // repository is a deleted fork.
+        let v = |s: &str| serde_json::from_str::<Value>(s).unwrap();
+        assert_eq!(head_of(&v(r#"{"number": 7}"#), "acme/api"), Head::Unknown);
+        assert_eq!(
+            head_of(&v(r#"{"head": {"repo": null}}"#), "acme/api"),
+            Head::Fork("a deleted fork".into())
+        );
+        assert_eq!(
+            head_of(
+                &v(r#"{"head": {"repo": {"full_name": "ACME/api"}}}"#),
+                "acme/api"
+            ),
+            Head::SameRepo
+        );
     }
 
     #[test]

@@ -17,7 +17,31 @@ use std::time::{Duration, Instant};
 use crate::action::context::ActionContext;
 use crate::action::tail::{collect, Tail};
 use crate::action::{seconds, Action, ActionError, BoxFuture, Done, Env, RollbackOn};
+use crate::secret::Secrets;
 use crate::verdict::Outcome;
+use std::ffi::OsString;
+
+/// The process group of the hook while it runs (0: none), for [`kill_running`].
+static RUNNING: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Kills the running hook's process group, if a hook is running; whether one was. For a second
+/// Ctrl-C or SIGTERM, which exits at once: the hook (a `kubectl rollout undo` in flight) must not
+/// outlive loadgate unwatched, past its `--hook-timeout`.
+pub fn kill_running() -> bool {
+    let pgid = RUNNING.swap(0, std::sync::atomic::Ordering::SeqCst);
+    if pgid == 0 {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        use nix::sys::signal::{killpg, Signal};
+        use nix::unistd::Pid;
+        if let Ok(pid) = i32::try_from(pgid) {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+    true
+}
 
 /// How often the hook is polled for its exit.
 const POLL: Duration = Duration::from_millis(20);
@@ -36,6 +60,8 @@ pub struct Settings {
     pub on: RollbackOn,
     /// Past this the hook and its process group are killed.
     pub timeout: Duration,
+    /// Secret variables handed to the hook all the same (`--hook-env`).
+    pub pass_env: Vec<String>,
 }
 
 /// Why the hook cannot run, or how it failed. Messages end with the fix.
@@ -122,14 +148,37 @@ impl HookError {
 pub struct RollbackHook {
     program: PathBuf,
     settings: Settings,
+    /// Variables holding these are withheld from the hook (unless `--hook-env` names them).
+    secrets: Secrets,
 }
 
 impl RollbackHook {
     /// Finds the program and checks that it can be run.
-    pub fn prepare(settings: Settings, env: &Env) -> Result<Self, ActionError> {
+    pub fn prepare(settings: Settings, env: &Env, secrets: Secrets) -> Result<Self, ActionError> {
         let program = locate(&settings.program, env.get("PATH"))?;
-        Ok(Self { program, settings })
+        Ok(Self {
+            program,
+            settings,
+            secrets,
+        })
     }
+}
+
+/// The variables of `inherited` the hook must not get: those holding a known secret, except the
+/// ones `pass` names (README "Acting on the verdict").
+pub fn withheld(
+    inherited: impl IntoIterator<Item = (OsString, OsString)>,
+    secrets: &Secrets,
+    pass: &[String],
+) -> Vec<OsString> {
+    inherited
+        .into_iter()
+        .filter(|(k, v)| {
+            let name = k.to_string_lossy();
+            !pass.iter().any(|p| *p == name) && secrets.holds(&name, &v.to_string_lossy())
+        })
+        .map(|(k, _)| k)
+        .collect()
 }
 
 /// The executable `program` names: a path when it holds a `/`, else the first match on `path_var`.
@@ -200,10 +249,12 @@ impl Action for RollbackHook {
         let args = self.settings.args.clone();
         let timeout = self.settings.timeout;
         let env = environment(ctx);
+        let remove = withheld(std::env::vars_os(), &self.secrets, &self.settings.pass_env);
         Box::pin(async move {
-            let joined =
-                tokio::task::spawn_blocking(move || run_blocking(&program, &args, &env, timeout))
-                    .await;
+            let joined = tokio::task::spawn_blocking(move || {
+                run_blocking(&program, &args, &env, &remove, timeout)
+            })
+            .await;
             match joined {
                 Ok(r) => r.map_err(ActionError::from),
                 Err(e) => Err(HookError::Wait {
@@ -241,9 +292,13 @@ fn run_blocking(
     program: &Path,
     args: &[String],
     env: &[(String, String)],
+    remove: &[OsString],
     timeout: Duration,
 ) -> Result<Done, HookError> {
     let mut cmd = Command::new(program);
+    for k in remove {
+        cmd.env_remove(k);
+    }
     cmd.args(args)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
@@ -260,6 +315,7 @@ fn run_blocking(
         path: path.clone(),
         source,
     })?;
+    RUNNING.store(child.id(), std::sync::atomic::Ordering::SeqCst);
     let tail = Arc::new(Mutex::new(Tail::default()));
     let (done_tx, done_rx) = mpsc::channel();
     let mut readers = 0;
@@ -282,7 +338,9 @@ fn run_blocking(
             let _ = done_tx.send(());
         });
     }
-    let status = wait(&mut child, timeout).map_err(|source| HookError::Wait {
+    let status = wait(&mut child, timeout);
+    RUNNING.store(0, std::sync::atomic::Ordering::SeqCst);
+    let status = status.map_err(|source| HookError::Wait {
         path: path.clone(),
         source,
     })?;
@@ -303,6 +361,7 @@ fn run_blocking(
         Some(s) if s.success() => Ok(Done {
             detail: format!("ran: {}", describe(s)),
             output,
+            skipped: false,
         }),
         Some(s) => Err(HookError::Failed {
             path,
@@ -414,13 +473,13 @@ mod tests {
             "i=0; while [ $i -lt 30 ]; do echo line $i; i=$((i+1)); done",
             0o755,
         );
-        let done = run_blocking(&p, &[], &[], Duration::from_secs(10)).unwrap();
+        let done = run_blocking(&p, &[], &[], &[], Duration::from_secs(10)).unwrap();
         let want: Vec<String> = (10..30).map(|i| format!("line {i}")).collect();
         assert_eq!(done.output, want);
         assert_eq!(done.output.len(), TAIL_LINES);
         // stderr is kept too (stdout and stderr are merged in the order their lines arrive).
         let p = script(dir.path(), "e.sh", "echo oops >&2; exit 3", 0o755);
-        let e = run_blocking(&p, &[], &[], Duration::from_secs(10)).unwrap_err();
+        let e = run_blocking(&p, &[], &[], &[], Duration::from_secs(10)).unwrap_err();
         assert!(e.to_string().contains("failed (exit status 3)"), "{e}");
         assert_eq!(e.output(), ["oops"]);
     }
@@ -430,9 +489,38 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = script(dir.path(), "h.sh", r#"printf '%s\n' "$@""#, 0o755);
         let args = ["a b".to_string(), "$(touch x)".to_string()];
-        let done = run_blocking(&p, &args, &[], Duration::from_secs(10)).unwrap();
+        let done = run_blocking(&p, &args, &[], &[], Duration::from_secs(10)).unwrap();
         assert_eq!(done.output, ["a b", "$(touch x)"]);
         assert!(!dir.path().join("x").exists());
+    }
+
+    #[test]
+    fn secrets_stay_out_of_the_hooks_environment_unless_passed() {
+        let mut secrets = Secrets::of_env(|_| None);
+        secrets.add_var("API_KEY", "k3y-v4lue");
+        secrets.add_value("ghs_token123");
+        let vars = [
+            ("GITHUB_TOKEN", "ghs_token123"),
+            ("INPUT_GITHUB-TOKEN", "ghs_token123"),
+            ("API_KEY", "k3y-v4lue"),
+            ("LOADGATE_SLACK_WEBHOOK", "https://hooks.example/x"),
+            ("HOME", "/root"),
+            ("KUBECONFIG", "/etc/kube"),
+        ]
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        let gone = withheld(vars.clone(), &secrets, &[]);
+        assert_eq!(
+            gone,
+            [
+                "GITHUB_TOKEN",
+                "INPUT_GITHUB-TOKEN",
+                "API_KEY",
+                "LOADGATE_SLACK_WEBHOOK"
+            ]
+            .map(OsString::from)
+        );
+        let gone = withheld(vars, &secrets, &["GITHUB_TOKEN".to_string()]);
+        assert!(!gone.contains(&OsString::from("GITHUB_TOKEN")), "{gone:?}");
     }
 
     #[test]
@@ -444,7 +532,7 @@ mod tests {
             "head -c 100000 /dev/zero | tr '\\0' a",
             0o755,
         );
-        let done = run_blocking(&p, &[], &[], Duration::from_secs(10)).unwrap();
+        let done = run_blocking(&p, &[], &[], &[], Duration::from_secs(10)).unwrap();
         assert_eq!(done.output.len(), 1);
         assert_eq!(done.output[0].len(), MAX_LINE_BYTES);
     }

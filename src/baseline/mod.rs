@@ -5,6 +5,7 @@
 
 pub mod calibration;
 pub mod capacity;
+pub mod consistency;
 pub mod side;
 
 use std::path::{Path, PathBuf};
@@ -36,15 +37,18 @@ pub fn load_result(path: &Path) -> Result<RunResult, BaselineError> {
 
 /// Reads and checks a stored result (a baseline or a `--out` file).
 pub fn load(path: &Path) -> Result<RunResult, BaselineError> {
-    let bytes = std::fs::read(path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => BaselineError::Missing {
-            path: path.to_path_buf(),
-        },
-        _ => BaselineError::Read {
-            path: path.to_path_buf(),
-            source,
-        },
-    })?;
+    let bytes =
+        crate::fsutil::read_limited(path, crate::fsutil::limits::RESULT).map_err(|source| {
+            match source.kind() {
+                std::io::ErrorKind::NotFound => BaselineError::Missing {
+                    path: path.to_path_buf(),
+                },
+                _ => BaselineError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                },
+            }
+        })?;
     parse(path, &bytes)
 }
 
@@ -70,6 +74,12 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<RunResult, BaselineError> {
                 found: v,
             })
         }
+        // Present but not a whole number (`"1"`, `1.0`): say so, rather than that it is missing.
+        None if value.get("schema_version").is_some() => {
+            return Err(corrupt(
+                "`schema_version` is not a whole number; write `\"schema_version\": 1`".to_string(),
+            ))
+        }
         None => {
             return Err(corrupt(
                 "it has no `schema_version`: not a loadgate result".to_string(),
@@ -80,7 +90,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<RunResult, BaselineError> {
     // the key, e.g. `"requests": -5`, where a bare "expected u64" would leave the user searching.
     let result: RunResult =
         serde_json::from_slice(bytes).map_err(|e| corrupt(with_line(bytes, &e)))?;
-    check_complete(&result).map_err(|p| corrupt(p.to_string()))?;
+    consistency::check(&result)
+        .map_err(|p| corrupt(format!("{p}: the file was edited or damaged")))?;
     Ok(result)
 }
 
@@ -96,33 +107,6 @@ fn with_line(bytes: &[u8], e: &serde_json::Error) -> String {
         Some(l) => format!("{e}: `{l}`"),
         None => e.to_string(),
     }
-}
-
-fn check_complete(r: &RunResult) -> Result<(), &'static str> {
-    if r.requests.is_empty() {
-        return Err("it holds no request statistics");
-    }
-    if r.all.requests == 0 {
-        return Err("it holds no measured requests");
-    }
-    if r.all.windows.is_empty() {
-        return Err("it has no per-window series");
-    }
-    if r.requests.values().map(|s| s.requests).sum::<u64>() != r.all.requests {
-        return Err(
-            "per-request counts do not add up to the total: the file was edited or damaged",
-        );
-    }
-    let stats = std::iter::once(&r.all).chain(r.requests.values());
-    for s in stats {
-        if s.errors.total() > s.requests || s.windows.iter().any(|w| w.errors > w.requests) {
-            return Err("it counts more errors than requests: the file was edited or damaged");
-        }
-    }
-    if r.meta.measured_duration_ms == 0 {
-        return Err("its measured duration is zero");
-    }
-    Ok(())
 }
 
 /// Checks that `baseline` (read from `path`) was recorded for `scenario` as it is now.

@@ -17,7 +17,7 @@ pub fn load<T: DeserializeOwned>(
     version: u32,
     fix: &'static str,
 ) -> Result<Option<T>, BaselineError> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::fsutil::read_limited(path, crate::fsutil::limits::RESULT) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {

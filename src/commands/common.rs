@@ -157,7 +157,7 @@ pub async fn resolve_target(args: &TargetArgs, scenario: &Scenario) -> Result<Re
     if args.danger_accept_invalid_certs {
         log::warn!(
             "--danger-accept-invalid-certs: TLS certificates of {} are NOT verified; anyone on the path can read and change this traffic. Use `[target] ca_file` for a private CA instead.",
-            target.base()
+            scenario.secrets.redact(&target.base())
         );
     }
     let target = target.accepting_invalid_certs(args.danger_accept_invalid_certs);
@@ -199,7 +199,7 @@ pub async fn measure_shard(
     shard: Option<crate::result::Shard>,
 ) -> Result<RunResult, Error> {
     let target = &resolved.target;
-    target::preflight(target, &scenario.target).await?;
+    target::preflight(target, &scenario.target, &scenario.secrets).await?;
     // Sampling starts before the ramp-up and ends after the run; a first reading that fails (a wrong
     // pid, an endpoint that is down) stops here, before any load.
     let sampling = match &resolved.monitor {
@@ -219,7 +219,7 @@ pub async fn measure_shard(
             (0, None) => String::new(),
             (n, _) => format!(" through {n} stage(s)"),
         },
-        target.base(),
+        scenario.secrets.redact(&target.base()),
         crate::scenario::units::format_duration(l.duration),
         crate::scenario::units::format_duration(l.ramp_up),
     );
@@ -243,6 +243,20 @@ pub async fn measure_shard(
     Ok(result)
 }
 
+/// The run sent none of its load proper (the requests other than `on_start`/`on_stop`), though
+/// some went unsent: the run measured nothing and must not pass for a success.
+pub fn nothing_sent(scenario: &Scenario, run: &RunResult) -> Option<Error> {
+    use crate::scenario::Phase;
+    let main = scenario.requests.iter().filter(|r| r.phase == Phase::Main);
+    let sent: u64 = main
+        .clone()
+        .filter_map(|r| run.requests.get(&r.name))
+        .map(|s| s.requests)
+        .sum();
+    let not_sent: u64 = run.requests.values().map(|s| s.not_sent).sum();
+    (sent == 0 && main.count() > 0 && not_sent > 0).then_some(Error::NothingSent { not_sent })
+}
+
 /// Stops the embedded demo, if any.
 pub async fn finish(resolved: Resolved) {
     if let Some(d) = resolved.demo {
@@ -259,6 +273,63 @@ pub async fn finish(resolved: Resolved) {
 pub fn preflight_outputs(paths: &[Option<&Path>]) -> Result<(), Error> {
     for p in paths.iter().flatten() {
         crate::fsutil::check_writable(p)?;
+    }
+    Ok(())
+}
+
+/// Refuses, before any load, an output that is one of the command's inputs or another output
+/// (`gate --output baselines/t.json` would replace the baseline it compares against,
+/// `compare a.json b.json --output a.json` its own input). Outputs to stdout or a device are
+/// exempt: they replace nothing.
+pub fn refuse_overlaps(outputs: &[Option<&Path>], inputs: &[Option<&Path>]) -> Result<(), Error> {
+    use crate::fsutil::{destination, Destination};
+    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        // A file that does not exist yet is none of the inputs; two outputs not yet written
+        // collide when they are written the same way.
+        _ => a == b,
+    };
+    let outputs: Vec<&Path> = outputs
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|p| matches!(destination(p), Destination::Atomic(_)))
+        .collect();
+    for (i, out) in outputs.iter().enumerate() {
+        let overlap = inputs
+            .iter()
+            .flatten()
+            .find(|input| same(out, input))
+            .map(|input| format!("it is also an input of this command ({})", input.display()))
+            .or_else(|| {
+                outputs[..i]
+                    .iter()
+                    .find(|other| same(out, other))
+                    .map(|other| format!("another output goes to it too ({})", other.display()))
+            });
+        if let Some(why) = overlap {
+            return Err(Error::Flag {
+                flag: "output",
+                problem: format!(
+                    "refusing to write {}: {why}, which the write would replace; write it to another file",
+                    out.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Refuses `--out -` (the result on stdout) when the report goes to stdout too: the two would be
+/// printed one after the other, and neither could be read back.
+pub fn one_on_stdout(out: Option<&Path>, report: Option<&Path>) -> Result<(), Error> {
+    use crate::fsutil::{destination, Destination};
+    let on_stdout = |p: &Path| destination(p) == Destination::Stdout;
+    if out.is_some_and(on_stdout) && report.is_none_or(on_stdout) {
+        return Err(Error::Flag {
+            flag: "--out",
+            problem: "it puts the result on stdout, where the report goes too; send the report elsewhere with --output FILE (or --output /dev/null)".to_string(),
+        });
     }
     Ok(())
 }
@@ -283,15 +354,24 @@ pub fn print(text: &str) -> Result<(), Error> {
 /// to stdout so a human sees the result.
 pub fn emit(report: &Report<'_>, output: &OutputArgs) -> Result<(), Error> {
     let text = report::render(report, output.format);
+    let to_stdout = |p: &Path| crate::fsutil::destination(p) == crate::fsutil::Destination::Stdout;
     match &output.output {
+        // `--output -`: the chosen format is the stdout, with no table beside it.
+        Some(path) if to_stdout(path) => print(&text),
         Some(path) => {
-            write_atomic(path, text.as_bytes())?;
-            eprintln!(
-                "loadgate: wrote {} report to {}",
-                format_name(output.format),
-                path.display()
-            );
-            print(&report::render(report, Format::Table))
+            // The table reaches stdout even when the file cannot be written: the human reading the
+            // log still sees the result.
+            let written = write_atomic(path, text.as_bytes());
+            if written.is_ok() {
+                eprintln!(
+                    "loadgate: wrote {} report to {}",
+                    format_name(output.format),
+                    path.display()
+                );
+            }
+            let printed = print(&report::render(report, Format::Table));
+            written?;
+            printed
         }
         None => print(&text),
     }

@@ -14,6 +14,15 @@ use crate::scenario::validate;
 use crate::verdict::Verdict;
 
 pub fn run(args: CompareArgs) -> Result<u8, Error> {
+    common::refuse_overlaps(
+        &[args.output.output.as_deref()],
+        &[
+            Some(args.baseline.as_path()),
+            Some(args.result.as_path()),
+            args.scenario.as_deref(),
+            args.calibration.as_deref(),
+        ],
+    )?;
     common::preflight_outputs(&[args.output.output.as_deref()])?;
     let j = judge(
         &args.baseline,

@@ -17,10 +17,15 @@ use crate::report::{Format, Judged, Report};
 use crate::result::RunResult;
 use crate::scenario::units::parse_duration;
 use crate::verdict::{decide, Outcome};
+use std::path::PathBuf;
 
 pub async fn run(args: GateArgs) -> Result<u8, Error> {
     let scenario = crate::scenario::load_profile(&args.scenario, args.target.profile.as_deref())?;
-    let plan = action::prepare(action_settings(&args.actions)?, &action::Env::capture())?;
+    let settings = action::Settings {
+        secrets: scenario.secrets.clone(),
+        ..action_settings(&args.actions)?
+    };
+    let plan = action::prepare(settings, &action::Env::capture())?;
     if let Some(base_url) = &args.paired {
         return run_paired(&args, &scenario, base_url, &plan).await;
     }
@@ -39,6 +44,16 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
         args.calibration.as_deref(),
         Some(&beside),
         Some(&base),
+    )?;
+    common::one_on_stdout(args.out.as_deref(), args.output.output.as_deref())?;
+    common::refuse_overlaps(
+        &outputs(&args),
+        &[
+            Some(args.scenario.as_path()),
+            Some(path.as_path()),
+            Some(beside.as_path()),
+            args.calibration.as_deref(),
+        ],
     )?;
     common::preflight_outputs(&[
         args.out.as_deref(),
@@ -66,11 +81,8 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
     if scenario.load.ramps_rate() {
         comparison.notes.push("throughput is informational: the target rate ramps through the stages, so the achieved rate follows the schedule rather than the service".to_string());
     }
-    if let Some(out) = &args.out {
-        common::write_result(out, &pooled)?;
-    }
-    history::append(args.history.as_deref(), &pooled)?;
-    conclude(&args, &plan, &base, &pooled, &comparison, "").await
+    let stored = store(&args, &pooled);
+    Ok(conclude(&args, &plan, &base, &pooled, &comparison, stored, "").await)
 }
 
 async fn run_paired(
@@ -81,6 +93,8 @@ async fn run_paired(
 ) -> Result<u8, Error> {
     // A bad `--paired` URL is a flag error: refuse it before the candidate is probed or loaded.
     crate::load::Target::parse(base_url, "--paired")?;
+    common::one_on_stdout(args.out.as_deref(), args.output.output.as_deref())?;
+    common::refuse_overlaps(&outputs(args), &[Some(args.scenario.as_path())])?;
     common::preflight_outputs(&[
         args.out.as_deref(),
         args.output.output.as_deref(),
@@ -88,31 +102,98 @@ async fn run_paired(
     ])?;
     history::preflight(args.history.as_deref(), &scenario.name)?;
     let resolved = common::resolve_target(&args.target, scenario).await?;
-    if let Err(e) = crate::load::target::preflight(&resolved.target, &scenario.target).await {
+    if let Err(e) =
+        crate::load::target::preflight(&resolved.target, &scenario.target, &scenario.secrets).await
+    {
         common::finish(resolved).await;
         return Err(e.into());
     }
     let judged = crate::commands::paired::judge(scenario, &resolved, base_url, args.segments).await;
     common::finish(resolved).await;
     let (base, cand, comparison) = judged?;
-    if let Some(out) = &args.out {
-        common::write_result(out, &cand)?;
-    }
-    history::append(args.history.as_deref(), &cand)?;
-    conclude(args, plan, &base, &cand, &comparison, ", paired mode").await
+    let stored = store(args, &cand);
+    Ok(conclude(
+        args,
+        plan,
+        &base,
+        &cand,
+        &comparison,
+        stored,
+        ", paired mode",
+    )
+    .await)
 }
 
-/// Verdict → reports → actions → exit code, for both modes. The actions run even when the report
-/// could not be written (a rollback must not depend on a full disk), and are told only of files
-/// that exist; the error is returned after them.
+/// Every file the gate writes, for [`common::refuse_overlaps`].
+fn outputs(args: &GateArgs) -> [Option<&std::path::Path>; 4] {
+    [
+        args.out.as_deref(),
+        args.output.output.as_deref(),
+        args.actions.actions_json.as_deref(),
+        args.actions.junit.as_deref(),
+    ]
+}
+
+/// What became of the files the gate writes before its verdict.
+struct Stored {
+    /// `--out`, when it was written.
+    result_json: Option<PathBuf>,
+    /// Whether a write failed (already reported).
+    failed: bool,
+}
+
+/// Writes `--out` and appends to `--history`. A failure is reported and remembered, never
+/// returned: the verdict, the other reports and the actions (a rollback above all) must not depend
+/// on a full disk.
+fn store(args: &GateArgs, run: &RunResult) -> Stored {
+    let mut failed = false;
+    let result_json = args
+        .out
+        .as_ref()
+        .filter(|out| reported(common::write_result(out, run), &mut failed) && stored_file(out))
+        .cloned();
+    reported(history::append(args.history.as_deref(), run), &mut failed);
+    Stored {
+        result_json,
+        failed,
+    }
+}
+
+/// Whether `r` succeeded; a failure is printed now and sets `failed`.
+fn reported(r: Result<(), Error>, failed: &mut bool) -> bool {
+    match r {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("error: {e}; the gate goes on to its verdict and actions");
+            *failed = true;
+            false
+        }
+    }
+}
+
+/// The exit code once the outputs are known: the verdict's, except that a pass whose requested
+/// files could not all be written is an I/O error (2). A critical or incomplete verdict keeps its
+/// code: a failed write must not hide a regression from the pipeline (README "Exit codes").
+fn final_code(verdict_code: u8, write_failed: bool) -> u8 {
+    if write_failed && verdict_code == exit::PASS {
+        exit::ERROR
+    } else {
+        verdict_code
+    }
+}
+
+/// Verdict → reports → actions → exit code, for both modes. Every report that can be written is,
+/// and the actions run even when some could not be (a rollback must not depend on a full disk);
+/// they are told only of files that exist.
 async fn conclude(
     args: &GateArgs,
     plan: &Plan,
     base: &RunResult,
     run: &RunResult,
     comparison: &Comparison,
+    stored: Stored,
     mode: &str,
-) -> Result<u8, Error> {
+) -> u8 {
     let verdict = decide(comparison);
     let judged = Judged {
         baseline: base,
@@ -123,25 +204,23 @@ async fn conclude(
         run,
         judged: Some(judged),
     };
-    let emitted = common::emit(&report, &args.output);
-    let code = match &emitted {
-        Ok(()) => exit_code(verdict.outcome, args.fail_on),
-        // The report the user asked for is missing: an I/O error, as before any action existed.
-        Err(_) => exit::ERROR,
-    };
+    let mut failed = stored.failed;
+    let emitted = reported(common::emit(&report, &args.output), &mut failed);
+    let code = final_code(exit_code(verdict.outcome, args.fail_on), failed);
     eprintln!(
         "loadgate: verdict {} (exit {code}{mode})",
         verdict.outcome.name()
     );
     if !plan.is_empty() || args.actions.actions_json.is_some() {
-        let report_json = match (&emitted, args.output.format, &args.output.output) {
-            (Ok(()), Format::Json, Some(p)) => Some(p.clone()),
+        let report_json = match (emitted, args.output.format, &args.output.output) {
+            // Only a stored file can be read back and handed on; `/dev/null` or a pipe cannot.
+            (true, Format::Json, Some(p)) if stored_file(p) => Some(p.clone()),
             _ => None,
         };
         let report_json_written = report_json.clone();
         let files = Files {
             report_json,
-            result_json: args.out.clone(),
+            result_json: stored.result_json,
         };
         let warn_fails = args.fail_on == FailOn::Warn;
         let ctx = ActionContext::new(run, judged, code, warn_fails, files);
@@ -162,8 +241,14 @@ async fn conclude(
             }
         }
     }
-    emitted?;
-    Ok(code)
+    code
+}
+
+fn stored_file(p: &std::path::Path) -> bool {
+    matches!(
+        crate::fsutil::destination(p),
+        crate::fsutil::Destination::Atomic(_)
+    )
 }
 
 /// Adds the action outcomes to a written JSON report as its `actions` field (atomically).
@@ -172,7 +257,8 @@ fn embed_outcomes(path: &std::path::Path, outcomes: &[action::ActionOutcome]) ->
         path: path.to_path_buf(),
         problem,
     };
-    let text = std::fs::read(path).map_err(|e| corrupt(e.to_string()))?;
+    let text = crate::fsutil::read_limited(path, crate::fsutil::limits::RESULT)
+        .map_err(|e| corrupt(e.to_string()))?;
     let mut report: serde_json::Value =
         serde_json::from_slice(&text).map_err(|e| corrupt(e.to_string()))?;
     let actions = serde_json::to_value(outcomes).map_err(|e| corrupt(e.to_string()))?;
@@ -193,6 +279,7 @@ fn action_settings(a: &ActionArgs) -> Result<action::Settings, Error> {
         rollback_hook_args,
         rollback_on,
         hook_timeout,
+        hook_env,
         github_comment,
         github_repo,
         github_pr,
@@ -240,6 +327,7 @@ fn action_settings(a: &ActionArgs) -> Result<action::Settings, Error> {
                 args: rollback_hook_args.clone(),
                 on: *rollback_on,
                 timeout: duration("--hook-timeout", hook_timeout)?,
+                pass_env: hook_env.clone(),
             }),
             None => None,
         },
@@ -260,6 +348,7 @@ fn action_settings(a: &ActionArgs) -> Result<action::Settings, Error> {
         junit: junit.clone(),
         webhooks,
         notify_on: *notify_on,
+        secrets: crate::secret::Secrets::default(),
     })
 }
 
@@ -269,5 +358,18 @@ pub fn exit_code(outcome: Outcome, fail_on: FailOn) -> u8 {
         (Outcome::Critical, _) | (Outcome::Warn, FailOn::Warn) => exit::REGRESSION,
         (Outcome::Incomplete, _) => exit::INCOMPLETE,
         (Outcome::Pass | Outcome::Warn, _) => exit::PASS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_never_hides_a_regression_nor_passes_silently() {
+        assert_eq!(final_code(exit::REGRESSION, true), exit::REGRESSION);
+        assert_eq!(final_code(exit::INCOMPLETE, true), exit::INCOMPLETE);
+        assert_eq!(final_code(exit::PASS, true), exit::ERROR);
+        assert_eq!(final_code(exit::PASS, false), exit::PASS);
     }
 }

@@ -8,6 +8,12 @@ use crate::exit;
 use crate::report::Report;
 
 pub fn run(args: MergeArgs) -> Result<u8, Error> {
+    let inputs: Vec<Option<&std::path::Path>> =
+        args.results.iter().map(|p| Some(p.as_path())).collect();
+    common::refuse_overlaps(
+        &[Some(args.out.as_path()), args.output.output.as_deref()],
+        &inputs,
+    )?;
     common::preflight_outputs(&[Some(args.out.as_path()), args.output.output.as_deref()])?;
     let mut parts = Vec::with_capacity(args.results.len());
     for path in &args.results {

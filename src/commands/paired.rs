@@ -22,7 +22,7 @@ pub async fn judge(
 ) -> Result<(RunResult, RunResult, Comparison), Error> {
     let base = Target::parse(base_url, "--paired")?
         .accepting_invalid_certs(candidate.target.accepts_invalid_certs());
-    target::preflight(&base, &scenario.target).await?;
+    target::preflight(&base, &scenario.target, &scenario.secrets).await?;
     let segment = segment_scenario(scenario, segments)?;
     let base_resolved = Resolved {
         target: base,

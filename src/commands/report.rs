@@ -9,6 +9,15 @@ use crate::exit;
 use crate::report::Report;
 
 pub fn run(args: ReportArgs) -> Result<u8, Error> {
+    common::refuse_overlaps(
+        &[args.output.output.as_deref()],
+        &[
+            Some(args.result.as_path()),
+            args.baseline.as_deref(),
+            args.scenario.as_deref(),
+            args.calibration.as_deref(),
+        ],
+    )?;
     common::preflight_outputs(&[args.output.output.as_deref()])?;
     match &args.baseline {
         Some(baseline) => {

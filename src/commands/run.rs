@@ -29,6 +29,11 @@ pub async fn run(args: RunArgs) -> Result<u8, Error> {
         }
         None => None,
     };
+    common::one_on_stdout(args.out.as_deref(), args.output.output.as_deref())?;
+    common::refuse_overlaps(
+        &[args.out.as_deref(), args.output.output.as_deref()],
+        &[Some(args.scenario.as_path())],
+    )?;
     common::preflight_outputs(&[args.out.as_deref(), args.output.output.as_deref()])?;
     history::preflight(args.history.as_deref(), &scenario.name)?;
     let resolved = common::resolve_target(&args.target, &scenario).await?;
@@ -46,5 +51,8 @@ pub async fn run(args: RunArgs) -> Result<u8, Error> {
         },
         &args.output,
     )?;
+    if let Some(e) = common::nothing_sent(&scenario, &result) {
+        return Err(e);
+    }
     Ok(exit::PASS)
 }

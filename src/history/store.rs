@@ -252,7 +252,8 @@ fn order_key(path: &Path) -> (String, u32) {
 }
 
 fn read_entry(path: &Path, scenario: &str) -> Result<Entry, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let bytes = crate::fsutil::read_limited(path, crate::fsutil::limits::RESULT)
+        .map_err(|e| format!("cannot read it: {e}"))?;
     let result = crate::baseline::parse(path, &bytes).map_err(|e| e.to_string())?;
     if result.meta.scenario_name != scenario {
         return Err(format!(
@@ -286,6 +287,8 @@ mod tests {
         let mut r = testing::result();
         r.meta.started_at = started_at.to_string();
         r.meta.git_commit = commit.map(str::to_string);
+        // One window of the fixture's 1 s: the loader checks the duration against the windows.
+        r.meta.measured_duration_ms = 1_000;
         let mut s = RequestStats {
             requests: 10,
             ..Default::default()

@@ -168,6 +168,17 @@ pub struct Arrivals {
     late: AtomicU64,
 }
 
+/// What the open model's schedule asked of a measured window, and what became of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Intended {
+    /// Requests due in the window.
+    pub requests: u64,
+    /// Of which started late.
+    pub late: u64,
+    /// Of which never handed to a user.
+    pub unsent: u64,
+}
+
 /// What a user should do before its next request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Turn {
@@ -235,16 +246,26 @@ impl Pacer {
         }
     }
 
-    /// Open model: requests intended in the measured window of `measured` length, and how many of
-    /// them started late (beyond [`LATE_SLACK`]). `None` for a closed model.
-    pub fn intended(&self, measured: Duration) -> Option<(u64, u64)> {
+    /// Open model: requests intended in the measured window of `measured` length, how many of
+    /// them started late (beyond [`LATE_SLACK`]), and how many were due but never handed to a user
+    /// (every user was still waiting on earlier requests: a target that hangs). `None` for a
+    /// closed model.
+    pub fn intended(&self, measured: Duration) -> Option<Intended> {
         let Pacer::Open(a) = self else {
             return None;
         };
-        let from = a.measure_from_s;
-        let until = from + measured.as_secs_f64();
-        let n = a.schedule.integral(until) - a.schedule.integral(from);
-        Some((n.round() as u64, a.late.load(Ordering::Relaxed)))
+        let from = a.schedule.integral(a.measure_from_s);
+        let until = a
+            .schedule
+            .integral(a.measure_from_s + measured.as_secs_f64());
+        let handed = a.next.load(Ordering::Relaxed) as f64;
+        let taken = handed.clamp(from.ceil(), until.ceil()) - from.ceil();
+        let requests = (until - from).round() as u64;
+        Some(Intended {
+            requests,
+            late: a.late.load(Ordering::Relaxed),
+            unsent: requests.saturating_sub(taken.max(0.0) as u64),
+        })
     }
 }
 

@@ -19,6 +19,8 @@ pub struct ClientOptions {
     pub accept_invalid_certs: bool,
     /// Keep cookies per user (`[target] cookies = true`).
     pub cookies: bool,
+    /// Follow redirects to another host (`[target] cross_host_redirects = true`).
+    pub cross_host_redirects: bool,
 }
 
 impl ClientOptions {
@@ -29,31 +31,29 @@ impl ClientOptions {
             ca_file: spec.ca_file.clone(),
             accept_invalid_certs,
             cookies: spec.cookies,
+            cross_host_redirects: spec.cross_host_redirects,
         }
-    }
-
-    /// True when goose's own client does the job (keeps the measured default path unchanged).
-    pub fn is_default(&self) -> bool {
-        *self == Self::default()
     }
 
     /// A client builder with these settings, `timeout` per request and loadgate's user agent.
     pub fn builder(&self, timeout: Duration) -> Result<reqwest::ClientBuilder, LoadError> {
         let mut b = reqwest::Client::builder()
             .timeout(timeout)
-            .user_agent(concat!("loadgate/", env!("CARGO_PKG_VERSION")));
+            .user_agent(concat!("loadgate/", env!("CARGO_PKG_VERSION")))
+            .redirect(crate::http::redirect_policy(self.cross_host_redirects));
         b = match self.http {
             HttpVersion::Auto => b,
             HttpVersion::Http1 => b.http1_only(),
             HttpVersion::Http2 => b.http2_prior_knowledge(),
         };
         if let Some(path) = &self.ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                LoadError::Client(format!(
-                    "cannot read `target.ca_file` {}: {e}",
-                    path.display()
-                ))
-            })?;
+            let pem =
+                crate::fsutil::read_limited(path, crate::fsutil::limits::CA_FILE).map_err(|e| {
+                    LoadError::Client(format!(
+                        "cannot read `target.ca_file` {}: {e}",
+                        path.display()
+                    ))
+                })?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
                 LoadError::Client(format!(
                     "`target.ca_file` {} holds no usable PEM certificate ({e}); export the CA as PEM",

@@ -412,6 +412,7 @@ mod tests {
             status: 200,
             header: &header,
             body: br#"{"token":"abc"}"#,
+            len: 15,
         };
         assert_eq!(judge(&login, &ok, Some(&mut user)), (None, None));
         assert_eq!(
@@ -425,6 +426,7 @@ mod tests {
             status: 200,
             header: &header,
             body: b"<html>oops</html>",
+            len: 17,
         };
         assert_eq!(
             judge(&login, &wrong, Some(&mut user)),
@@ -434,6 +436,7 @@ mod tests {
             status: 500,
             header: &header,
             body: b"",
+            len: 0,
         };
         assert_eq!(
             judge(&login, &bad_status, Some(&mut user)),

@@ -53,6 +53,8 @@ struct Prepared {
     dynamic: bool,
     /// Whether checks or captures read response headers.
     reads_headers: bool,
+    /// What checks and captures read of the body.
+    body: crate::load::body::Needs,
 }
 
 /// What every transaction of a run shares.
@@ -65,7 +67,20 @@ struct Shared {
     stateful: bool,
     /// The open model's arrival schedule (or none).
     pacer: Arc<Pacer>,
-    client: Option<(ClientOptions, Duration)>,
+    /// A slot this late has timed out before it is sent.
+    request_timeout_us: u64,
+    client: UserClient,
+}
+
+/// The HTTP client each user sends with: always loadgate's (goose's own follows redirects to any
+/// host, carrying the scenario's headers there).
+enum UserClient {
+    /// One client for every user (cloning it shares its connection pool): building a client
+    /// loads the TLS roots, tens of milliseconds of CPU per user in every run otherwise.
+    Shared(reqwest::Client),
+    /// A client per user, built on first use: a cookie jar is per user, and over TLS (where ALPN
+    /// may pick HTTP/2) or with HTTP/2 each user keeps its own connection, as goose's users do.
+    PerUser(ClientOptions, Duration),
 }
 
 fn goose_method(m: Method) -> GooseMethod {
@@ -143,10 +158,20 @@ async fn prepare_user(user: &mut GooseUser, shared: &Shared) -> TransactionResul
     let ready = user
         .get_session_data::<UserState>()
         .is_some_and(|s| s.client_ready);
-    if let (false, Some((options, timeout))) = (ready, &shared.client) {
-        // Checked before the run (`execute`), so a failure here is not expected.
-        if let Ok(builder) = options.builder(*timeout) {
-            user.set_client_builder(builder).await?;
+    if !ready {
+        match &shared.client {
+            UserClient::Shared(client) => user.client = client.clone(),
+            UserClient::PerUser(options, timeout) => {
+                // Off the runtime's workers: tens of milliseconds of CPU there would stall every
+                // other user's requests. Checked before the run (`execute`), so a failure here
+                // is not expected.
+                let (options, timeout) = (options.clone(), *timeout);
+                if let Ok(Ok(client)) =
+                    tokio::task::spawn_blocking(move || options.client(timeout)).await
+                {
+                    user.client = client;
+                }
+            }
         }
         if let Some(s) = user.get_session_data_mut::<UserState>() {
             s.client_ready = true;
@@ -176,6 +201,24 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
             } else {
                 0
             };
+            if late_us >= shared.request_timeout_us {
+                // Its intended send time is a whole request timeout ago: measured from then, as
+                // every open-model latency is, it has timed out before it could be sent. Counted
+                // as the timeout it is, not sent late: a target that hangs every request then
+                // shows its error rate instead of a handful of completed requests.
+                shared.recorder.record(
+                    user.weighted_users_index,
+                    req.index,
+                    Outcome {
+                        latency_us: late_us,
+                        status: None,
+                        error: Some(ErrorKind::Timeout),
+                        check: None,
+                    },
+                    Instant::now(),
+                );
+                return Ok(());
+            }
             let rendered = if req.dynamic {
                 let Some(state) = user.get_session_data_mut::<UserState>() else {
                     return Ok(());
@@ -213,6 +256,13 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
                 }
             }
             rb = rb.headers(headers);
+            if late_us > 0 {
+                // The timeout runs from the intended send time, as the latency does: a request sent
+                // late has only what is left of it.
+                rb = rb.timeout(Duration::from_micros(
+                    shared.request_timeout_us.saturating_sub(late_us),
+                ));
+            }
             match (&rendered, &req.spec.body) {
                 (Some(r), _) => {
                     if let Some(body) = &r.body {
@@ -237,12 +287,20 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
             let outcome = match response {
                 Ok(response) => {
                     let status = response.status().as_u16();
+                    let left_host = crate::http::leaves_host(
+                        response.url(),
+                        status,
+                        response
+                            .headers()
+                            .get(reqwest::header::LOCATION)
+                            .and_then(|v| v.to_str().ok()),
+                    );
                     let response_headers = req.reads_headers.then(|| response.headers().clone());
-                    let body = response.bytes().await;
+                    let body = crate::load::body::read(response, req.body).await;
                     let latency_us = late_us + started.elapsed().as_micros() as u64;
-                    let (error, check) = match body {
+                    let (mut error, check) = match body {
                         Err(e) => (Some(failed(&req.spec.name, e)), None),
-                        Ok(bytes) => {
+                        Ok(body) => {
                             let lookup = |name: &str| {
                                 response_headers
                                     .as_ref()?
@@ -254,11 +312,24 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
                             let seen = Response {
                                 status,
                                 header: &lookup,
-                                body: &bytes,
+                                body: &body.kept,
+                                len: body.len,
                             };
                             flow::judge(&req.spec, &seen, user.get_session_data_mut::<UserState>())
                         }
                     };
+                    if left_host && error == Some(ErrorKind::Status) {
+                        error = Some(ErrorKind::Redirect);
+                    }
+                    if let Some(kind) = error {
+                        // README: -vv logs every failed request, an answer that failed too (a 500, a
+                        // failed check), not only transport failures. Never the URL: it may hold a
+                        // secret.
+                        log::debug!(
+                            "request \"{}\" failed ({kind:?}): answered {status}",
+                            req.spec.name
+                        );
+                    }
                     Outcome {
                         latency_us,
                         status: Some(status),
@@ -347,20 +418,24 @@ pub(crate) async fn execute(
     plan: Plan,
     recorder: Arc<Recorder>,
 ) -> Result<(Ending, Instant), LoadError> {
-    let client = if plan.client.is_default() {
-        None
-    } else {
-        // Fail before the run, with the reason, rather than in every user.
-        plan.client.client(plan.request_timeout)?;
-        Some((plan.client.clone(), plan.request_timeout))
+    // Built here to fail before the run, with the reason, rather than in every user.
+    let built = plan.client.client(plan.request_timeout)?;
+    let per_user = plan.client.cookies
+        || plan.client.http == crate::scenario::HttpVersion::Http2
+        || !plan.base_url.starts_with("http://");
+    let client = match per_user {
+        true => UserClient::PerUser(plan.client.clone(), plan.request_timeout),
+        false => UserClient::Shared(built),
     };
     let shared = Arc::new(Shared {
         recorder: recorder.clone(),
         feeds: plan.feeds.clone(),
         captures: plan.captures.clone(),
         feeders: plan.feeds.len(),
-        stateful: client.is_some() || flow::needs_state(&plan.requests, &plan.target_headers),
+        // Every user installs loadgate's client, which needs its state.
+        stateful: true,
         pacer: plan.pacer.clone(),
+        request_timeout_us: plan.request_timeout.as_micros() as u64,
         client,
     });
     let mut scenario = goose::goose::Scenario::new("loadgate");
@@ -394,6 +469,7 @@ pub(crate) async fn execute(
             dynamic: spec.is_dynamic() || !target_dynamic.is_empty(),
             target_dynamic,
             reads_headers,
+            body: crate::load::body::Needs::of(spec),
             spec: spec.clone(),
         };
         scenario = scenario.register_transaction(transaction(Arc::new(prepared), shared.clone())?);

@@ -4,6 +4,7 @@
 //! `demo.rs` is the built-in demo service. This stage does not compare or judge.
 
 pub mod arrival;
+pub mod body;
 pub mod client;
 pub mod demo;
 pub mod flow;
@@ -82,7 +83,14 @@ pub async fn run(
             load.max_requests,
             co_interval_us,
         )
-        .with_checks(checks),
+        .with_checks(checks)
+        .with_once(
+            scenario
+                .requests
+                .iter()
+                .map(|r| r.phase == crate::scenario::Phase::OnStart)
+                .collect(),
+        ),
     );
     let started_at =
         chrono::Utc::now() + chrono::Duration::from_std(load.ramp_up).unwrap_or_default();
@@ -112,7 +120,8 @@ pub async fn run(
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario_name: scenario.name.clone(),
         scenario_hash: scenario.hash.clone(),
-        target_url: target.base(),
+        // Never stored or shown with a `${env:NAME}` value its path may hold.
+        target_url: scenario.secrets.redact(&target.base()),
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         measured_duration_ms: measured.as_millis() as u64,
         git_commit: provenance.git_commit,
@@ -159,10 +168,11 @@ pub async fn run(
         measure_start_unix_ms: Some(started_at.timestamp_millis()),
         shard: None,
         merged: None,
-        open_model: pacer.intended(measured).map(|(n, late)| OpenModel {
-            target_requests: n,
-            target_rps: n as f64 / measured.as_secs_f64().max(1e-3),
-            late_requests: late,
+        open_model: pacer.intended(measured).map(|i| OpenModel {
+            target_requests: i.requests,
+            target_rps: i.requests as f64 / measured.as_secs_f64().max(1e-3),
+            late_requests: i.late,
+            unsent_requests: i.unsent,
         }),
     };
     Ok(RunResult {

@@ -27,6 +27,8 @@ pub enum ErrorKind {
     Check,
     /// A capture found nothing in the response.
     Capture,
+    /// A redirect to another host, not followed.
+    Redirect,
 }
 
 /// The outcome of one request.
@@ -92,6 +94,8 @@ pub struct Recorder {
     check_names: Vec<Vec<String>>,
     /// Requests not sent (missing variable, feeder exhausted) in the measured window, per request.
     not_sent: Vec<AtomicU64>,
+    /// Per request: sent once per user (`on_start`), so counted even during the ramp-up.
+    once: Vec<bool>,
 }
 
 impl Recorder {
@@ -122,7 +126,17 @@ impl Recorder {
             co_interval_us,
             check_names: vec![Vec::new(); n],
             not_sent: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            once: vec![false; n],
         }
+    }
+
+    /// Marks the requests each user sends once as it starts (`on_start`, indexed as the requests):
+    /// they run during the ramp-up, and a login that fails there must still count (as an error of
+    /// its request, in the first window), or a run whose every later request went unsent would
+    /// show no error at all.
+    pub fn with_once(mut self, once: Vec<bool>) -> Self {
+        self.once = once;
+        self
     }
 
     /// Names the checks of each request (indexed as the requests), so failures are reported by name.
@@ -155,6 +169,10 @@ impl Recorder {
         if self.sent.fetch_add(1, Ordering::Relaxed) >= self.max_requests {
             return; // beyond the hard bound: in flight when the limit hit, not part of the run
         }
+        let at = match self.once.get(request) {
+            Some(true) => at.max(self.timing.measure_from),
+            _ => at,
+        };
         if at < self.timing.measure_from {
             self.warmup.fetch_add(1, Ordering::Relaxed);
             return;
@@ -199,6 +217,7 @@ impl Recorder {
                     }
                 }
                 ErrorKind::Capture => acc.errors.capture += 1,
+                ErrorKind::Redirect => acc.errors.redirect += 1,
             }
         }
         if outcome.status.is_some() {
@@ -391,6 +410,26 @@ mod tests {
             r.finish(3).0
         };
         assert_eq!(mk(1), mk(7));
+    }
+
+    #[test]
+    fn a_once_only_request_in_the_ramp_up_counts_in_the_first_window() {
+        let t0 = Instant::now();
+        let r = Recorder::new(vec!["login".into(), "a".into()], 1, timing(t0), 1_000, None)
+            .with_once(vec![true, false]);
+        let failed = Outcome {
+            latency_us: 5,
+            status: Some(200),
+            error: Some(ErrorKind::Capture),
+            check: None,
+        };
+        r.record(0, 0, failed, t0); // the login, during the ramp-up
+        r.record(0, 1, OK, t0); // a main request during the ramp-up: warm-up
+        let (all, by_name) = r.finish(3);
+        assert_eq!(r.warmup_requests(), 1);
+        assert_eq!(by_name["login"].errors.capture, 1);
+        assert_eq!(all.windows[0].requests, 1);
+        assert_eq!(all.windows[0].errors, 1);
     }
 
     #[test]

@@ -90,7 +90,13 @@ pub fn redact(text: &str) -> String {
 
 /// Probes the target until it answers: the health path must return 2xx; without one, any HTTP
 /// response from `/` proves the service is up. Retries with the scenario's interval.
-pub async fn preflight(target: &Target, spec: &TargetSpec) -> Result<(), LoadError> {
+/// `secrets` (the scenario's `${env:NAME}` values) are masked in the URL an error shows: a base
+/// URL may hold one in its path.
+pub async fn preflight(
+    target: &Target,
+    spec: &TargetSpec,
+    secrets: &crate::secret::Secrets,
+) -> Result<(), LoadError> {
     let health = &spec.health;
     let client = ClientOptions::new(spec, target.accepts_invalid_certs()).client(health.timeout)?;
     // Per-user values (a captured token) do not exist yet: the probe sends the static headers.
@@ -104,15 +110,28 @@ pub async fn preflight(target: &Target, spec: &TargetSpec) -> Result<(), LoadErr
     let mut last = String::new();
     for attempt in 0..=health.retries {
         if attempt > 0 {
-            tokio::time::sleep(health.interval).await;
+            until_interrupted(tokio::time::sleep(health.interval)).await?;
         }
         let mut rb = client.get(&url);
         for (k, v) in &headers {
             rb = rb.header(*k, *v);
         }
-        match rb.send().await {
+        match until_interrupted(rb.send()).await? {
             Ok(r) if health.path.is_none() || r.status().is_success() => return Ok(()),
-            Ok(r) => last = format!("{path} answered {}", r.status()),
+            Ok(r) => {
+                let location = r
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok());
+                last = match crate::http::leaves_host(r.url(), r.status().as_u16(), location) {
+                    true => format!(
+                        "{path} answered {} with a redirect to another host, which is not followed \
+                         (set `[target] cross_host_redirects = true` to follow it)",
+                        r.status()
+                    ),
+                    false => format!("{path} answered {}", r.status()),
+                }
+            }
             Err(e) if e.is_timeout() => last = format!("no answer within {:?}", health.timeout),
             Err(e) if e.is_connect() => {
                 let chain = error_chain(&e);
@@ -134,11 +153,28 @@ pub async fn preflight(target: &Target, spec: &TargetSpec) -> Result<(), LoadErr
         );
     }
     Err(LoadError::Unhealthy {
-        url: redact(&url),
+        url: secrets.redact(&redact(&url)),
         attempts: health.retries + 1,
         last,
         waited: health.interval * health.retries,
     })
+}
+
+/// How often a wait in the preflight looks for Ctrl-C.
+const INTERRUPT_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// `work`, unless Ctrl-C or SIGTERM comes first: then the preflight stops at once, instead of
+/// after all its retries.
+async fn until_interrupted<T>(work: impl std::future::Future<Output = T>) -> Result<T, LoadError> {
+    let stop = async {
+        while !crate::load::interrupted() {
+            tokio::time::sleep(INTERRUPT_POLL).await;
+        }
+    };
+    tokio::select! {
+        v = work => Ok(v),
+        () = stop => Err(LoadError::Interrupted),
+    }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -26,8 +26,24 @@ fn status(s: Status) -> &'static str {
     }
 }
 
+/// Text from names and messages made inert in GitHub Markdown: no HTML (a `<!-- loadgate:other -->`
+/// marker would let another scenario's gate take this comment over), no @-mentions, no table
+/// break-out, no control characters. Entities show as the characters they stand for.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '@' => out.push_str("&#64;"),
+            '|' => out.push_str("\\|"),
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Renders the Markdown report.
@@ -38,11 +54,11 @@ pub fn render(report: &Report<'_>) -> String {
         Some(j) => out.push_str(&format!(
             "### loadgate: {} — `{}`\n\n",
             badge(j.verdict.outcome),
-            run.meta.scenario_name
+            cell(&run.meta.scenario_name)
         )),
         None => out.push_str(&format!(
             "### loadgate run — `{}`\n\n",
-            run.meta.scenario_name
+            cell(&run.meta.scenario_name)
         )),
     }
     out.push_str(&format!("{}\n\n", cell(&headline(run))));
@@ -120,4 +136,36 @@ pub fn render(report: &Report<'_>) -> String {
         out.push_str(&format!("\n> **Note:** {}\n", cell(n)));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::RequestStats;
+
+    #[test]
+    fn names_cannot_inject_html_mentions_or_another_scenarios_marker() {
+        let mut run = crate::result::testing::result();
+        run.requests.insert(
+            "<!-- loadgate:other --> @octocat <img src=x>|\u{1b}[2J\nx".into(),
+            RequestStats::default(),
+        );
+        let md = render(&Report {
+            run: &run,
+            judged: None,
+        });
+        for raw in ["<!--", "@octocat", "<img", "\u{1b}"] {
+            assert!(!md.contains(raw), "{raw:?} in\n{md}");
+        }
+        assert!(
+            md.contains("&lt;!-- loadgate:other --&gt; &#64;octocat &lt;img src=x&gt;\\|"),
+            "{md}"
+        );
+        let table = crate::report::table::render(&Report {
+            run: &run,
+            judged: None,
+        });
+        assert!(!table.contains('\u{1b}'), "{table}");
+        assert!(table.contains("\\u{1b}[2J"), "{table}");
+    }
 }

@@ -59,6 +59,28 @@ pub fn render(report: &Report<'_>, format: Format) -> String {
     }
 }
 
+/// `text` safe for a terminal: control characters (ESC starts a terminal escape sequence) and
+/// bidirectional overrides (which reorder what is shown) become visible `\u{..}` escapes; line
+/// breaks stay. Names come from scenario files and from the results a target produced.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let hostile = |c: char| {
+        (c.is_control() && c != '\n')
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    if !text.chars().any(hostile) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| match hostile(c) {
+                true => c.escape_unicode().to_string(),
+                false => c.to_string(),
+            })
+            .collect(),
+    )
+}
+
 /// Rows worth a human's attention in a summary: the aggregate's metrics, and per-request rows that are
 /// not a plain pass.
 pub fn visible_rows(c: &Comparison) -> impl Iterator<Item = &Row> {
@@ -185,6 +207,9 @@ pub fn headline(run: &RunResult) -> String {
             match o.late_requests {
                 0 => String::new(),
                 n => format!(", {n} started late"),
+            } + &match o.unsent_requests {
+                0 => String::new(),
+                n => format!(", {n} due but never sent"),
             }
         ),
         (None, Some(target)) => format!("{achieved:.1} req/s of a {target} req/s target"),
@@ -243,9 +268,9 @@ pub fn rate_warning(run: &RunResult) -> Option<String> {
     if let Some(o) = &run.meta.open_model {
         return (achieved < RATE_SHORTFALL * o.target_rps).then(|| {
             format!(
-                "achieved rate {achieved:.1} req/s of target {:.1} req/s ({} requests started late): all {} users were busy \
+                "achieved rate {achieved:.1} req/s of target {:.1} req/s ({} requests started late, {} due but never sent): all {} users were busy \
                  — raise `load.users`, or the service stalled (latencies are measured from the intended send times)",
-                o.target_rps, o.late_requests, run.meta.load.users
+                o.target_rps, o.late_requests, o.unsent_requests, run.meta.load.users
             )
         });
     }

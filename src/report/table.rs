@@ -37,14 +37,14 @@ pub fn grid(header: &[&str], rows: Vec<Vec<String>>, right: &[usize]) -> String 
             c.set_cell_alignment(CellAlignment::Right);
         }
     }
-    t.to_string()
+    crate::report::printable(&t.to_string()).into_owned()
 }
 
 fn stats_row(name: &str, s: &RequestStats, secs: f64) -> Vec<String> {
     let l = &s.latency;
     let us = |v: u64| format_micros(v as f64);
     vec![
-        name.to_string(),
+        crate::report::printable(name).into_owned(),
         s.requests.to_string(),
         format!("{:.2}%", s.error_rate().unwrap_or(0.0) * 100.0),
         format!(
@@ -62,6 +62,12 @@ fn stats_row(name: &str, s: &RequestStats, secs: f64) -> Vec<String> {
 
 /// The run's statistics per request, then (when judged) the comparison and the verdict.
 pub fn render(report: &Report<'_>) -> String {
+    // Names were made printable before the layout (so the columns line up); the whole text again
+    // for what notes and messages quote.
+    crate::report::printable(&render_text(report)).into_owned()
+}
+
+fn render_text(report: &Report<'_>) -> String {
     let run = report.run;
     let secs = run.measured_seconds();
     let mut out = format!("{}\n", headline(run));
@@ -91,6 +97,12 @@ pub fn render(report: &Report<'_>) -> String {
                 String::new()
             }
         ));
+        if e.redirect > 0 {
+            out.push_str(&format!(
+                "errors: {} redirect(s) to another host, not followed (set `[target] cross_host_redirects = true` to follow them)\n",
+                e.redirect
+            ));
+        }
     }
     for n in flow_notes(run) {
         out.push_str(&format!("note: {n}\n"));
@@ -116,7 +128,7 @@ pub fn render(report: &Report<'_>) -> String {
             format!("{} (info)", r.metric)
         };
         t.add_row(vec![
-            r.request.clone().unwrap_or_else(|| "all".to_string()),
+            crate::report::printable(r.request.as_deref().unwrap_or("all")).into_owned(),
             metric,
             value(r.metric, r.baseline),
             value(r.metric, r.run),

@@ -144,7 +144,7 @@ impl LatencyHistogram {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
             .map_err(|e| HistogramCodecError(format!("histogram is not valid base64: {e}")))?;
-        check_payload_length(&bytes)?;
+        check_header(&bytes)?;
         let mut h: Histogram<u64> = Deserializer::new()
             .deserialize(&mut bytes.as_slice())
             .map_err(|e| {
@@ -159,27 +159,58 @@ impl LatencyHistogram {
 /// an hour is ~200 KB; a stored file that claims more is corrupt or hostile.
 const MAX_PAYLOAD_BYTES: usize = 16 << 20;
 
-/// HdrHistogram's deserializer allocates the payload length its header claims before reading it: a
-/// corrupt or crafted file could make it allocate gigabytes (found by fuzzing, `fuzz/regressions`).
+/// The highest trackable value loadgate's histograms ever declare: auto-resizing stops at the
+/// bucket holding [`MAX_TRACKABLE_US`], which ends below twice that.
+const MAX_DECLARED_HIGH: u64 = 2 * MAX_TRACKABLE_US;
+
+/// HdrHistogram's deserializer allocates what the header claims before reading the data: a payload
+/// length (gigabytes, found by fuzzing, `fuzz/regressions`), and counts for the declared precision
+/// and range (5 significant digits over 2^62 makes a 75 KB file cost seconds of CPU to load).
 /// Reads the inner header of a compressed V2 histogram (outer cookie and length, then the zlib
-/// stream's cookie and payload length) and refuses an implausible length first.
-fn check_payload_length(bytes: &[u8]) -> Result<(), HistogramCodecError> {
+/// stream's cookie, payload length, index offset, significant digits, lowest and highest values)
+/// and refuses anything loadgate never writes, before the deserializer sees it.
+fn check_header(bytes: &[u8]) -> Result<(), HistogramCodecError> {
     use std::io::Read;
     let Some(compressed) = bytes.get(8..) else {
         return Ok(()); // too short for a header: the deserializer says so
     };
-    let mut inner = [0u8; 8];
+    let mut inner = [0u8; 32];
     if flate2::read::ZlibDecoder::new(compressed)
         .read_exact(&mut inner)
         .is_err()
     {
         return Ok(()); // not zlib, or truncated: the deserializer says so
     }
-    let claimed = u32::from_be_bytes([inner[4], inner[5], inner[6], inner[7]]) as usize;
+    let be32 =
+        |at: usize| u32::from_be_bytes([inner[at], inner[at + 1], inner[at + 2], inner[at + 3]]);
+    let be64 = |at: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&inner[at..at + 8]);
+        u64::from_be_bytes(b)
+    };
+    let corrupt = |what: String| Err(HistogramCodecError(format!("{what}: the data is corrupt")));
+    let claimed = be32(4) as usize;
     if claimed > MAX_PAYLOAD_BYTES {
-        return Err(HistogramCodecError(format!(
-            "histogram claims a {claimed}-byte payload (at most {MAX_PAYLOAD_BYTES} is plausible): the data is corrupt"
-        )));
+        return corrupt(format!(
+            "histogram claims a {claimed}-byte payload (at most {MAX_PAYLOAD_BYTES} is plausible)"
+        ));
+    }
+    let digits = be32(12);
+    if digits != u32::from(SIGNIFICANT_DIGITS) {
+        return corrupt(format!(
+            "histogram declares {digits} significant digits (loadgate writes {SIGNIFICANT_DIGITS})"
+        ));
+    }
+    let (lowest, highest) = (be64(16), be64(24));
+    if lowest != 1 {
+        return corrupt(format!(
+            "histogram declares a lowest value of {lowest} µs (loadgate writes 1)"
+        ));
+    }
+    if highest > MAX_DECLARED_HIGH {
+        return corrupt(format!(
+            "histogram declares values up to {highest} µs (loadgate's stop below {MAX_DECLARED_HIGH})"
+        ));
     }
     Ok(())
 }
@@ -266,6 +297,59 @@ mod tests {
         let err = LatencyHistogram::from_base64(&text).unwrap_err();
         assert!(err.to_string().contains("corrupt"), "{err}");
         // The untouched histogram still decodes.
+        assert_eq!(
+            LatencyHistogram::from_base64(&h.to_base64().unwrap()).unwrap(),
+            h
+        );
+    }
+
+    /// `h` encoded, with its inner V2 header patched by `patch`.
+    fn patched(h: &LatencyHistogram, patch: impl Fn(&mut Vec<u8>)) -> String {
+        let good = base64::engine::general_purpose::STANDARD
+            .decode(h.to_base64().unwrap())
+            .unwrap();
+        let mut inner = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::ZlibDecoder::new(&good[8..]), &mut inner)
+            .unwrap();
+        patch(&mut inner);
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut z, &inner).unwrap();
+        let z = z.finish().unwrap();
+        let mut bad = good[..4].to_vec();
+        bad.extend_from_slice(&(z.len() as u32).to_be_bytes());
+        bad.extend_from_slice(&z);
+        base64::engine::general_purpose::STANDARD.encode(bad)
+    }
+
+    /// A patch to a V2 header, and what the refusal must say.
+    type HeaderPatch = (fn(&mut Vec<u8>), &'static str);
+
+    #[test]
+    fn precision_and_range_loadgate_never_writes_are_refused_before_allocating() {
+        let mut h = LatencyHistogram::new();
+        h.record(1_000);
+        h.record(MAX_TRACKABLE_US);
+        let cases: [HeaderPatch; 3] = [
+            (
+                |b| b[12..16].copy_from_slice(&5u32.to_be_bytes()),
+                "declares 5 significant digits",
+            ),
+            (
+                |b| b[24..32].copy_from_slice(&(1u64 << 62).to_be_bytes()),
+                "declares values up to 4611686018427387904",
+            ),
+            (
+                |b| b[16..24].copy_from_slice(&1000u64.to_be_bytes()),
+                "lowest value of 1000",
+            ),
+        ];
+        for (patch, needle) in cases {
+            let err = LatencyHistogram::from_base64(&patched(&h, patch))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(needle) && err.contains("corrupt"), "{err}");
+        }
+        // The largest histogram loadgate writes still decodes.
         assert_eq!(
             LatencyHistogram::from_base64(&h.to_base64().unwrap()).unwrap(),
             h

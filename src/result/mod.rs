@@ -129,6 +129,10 @@ pub struct OpenModel {
     /// Requests that started later than intended (beyond the timer slack) because every user was
     /// busy; their latency is measured from the intended time.
     pub late_requests: u64,
+    /// Requests due in the measured window that were never sent: every user was still waiting on
+    /// earlier ones (a target that hangs). Absent when zero and in older files.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unsent_requests: u64,
 }
 
 /// Machine provenance: absolute latencies rarely transfer between machines.
@@ -231,12 +235,21 @@ pub struct ErrorCounts {
     /// A `[[request.capture]]` that found nothing in the response.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub capture: u64,
+    /// A redirect to another host, not followed (`[target] cross_host_redirects`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redirect: u64,
 }
 
 impl ErrorCounts {
     /// All errors.
     pub fn total(&self) -> u64 {
-        self.connect + self.timeout + self.status + self.other + self.check + self.capture
+        self.connect
+            + self.timeout
+            + self.status
+            + self.other
+            + self.check
+            + self.capture
+            + self.redirect
     }
 
     /// Adds `other` into `self`.
@@ -247,6 +260,7 @@ impl ErrorCounts {
         self.other += other.other;
         self.check += other.check;
         self.capture += other.capture;
+        self.redirect += other.redirect;
     }
 }
 
@@ -397,6 +411,7 @@ impl RunResult {
             if let (Some(o), Some(m)) = (&mut out.meta.open_model, &r.meta.open_model) {
                 o.target_requests += m.target_requests;
                 o.late_requests += m.late_requests;
+                o.unsent_requests += m.unsent_requests;
             }
             for (name, stats) in &r.requests {
                 let mine = out.requests.entry(name.clone()).or_default();

@@ -38,6 +38,7 @@ impl PrometheusSampler {
     ) -> Result<Self, SampleError> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
+            .redirect(crate::http::redirect_policy(false))
             .build()
             .map_err(|e| SampleError::Scrape {
                 url: shown.clone(),

@@ -39,8 +39,17 @@ pub struct Response<'a> {
     pub status: u16,
     /// Header lookup by lower-case name (first value).
     pub header: &'a dyn Fn(&str) -> Option<String>,
-    /// The body as read.
+    /// The body's first bytes, as far as they were kept (`load::body`).
     pub body: &'a [u8],
+    /// The body's length as counted: more than `body.len()` when the body was cut.
+    pub len: u64,
+}
+
+impl Response<'_> {
+    /// Whether `body` is the whole body.
+    fn complete(&self) -> bool {
+        self.len <= self.body.len() as u64
+    }
 }
 
 /// The body parsed as JSON, at most once per response and only when a check or capture needs it.
@@ -48,9 +57,14 @@ pub struct Response<'a> {
 pub struct LazyJson(Option<Option<Value>>);
 
 impl LazyJson {
-    fn get(&mut self, body: &[u8]) -> Option<&Value> {
+    /// A cut body is not a JSON document.
+    fn get(&mut self, r: &Response<'_>) -> Option<&Value> {
         self.0
-            .get_or_insert_with(|| serde_json::from_slice(body).ok())
+            .get_or_insert_with(|| {
+                r.complete()
+                    .then(|| serde_json::from_slice(r.body).ok())
+                    .flatten()
+            })
             .as_ref()
     }
 }
@@ -110,8 +124,9 @@ impl Check {
                 }
             },
             CheckKind::BodyContains(s) => contains(r.body, s.as_bytes()),
-            CheckKind::BodyNotContains(s) => !contains(r.body, s.as_bytes()),
-            CheckKind::Json { pointer, equals } => match json.get(r.body) {
+            // Absence is proven by the whole body only.
+            CheckKind::BodyNotContains(s) => r.complete() && !contains(r.body, s.as_bytes()),
+            CheckKind::Json { pointer, equals } => match json.get(r) {
                 None => false,
                 Some(doc) => match (doc.pointer(pointer), equals) {
                     (None, _) => false,
@@ -119,7 +134,7 @@ impl Check {
                     (Some(v), Some(e)) => json_equal(v, e),
                 },
             },
-            CheckKind::MaxBodyBytes(n) => r.body.len() as u64 <= *n,
+            CheckKind::MaxBodyBytes(n) => r.len <= *n,
         }
     }
 }
@@ -160,7 +175,7 @@ impl Capture {
     /// The captured value, if the response holds one.
     pub fn extract(&self, r: &Response<'_>, json: &mut LazyJson) -> Option<String> {
         match &self.from {
-            CaptureFrom::Json(pointer) => match json.get(r.body)?.pointer(pointer)? {
+            CaptureFrom::Json(pointer) => match json.get(r)?.pointer(pointer)? {
                 Value::String(s) => Some(s.clone()),
                 Value::Null => None,
                 v => Some(v.to_string()),
@@ -207,6 +222,7 @@ mod tests {
             status,
             header,
             body,
+            len: body.len() as u64,
         }
     }
 
@@ -355,5 +371,25 @@ mod tests {
             assert!(!valid_pointer(bad), "{bad}");
         }
         assert!(Pattern::new("(unclosed").is_err());
+    }
+
+    #[test]
+    fn a_cut_body_proves_presence_but_not_absence_nor_json() {
+        let header = |_: &str| None;
+        let r = Response {
+            status: 200,
+            header: &header,
+            body: br#"{"id": 1, "na"#,
+            len: 5_000_000,
+        };
+        let passes = |kind| check(kind).passes(&r, &mut LazyJson::default());
+        assert!(passes(CheckKind::BodyContains("\"id\"".into())));
+        assert!(!passes(CheckKind::BodyNotContains("error".into())));
+        assert!(!passes(CheckKind::Json {
+            pointer: "/id".into(),
+            equals: None
+        }));
+        assert!(!passes(CheckKind::MaxBodyBytes(1_000_000)));
+        assert!(passes(CheckKind::MaxBodyBytes(5_000_000)));
     }
 }

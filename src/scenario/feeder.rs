@@ -47,17 +47,18 @@ pub type Table = (Vec<String>, Vec<Vec<String>>);
 
 /// Reads a CSV file with a header row. Errors are (problem, fix).
 pub fn read_csv(path: &Path) -> Result<Table, (String, String)> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| {
+    let bytes =
+        crate::fsutil::read_limited(path, crate::fsutil::limits::FEEDER).map_err(|e| {
             (
-                format!("cannot read `{}`: {}", path.display(), io_text(&e)),
-                "check the path; a relative `file` is relative to the scenario file's folder"
+                format!("cannot read `{}`: {e}", path.display()),
+                "check the path: a CSV file of at most 256 MiB; a relative `file` is relative to the scenario file's folder"
                     .to_string(),
             )
         })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes.as_slice());
     let columns: Vec<String> = reader
         .headers()
         .map_err(|e| bad_csv(path, &e))?
@@ -88,13 +89,6 @@ pub fn read_csv(path: &Path) -> Result<Table, (String, String)> {
         ));
     }
     Ok((columns, rows))
-}
-
-fn io_text(e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::Io(io) => io.to_string(),
-        _ => e.to_string(),
-    }
 }
 
 fn bad_csv(path: &Path, e: &csv::Error) -> (String, String) {

@@ -116,6 +116,8 @@ pub struct TargetFile {
     pub ca_file: Option<String>,
     /// A cookie jar per user.
     pub cookies: Option<bool>,
+    /// Follow redirects to another host.
+    pub cross_host_redirects: Option<bool>,
 }
 
 /// `[target.health]`.

@@ -52,6 +52,9 @@ pub struct Scenario {
     pub hash: String,
     /// The `[profile.NAME]` applied over `[load]`, if any (`--profile`).
     pub profile: Option<String>,
+    /// The variables read through `${env:NAME}`, and their values: never echoed, never handed to
+    /// the rollback hook.
+    pub secrets: crate::secret::Secrets,
 }
 
 impl Scenario {
@@ -80,6 +83,8 @@ pub struct TargetSpec {
     pub ca_file: Option<PathBuf>,
     /// Keep a cookie jar per user.
     pub cookies: bool,
+    /// Follow a redirect to another host (by default it is not followed, and counted).
+    pub cross_host_redirects: bool,
 }
 
 /// Which HTTP version the load speaks.
@@ -108,6 +113,7 @@ impl std::fmt::Debug for TargetSpec {
             .field("http", &self.http)
             .field("ca_file", &self.ca_file)
             .field("cookies", &self.cookies)
+            .field("cross_host_redirects", &self.cross_host_redirects)
             .finish()
     }
 }
@@ -365,11 +371,23 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// [`load`] with `[profile.NAME]` applied over `[load]` (`--profile NAME`).
 pub fn load_profile(path: &Path, profile: Option<&str>) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    validate::from_toml_profile(path, &text, &|k| std::env::var(k).ok(), profile)
+    let text = crate::fsutil::read_text_limited(path, crate::fsutil::limits::SCENARIO).map_err(
+        |source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
+    let reads = std::cell::RefCell::new(crate::secret::Secrets::default());
+    let lookup = |k: &str| {
+        let v = std::env::var(k).ok();
+        if let Some(v) = &v {
+            reads.borrow_mut().add_var(k, v);
+        }
+        v
+    };
+    let mut scenario = validate::from_toml_profile(path, &text, &lookup, profile)?;
+    scenario.secrets = reads.into_inner();
+    Ok(scenario)
 }
 
 /// A scenario cannot be used. Messages name the file, the key and the fix.

@@ -138,6 +138,27 @@ pub struct Names<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
 }
 
+/// Whether `name` is a variable name a shell can export: letters, digits and `_`, not starting
+/// with a digit.
+pub fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The problem and the fix for `${env:NAME}` with a `NAME` that is no variable name.
+pub fn env_name_problem(name: &str) -> (String, String) {
+    let problem = match name {
+        "" => "`${env:}` names no environment variable".to_string(),
+        _ => format!("`{name}` in `${{env:{name}}}` is not an environment variable name"),
+    };
+    (
+        problem,
+        "write the variable's name after `env:`, e.g. `${env:API_TOKEN}` (letters, digits and _)"
+            .to_string(),
+    )
+}
+
 /// Why a template is refused; the caller adds the file and key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TemplateError {
@@ -145,6 +166,8 @@ pub enum TemplateError {
     Unclosed,
     /// `${env:NAME}` with `NAME` unset.
     EnvUnset(String),
+    /// `${env:NAME}` with a `NAME` no shell can export (empty, spaces, ...).
+    EnvName(String),
     /// A name that is no constant, capture, feeder or `user.*`.
     Unknown {
         /// The name as written.
@@ -171,6 +194,7 @@ impl TemplateError {
                 "`${` without a closing `}`".into(),
                 "write `${name}`, or remove the `${`".into(),
             ),
+            TemplateError::EnvName(name) => env_name_problem(name),
             TemplateError::EnvUnset(name) => (
                 format!("environment variable `{name}` is not set"),
                 format!(
@@ -232,6 +256,9 @@ pub fn parse(text: &str, names: &Names<'_>) -> Result<Template, TemplateError> {
 
 fn resolve(inner: &str, names: &Names<'_>, out: &mut Template) -> Result<(), TemplateError> {
     if let Some(env) = inner.strip_prefix("env:") {
+        if !is_env_name(env) {
+            return Err(TemplateError::EnvName(env.to_string()));
+        }
         let value = (names.env)(env).ok_or_else(|| TemplateError::EnvUnset(env.to_string()))?;
         out.push_text(&value);
         return Ok(());

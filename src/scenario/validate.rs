@@ -173,6 +173,10 @@ impl Ctx<'_> {
                     "only environment variables are supported: write `${env:NAME}`",
                 )
             })?;
+            if !super::template::is_env_name(name) {
+                let (problem, fix) = super::template::env_name_problem(name);
+                return Err(self.invalid(key, problem, fix));
+            }
             let value = (self.env)(name).ok_or_else(|| {
                 self.invalid(
                     key,
@@ -193,6 +197,48 @@ pub fn from_toml(path: &Path, text: &str, env: EnvLookup<'_>) -> Result<Scenario
     from_toml_profile(path, text, env, None)
 }
 
+/// The longest line a TOML error quotes whole; a longer one is quoted around the error only.
+const MAX_QUOTED_LINE: usize = 120;
+/// Characters quoted on each side of the error in a cut line.
+const QUOTED_AROUND: usize = 40;
+
+/// The parser's message, quoting the offending line as the parser does, but cut around the error
+/// when the line is long: a 200 KB line echoed whole buries the message.
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let whole = e.to_string().trim_end().to_string();
+    let Some(start) = e.span().map(|s| s.start) else {
+        return whole;
+    };
+    let Some(before) = text.get(..start) else {
+        return whole;
+    };
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |i| line_start + i);
+    let line = &text[line_start..line_end];
+    if line.chars().count() <= MAX_QUOTED_LINE {
+        return whole;
+    }
+    let line_no = before.matches('\n').count() + 1;
+    let column = before[line_start..].chars().count();
+    let from = column.saturating_sub(QUOTED_AROUND);
+    let excerpt: String = line.chars().skip(from).take(2 * QUOTED_AROUND).collect();
+    let cut_left = if from > 0 { "…" } else { "" };
+    let cut_right = if from + 2 * QUOTED_AROUND < line.chars().count() {
+        "…"
+    } else {
+        ""
+    };
+    let caret = " ".repeat(column - from + cut_left.chars().count());
+    format!(
+        "TOML parse error at line {line_no}, column {}\n  |\n{line_no} | {cut_left}{excerpt}{cut_right}\n  | {caret}^\n{} (the line is {} characters long; shown around the error)",
+        column + 1,
+        e.message().trim_end(),
+        line.chars().count()
+    )
+}
+
 /// [`from_toml`] with `[profile.NAME]` applied over `[load]`.
 pub fn from_toml_profile(
     path: &Path,
@@ -201,7 +247,7 @@ pub fn from_toml_profile(
     profile: Option<&str>,
 ) -> Result<Scenario, ScenarioError> {
     let mut file: ScenarioFile = toml::from_str(text).map_err(|e| {
-        let mut message = e.to_string().trim_end().to_string();
+        let mut message = toml_error(text, &e);
         if message.contains("expected a string") && message.contains("invalid type") {
             // A bare `duration = 3`: say what a value with a unit looks like.
             message.push_str("\n  durations and percentages are strings with a unit, e.g. \"3s\", \"250ms\", \"10%\"");
@@ -284,6 +330,7 @@ pub fn from_toml_profile(
         captures: cx.captures.clone(),
         hash: hash(&file),
         profile: profile.map(str::to_string),
+        secrets: crate::secret::Secrets::default(),
     })
 }
 
@@ -625,22 +672,29 @@ fn in_profile(
     }
 }
 
+/// A scenario or profile name: it becomes a baseline file name, and `.` is reserved for what is
+/// derived from it (`<name>.<profile>`, `<name>.capacity`), so that no scenario's baseline can be
+/// another's profile (`rob.smoke` against profile `smoke` of `rob`).
 fn validate_name(cx: &Ctx<'_>, name: &str) -> Result<(), ScenarioError> {
     let ok = !name.is_empty()
         && name.len() <= 100
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        && !name.starts_with('.');
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
     if ok {
-        Ok(())
-    } else {
-        Err(cx.invalid(
-            "name",
-            format!("`{name}` cannot name a baseline file"),
-            "use letters, digits, `-`, `_` and `.` (e.g. `checkout-api`)",
-        ))
+        return Ok(());
     }
+    let (problem, fix) = match name.contains('.') {
+        true => (
+            format!("`{name}` holds a `.`, which separates a profile from its scenario in baseline file names (`{name}` could share one with another scenario's profile)"),
+            "use letters, digits, `-` and `_` (e.g. `checkout-api`); rename the baseline file too",
+        ),
+        false => (
+            format!("`{name}` cannot name a baseline file"),
+            "use letters, digits, `-` and `_` (e.g. `checkout-api`)",
+        ),
+    };
+    Err(cx.invalid("name", problem, fix))
 }
 
 fn target(cx: &Ctx<'_>, t: &TargetFile) -> Result<TargetSpec, ScenarioError> {
@@ -703,7 +757,7 @@ fn target(cx: &Ctx<'_>, t: &TargetFile) -> Result<TargetSpec, ScenarioError> {
                 .parent()
                 .map(|dir| dir.join(&f))
                 .unwrap_or_else(|| f.clone().into());
-            let text = std::fs::read_to_string(&path).map_err(|e| {
+            let text = crate::fsutil::read_text_limited(&path, crate::fsutil::limits::CA_FILE).map_err(|e| {
                 cx.invalid(
                     "target.ca_file",
                     format!("cannot read `{}`: {e}", path.display()),
@@ -727,6 +781,7 @@ fn target(cx: &Ctx<'_>, t: &TargetFile) -> Result<TargetSpec, ScenarioError> {
         http,
         ca_file,
         cookies: t.cookies.unwrap_or(false),
+        cross_host_redirects: t.cross_host_redirects.unwrap_or(false),
     })
 }
 

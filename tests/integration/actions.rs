@@ -47,7 +47,7 @@ const ACTION_ENV: &[&str] = &[
 const TOKEN: &str = "ghs_loadgateTestToken0123456789";
 
 /// A test directory whose environment holds none of [`ACTION_ENV`].
-fn isolated(t: Test) -> Test {
+pub(crate) fn isolated(t: Test) -> Test {
     ACTION_ENV.iter().fold(t, |t, k| t.env_remove(k))
 }
 
@@ -62,7 +62,7 @@ fn against(demo: &Demo, gate_extra: &str) -> Test {
 
 /// The demo service answering 20% of requests with 500: a critical regression against the
 /// baseline, whatever the latencies do.
-fn failing_demo() -> Demo {
+pub(crate) fn failing_demo() -> Demo {
     Demo::with(DemoKnobs {
         error_rate: 0.2,
         ..DemoKnobs::default()
@@ -134,7 +134,7 @@ impl Api {
 }
 
 /// `chmod +x`.
-fn make_executable(p: &Path) {
+pub(crate) fn make_executable(p: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).expect("chmod +x");
 }

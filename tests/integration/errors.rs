@@ -231,6 +231,13 @@ fn unwritable_output_is_refused_before_any_load() {
         );
         assert!(!out.stderr.contains("not healthy"), "{out}");
     }
+    // A kernel file is no folder to check or make writable: the message says what it is.
+    let out = refused(
+        &t,
+        &["gate", SCENARIO, "--out", "/proc/version"],
+        &["cannot write /proc/version", "not a regular file"],
+    );
+    assert!(!out.stderr.contains("check that the directory"), "{out}");
     assert_eq!(t.files("."), ["baselines", "scenarios"]);
 }
 

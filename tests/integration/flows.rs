@@ -589,3 +589,24 @@ fn scenarios_results_and_reports_with_checks_match_their_schemas() {
         "report.json",
     );
 }
+
+/// A login whose capture finds nothing in `on_start`: the failure counts as an error of the login
+/// (it ran during the ramp-up, where it used to vanish as warm-up), and a run whose every item
+/// request then went unsent fails (exit 2, saying why) instead of passing with 0.00% errors.
+#[test]
+fn a_login_whose_capture_fails_is_an_error_and_a_run_that_sent_nothing_fails() {
+    let server = Server::start(false);
+    let t = setup(&server, "", "");
+    let text = String::from_utf8(t.read("scenarios/shop.toml")).expect("UTF-8");
+    let t = t.write(
+        "scenarios/shop.toml",
+        text.replace("json = \"/token\"", "json = \"/no-such-field\""),
+    );
+    let out = t.run(&["run", "scenarios/shop.toml", "--out", "result.json"]);
+    out.code(2)
+        .stderr_has(&["nothing of the load was sent", "had no value"]);
+    let login = t.json("result.json")["requests"]["login"].clone();
+    assert_eq!(login["requests"], 3, "one login per user: {login}");
+    assert_eq!(login["errors"]["capture"], 3, "{login}");
+    assert_eq!(t.json("result.json")["requests"]["item"]["requests"], 0);
+}

@@ -923,3 +923,37 @@ fn readme_examples_are_valid() {
     assert_eq!(full.gate.slos.len(), 3);
     assert_eq!(full.gate.overrides["add to cart"].len(), 1);
 }
+
+#[test]
+fn a_toml_error_on_a_huge_line_quotes_only_around_the_error() {
+    let long = format!(
+        "name = \"t\"\ndescription = \"{}\" oops\n",
+        "x".repeat(200_000)
+    );
+    let e = from_toml(Path::new("s.toml"), &long, &|_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.len() < 2_000, "{} characters", e.len());
+    assert!(
+        e.contains("line 2") && e.contains("200021 characters long"),
+        "{e}"
+    );
+    assert!(e.contains("| …x") && e.contains("xxxx\" oops"), "{e}");
+    // A short line is quoted whole, as the parser does.
+    let e = from_toml(Path::new("s.toml"), "name = \"t\" oops\n", &|_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("name = \"t\" oops"), "{e}");
+    // `${env:}` names nothing: no `export =...` advice.
+    let e = from_toml(
+        Path::new("s.toml"),
+        &format!("{MINIMAL}\n[target]\nbase_url = \"${{env:}}\"\n"),
+        &|_| None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("names no environment variable") && !e.contains("export ="),
+        "{e}"
+    );
+}

@@ -201,3 +201,75 @@ fn a_pull_request_from_a_fork_is_skipped_without_a_request() {
     ]);
     api.verify();
 }
+
+/// The environment of a job on an `issue_comment` event on pull request 5 of `acme/api`: the
+/// payload names the pull request, not where its head lives.
+fn on_issue_comment(t: Test, api: &Api) -> Test {
+    let event =
+        json!({"issue": {"number": 5, "pull_request": {"url": "x"}}, "comment": {"body": "/gate"}});
+    let event_path = t.path("event.json");
+    let t = t.write("event.json", event.to_string());
+    t.env("GITHUB_API_URL", &api.uri())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_REPOSITORY", "acme/api")
+        .env(
+            "GITHUB_EVENT_PATH",
+            event_path.to_str().expect("UTF-8 path"),
+        )
+}
+
+/// An event that does not prove the head is in the same repository (here `issue_comment`) makes
+/// loadgate ask the API for the pull request first: a fork is skipped, so is a pull request the
+/// API cannot describe, and only a head proven to be in `acme/api` gets the comment.
+#[test]
+fn without_proof_in_the_event_the_head_repository_is_asked_of_the_api() {
+    let failing = failing_demo();
+    let pull = |head: serde_json::Value| {
+        ResponseTemplate::new(200).set_body_json(json!({
+            "number": 5, "head": {"repo": head}, "base": {"repo": {"full_name": "acme/api"}},
+        }))
+    };
+    let cases = [
+        (
+            pull(json!({"full_name": "mallory/api"})),
+            "skipped  github comment acme/api#5: the pull request comes from the fork mallory/api",
+            0,
+        ),
+        (
+            ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
+            "skipped  github comment acme/api#5: cannot tell whether the pull request comes from a fork",
+            0,
+        ),
+        (
+            pull(json!({"full_name": "acme/api"})),
+            "ok       github comment acme/api#5: created comment 42 on acme/api#5",
+            1,
+        ),
+    ];
+    for (answer, outcome, posts) in cases {
+        let api = Api::start();
+        let t = on_issue_comment(against(&failing, ""), &api);
+        api.mount(
+            Mock::given(method("GET"))
+                .and(path("/repos/acme/api/pulls/5"))
+                .respond_with(answer)
+                .expect(1),
+        );
+        api.mount(
+            Mock::given(method("GET"))
+                .and(path(COMMENTS))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+                .expect(posts),
+        );
+        api.mount(
+            Mock::given(method("POST"))
+                .and(path(COMMENTS))
+                .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 42})))
+                .expect(posts),
+        );
+        let out = gate(&t, &["--github-comment"]);
+        critical(&out);
+        out.stderr_has(&[outcome]).never_shows(TOKEN);
+        api.verify();
+    }
+}

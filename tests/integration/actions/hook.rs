@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::{against, critical, failing_demo, gate, make_executable};
+use super::{against, critical, failing_demo, gate, make_executable, TOKEN};
 use crate::faults::Stored;
 
 // ---- rollback hook -----------------------------------------------------------------------------
@@ -135,4 +135,75 @@ fn the_example_hook_is_executable_and_prints_what_it_got() {
     ] {
         assert!(text.contains(needle), "{needle}\n{text}");
     }
+}
+
+/// The hook's environment goes without the GitHub token, the webhook variables and the variables
+/// the scenario reads through `${env:…}`; whatever the hook prints that holds one of their values
+/// (read from a file here, as a `set -x` or a config dump would print it) is masked on stderr and
+/// in `--actions-json`. `--hook-env` hands one variable over when a hook really needs it.
+#[test]
+fn the_hook_never_sees_nor_echoes_a_known_secret() {
+    const KEY: &str = "k3y-for-the-target-9876";
+    const HOOK_URL: &str = "http://127.0.0.1:9/slack/T000/B000/XXXX";
+    let failing = failing_demo();
+    let t = against(&failing, "")
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("LG_TEST_API_KEY", KEY)
+        .env("LOADGATE_SLACK_WEBHOOK", HOOK_URL)
+        .write("secrets.txt", format!("{TOKEN}\n{KEY}\n{HOOK_URL}\n"))
+        .write(
+            "leak.sh",
+            "#!/bin/sh\nenv > env.txt\nset -x\ncat secrets.txt\necho \"token=[$GITHUB_TOKEN]\"\n",
+        );
+    // The scenario reads the key for its target: a secret of the scenario.
+    let text = String::from_utf8(t.read(crate::support::SCENARIO)).expect("UTF-8");
+    let text = text.replace(
+        "[load]",
+        "headers = { X-Api-Key = \"${env:LG_TEST_API_KEY}\" }\n\n[load]",
+    );
+    let t = t.write(crate::support::SCENARIO, text);
+    make_executable(&t.path("leak.sh"));
+    let out = gate(
+        &t,
+        &[
+            "--rollback-hook",
+            "./leak.sh",
+            "--actions-json",
+            "actions.json",
+        ],
+    );
+    critical(&out);
+    out.stderr_has(&["ok       rollback hook ./leak.sh", "| token=[]", "| ***"]);
+    let actions = String::from_utf8(t.read("actions.json")).expect("UTF-8");
+    let env = String::from_utf8(t.read("env.txt")).expect("UTF-8");
+    for secret in [TOKEN, KEY, HOOK_URL] {
+        out.never_shows(secret);
+        assert!(
+            !actions.contains(secret),
+            "{secret} in actions.json:\n{actions}"
+        );
+        assert!(
+            !env.contains(secret),
+            "{secret} in the hook's environment:\n{env}"
+        );
+    }
+    for name in [
+        "GITHUB_TOKEN=",
+        "LG_TEST_API_KEY=",
+        "LOADGATE_SLACK_WEBHOOK=",
+    ] {
+        assert!(
+            !env.contains(name),
+            "{name} in the hook's environment:\n{env}"
+        );
+    }
+    // Asked for: the hook gets the token, and its output is still masked.
+    let out = gate(
+        &t,
+        &["--rollback-hook", "./leak.sh", "--hook-env", "GITHUB_TOKEN"],
+    );
+    critical(&out);
+    out.stderr_has(&["| token=[***]"]).never_shows(TOKEN);
+    let env = String::from_utf8(t.read("env.txt")).expect("UTF-8");
+    assert!(env.contains(&format!("GITHUB_TOKEN={TOKEN}")), "{env}");
 }

@@ -154,3 +154,35 @@ fn a_warning_skips_the_rollback_by_default_and_notifies_with_notify_on_warn() {
         "{g:#}"
     );
 }
+
+/// A webhook answering `307` to another host (`localhost`, where a second receiver listens) is not
+/// re-posted there: the payload stays with the host the user named, and the failure says why.
+#[test]
+fn a_webhook_redirect_to_another_host_is_not_followed() {
+    let failing = failing_demo();
+    let api = Api::start();
+    let elsewhere = Api::start();
+    let port = elsewhere
+        .uri()
+        .rsplit(':')
+        .next()
+        .map(str::to_string)
+        .expect("a port in the receiver's URI");
+    api.mount(Mock::given(method("POST")).and(path("/hook")).respond_with(
+        ResponseTemplate::new(307).insert_header(
+            "location",
+            format!("http://localhost:{port}/stolen").as_str(),
+        ),
+    ));
+    elsewhere.mount(
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(0),
+    );
+    let t = against(&failing, "");
+    let hook = format!("{}/hook", api.uri());
+    let out = gate(&t, &["--notify-webhook", &hook]);
+    critical(&out);
+    out.stderr_has(&["a redirect to another host, not followed"]);
+    elsewhere.verify();
+}

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use super::{stored, Stored};
+use super::{stored, Stored, GATE};
 use crate::support::{dead_url, shared_load, Demo, Output, Test, COMMAND_TIMEOUT, SCENARIO};
 
 /// Runs `loadgate ARGS` through `wrapper` (a program and its arguments, which must end by exec-ing
@@ -113,4 +113,84 @@ fn a_full_disk_during_record_keeps_the_old_baseline() {
         "the run itself completed\n{out}"
     );
     before.unchanged(&t, &out);
+}
+
+/// The disk fills up as `gate` writes its outputs, with a critical verdict: every write fails
+/// (`ulimit -f 1`, as above), yet the verdict is printed, the table reaches stdout, the rollback
+/// hook runs, and the exit code is the verdict's (1), not an I/O error. Each failed write is named
+/// on stderr, and the hook is not pointed at a result file that was never written.
+#[test]
+fn a_full_disk_during_gate_still_gives_the_verdict_and_the_rollback() {
+    let failing = crate::actions::failing_demo();
+    let t = crate::actions::isolated(stored(failing.url(), |s| s)).write(
+        "hook.sh",
+        "#!/bin/sh\necho \"rolling back, result: [$LOADGATE_RESULT_JSON] exit $LOADGATE_EXIT_CODE\"\n",
+    );
+    crate::actions::make_executable(&t.path("hook.sh"));
+    let before = Stored::of(&t);
+    let mut args = GATE.to_vec();
+    args.extend([
+        "--confirm",
+        "0",
+        "--format",
+        "json",
+        "--output",
+        "report.json",
+        "--rollback-hook",
+        "./hook.sh",
+    ]);
+    let out = wrapped(
+        &t,
+        &["sh", "-c", "trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\""],
+        &args,
+    );
+    out.code(1).stderr_has(&[
+        "cannot write result.json",
+        "cannot append to history history/t/",
+        "cannot write report.json",
+        "verdict critical (exit 1)",
+        "ok       rollback hook ./hook.sh",
+        "| rolling back, result: [] exit 1",
+    ]);
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("CRITICAL")),
+        "the table reached stdout\n{out}"
+    );
+    before.unchanged(&t, &out);
+}
+
+/// `--output` naming a pipe, `-` or `/dev/stdout`: written in place, never replaced through a
+/// temp file and a rename (which, as root, turned `/dev/null` into a regular file). A reader on
+/// the pipe gets the whole report and the pipe is still a pipe; `-` and `/dev/stdout` put the
+/// report on stdout, alone.
+#[test]
+fn a_pipe_or_stdout_as_output_is_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let t = Test::new().write("run.json", crate::support::shared_baseline());
+    let made = Command::new("mkfifo")
+        .arg(t.path("pipe"))
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo failed");
+    let mut reader = crate::support::Reaped(
+        Command::new("sh")
+            .args(["-c", "exec cat pipe > got.json"])
+            .current_dir(t.dir())
+            .spawn()
+            .expect("start a reader on the pipe"),
+    );
+    let out = t.run(&["report", "run.json", "--format", "json", "--output", "pipe"]);
+    out.code(0);
+    let status = crate::support::wait_at_most(&mut reader.0, COMMAND_TIMEOUT);
+    assert!(status.success(), "the reader failed\n{out}");
+    let kind = std::fs::symlink_metadata(t.path("pipe")).expect("the pipe is still there");
+    assert!(kind.file_type().is_fifo(), "the pipe was replaced\n{out}");
+    assert_eq!(t.json("got.json")["schema_version"], 1, "{out}");
+    for dest in ["-", "/dev/stdout"] {
+        let out = t.run(&["report", "run.json", "--format", "json", "--output", dest]);
+        out.code(0);
+        let json: serde_json::Value = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("stdout is the JSON report alone ({e})\n{out}"));
+        assert_eq!(json["schema_version"], 1);
+    }
 }

@@ -29,6 +29,12 @@ pub enum Fault {
     Fails { from: u64, to: u64 },
     /// Every answer: the headers at once, then the body in `chunks` pieces, each after `gap`.
     Trickles { chunks: usize, gap: Duration },
+    /// Every answer: `302 Found` to the same path on `localhost:port`, another host name for a
+    /// server on this machine.
+    Redirects { port: u16 },
+    /// Every answer: a chunked body (no declared length) whose first chunk of `sent` bytes comes at
+    /// once, and whose rest never comes; the connection stays open until the client closes it.
+    Endless { sent: usize },
 }
 
 #[derive(Debug)]
@@ -226,6 +232,34 @@ fn respond(stream: &mut TcpStream, state: &State, path: &str) -> std::io::Result
             }
             Ok(())
         }
+        Fault::Endless { sent } => {
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n{sent:x}\r\n"
+            )?;
+            stream.write_all(&vec![b' '; sent])?;
+            stream.write_all(b"\r\n")?;
+            stream.flush()?;
+            let mut sink = [0_u8; 4096];
+            while !state.stopping() {
+                match stream.read(&mut sink) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(_) => break,
+                }
+            }
+            Err(closed())
+        }
+        Fault::Redirects { port } => write!(
+            stream,
+            "HTTP/1.1 302 Found\r\nlocation: http://localhost:{port}{path}\r\ncontent-length: 0\r\n\r\n"
+        )
+        .and_then(|()| stream.flush()),
         _ => {
             service_time(path);
             answer(stream, "200 OK", BODY)

@@ -135,3 +135,85 @@ fn a_second_signal_exits_at_once() {
     assert!(out.stdout.is_empty(), "{out}");
     before.unchanged(&t, &out);
 }
+
+/// Ctrl-C while the preflight waits for a target that is down: loadgate stops at once, instead of
+/// after every retry (10 000 here, a second apart: hours). Exit 130, nothing stored.
+#[test]
+fn ctrl_c_during_the_health_check_retries_stops_at_once() {
+    let t = stored(&crate::support::dead_url(), |s| {
+        s.replace(
+            r#"retries = 1, interval = "100ms""#,
+            r#"retries = 10000, interval = "1s""#,
+        )
+    });
+    let before = Stored::of(&t);
+    let mut child = Reaped(
+        t.command()
+            .args(["-v", "run", SCENARIO])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn loadgate"),
+    );
+    let (lines, stderr) = lines_of(child.stderr.take().expect("stderr"));
+    wait_for_line(&lines, "preflight attempt 2 of 10001");
+    send(&child, Signal::SIGINT);
+    let out = finished(child, stderr, Duration::from_secs(30));
+    out.code(130).stderr_has(&["interrupted"]);
+    assert!(!out.stderr.contains(" users "), "a load started\n{out}");
+    before.unchanged(&t, &out);
+}
+
+/// A second signal while the rollback hook runs: loadgate exits at once (130), and takes the hook's
+/// process group with it, saying so, instead of leaving it running unwatched past
+/// `--hook-timeout`.
+#[test]
+fn a_second_signal_during_the_rollback_hook_kills_the_hook() {
+    let failing = crate::actions::failing_demo();
+    let t = crate::actions::isolated(stored(failing.url(), |s| s)).write(
+        "hook.sh",
+        "#!/bin/sh\nsleep 60 &\necho $! > child.pid.tmp\nmv child.pid.tmp child.pid\nwait\n",
+    );
+    crate::actions::make_executable(&t.path("hook.sh"));
+    let _load = shared_load();
+    let mut child = Reaped(
+        t.command()
+            .args([
+                "gate",
+                SCENARIO,
+                "--confirm",
+                "0",
+                "--rollback-hook",
+                "./hook.sh",
+                "--hook-timeout",
+                "120s",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn loadgate"),
+    );
+    let (lines, stderr) = lines_of(child.stderr.take().expect("stderr"));
+    let pid_file = t.path("child.pid");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !pid_file.exists() {
+        assert!(Instant::now() < deadline, "the hook never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    send(&child, Signal::SIGTERM);
+    wait_for_line(&lines, "loadgate: stopping");
+    send(&child, Signal::SIGTERM);
+    let out = finished(child, stderr, Duration::from_secs(30));
+    out.code(130)
+        .stderr_has(&["killed the rollback hook with its process group"]);
+    let pid = std::fs::read_to_string(&pid_file).expect("child.pid");
+    let stat = format!("/proc/{}/stat", pid.trim());
+    let dead = || std::fs::read_to_string(&stat).map_or(true, |s| s.contains(") Z "));
+    for _ in 0..50 {
+        if dead() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the hook's child {} outlived loadgate\n{out}", pid.trim());
+}

@@ -159,3 +159,143 @@ fn a_body_that_trickles_counts_in_the_latency() {
     );
     before.kept(&t, &out);
 }
+
+/// A target that answers every request with a redirect to another host (`localhost`, where a
+/// second server listens): nothing follows it there, neither the load nor its `${env:…}` header;
+/// every such answer counts as a `redirect` error, and the report says how to allow them.
+#[test]
+fn a_redirect_to_another_host_is_not_followed_but_counted() {
+    let elsewhere = FaultServer::start(Fault::None);
+    let port = elsewhere
+        .url()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a port in the server's URL");
+    let server = FaultServer::start(Fault::Redirects { port });
+    let text = crate::support::scenario(server.url(), "").replace(
+        "[load]",
+        "headers = { X-Api-Key = \"${env:LG_REDIRECT_KEY}\" }\n\n[load]",
+    );
+    let t = Test::new()
+        .scenario(&text)
+        .env("LG_REDIRECT_KEY", "k3y-not-for-elsewhere");
+    let out = t.run(&["run", SCENARIO, "--out", "result.json"]);
+    out.stdout_has(&[
+        "redirect(s) to another host, not followed",
+        "cross_host_redirects",
+    ]);
+    assert_eq!(
+        elsewhere.received(),
+        0,
+        "the load followed the redirect\n{out}"
+    );
+    let errors = errors_of(&t);
+    let requests = t.json("result.json")["all"]["requests"]
+        .as_u64()
+        .expect("all.requests");
+    assert!(requests > 100, "{out}");
+    assert_eq!(count(&errors, "redirect"), requests, "{errors}\n{out}");
+}
+
+/// A body that never ends, with a `max_body_bytes` check: the check fails as soon as the limit is
+/// passed, without waiting for the rest, so every request is a check failure and none a timeout
+/// (reading the whole body first, each would have hung until the request timeout).
+#[test]
+fn a_body_past_max_body_bytes_fails_without_reading_the_rest() {
+    let server = FaultServer::start(Fault::Endless { sent: 64 * 1024 });
+    let limited = |s: String, path: &str| {
+        s.replace(
+            &format!("path = \"{path}\"\n"),
+            &format!("path = \"{path}\"\n[[request.check]]\nmax_body_bytes = 1000\n"),
+        )
+    };
+    let text = limited(
+        limited(crate::support::scenario(server.url(), ""), "/fast"),
+        "/products",
+    );
+    let t = Test::new().scenario(&text);
+    let out = t.run(&["run", SCENARIO, "--out", "result.json"]);
+    let all = t.json("result.json")["all"].clone();
+    let requests = all["requests"].as_u64().expect("all.requests");
+    assert!(requests > 100, "{all}\n{out}");
+    assert_eq!(count(&all["errors"], "check"), requests, "{out}");
+    assert_eq!(count(&all["errors"], "timeout"), 0, "{out}");
+}
+
+/// `-vv` logs every failed request (README), a 500 too, not only transport failures; without the
+/// URL, which may hold a secret.
+#[test]
+fn vv_logs_a_500_as_a_failed_request() {
+    let server = FaultServer::start(Fault::Fails { from: 0, to: 20 });
+    let t = Test::new().scenario(&crate::support::scenario(server.url(), ""));
+    let out = t.run(&["-vv", "run", SCENARIO]);
+    out.stderr_has(&["failed (Status): answered 500"]);
+    assert!(!out.stderr.contains("/fast"), "a URL was logged\n{out}");
+}
+
+/// A target that never answers, from the first request: every user waits out its request timeout,
+/// so most of the schedule is never sent. The report says how many were due but never sent (not
+/// only the few that "started late"), and every request that was sent is a timeout.
+#[test]
+fn a_target_that_hangs_from_the_start_reports_its_unsent_requests() {
+    let server = FaultServer::start(Fault::Hangs { after: 0 });
+    let t = Test::new().scenario(&crate::support::scenario(server.url(), ""));
+    let out = t.run(&["run", SCENARIO, "--out", "result.json"]);
+    out.stdout_has(&["due but never sent"]);
+    let result = t.json("result.json");
+    let open = &result["meta"]["open_model"];
+    let due = open["target_requests"].as_u64().expect("target_requests");
+    let unsent = open["unsent_requests"].as_u64().expect("unsent_requests");
+    // 250 req/s for 3 s against 8 users each stuck 2 s per request: a handful sent, the rest not.
+    assert!(unsent * 2 > due, "{open}\n{out}");
+    let errors = errors_of(&t);
+    let requests = result["all"]["requests"].as_u64().expect("all.requests");
+    assert_eq!(count(&errors, "timeout"), requests, "{errors}\n{out}");
+}
+
+/// A `${env:…}` value in the path of the base URL is a secret like any other: neither the progress
+/// line, the report nor the stored result shows it, and neither does the error of a target that is
+/// down.
+#[test]
+fn a_secret_in_the_base_url_path_is_never_shown_nor_stored() {
+    const SECRET: &str = "tenant-s3cr3t-4242";
+    let server = FaultServer::start(Fault::None);
+    let text = crate::support::scenario(&format!("{}/${{env:LG_TENANT}}", server.url()), "");
+    let t = Test::new().scenario(&text).env("LG_TENANT", SECRET);
+    let out = t.run(&[
+        "run",
+        SCENARIO,
+        "--out",
+        "result.json",
+        "--format",
+        "markdown",
+    ]);
+    out.code(0).never_shows(SECRET);
+    let stored = String::from_utf8(t.read("result.json")).expect("UTF-8");
+    assert!(!stored.contains(SECRET), "the result stores the secret");
+    assert!(stored.contains("/***"), "the masked URL is stored");
+    let down = crate::support::scenario(
+        &format!("{}/${{env:LG_TENANT}}", crate::support::dead_url()),
+        "",
+    );
+    let t = Test::new().scenario(&down).env("LG_TENANT", SECRET);
+    t.run(&["run", SCENARIO])
+        .code(2)
+        .stderr_has(&["target is not healthy", "/***/health"])
+        .never_shows(SECRET);
+}
+
+/// A target that answers every request only after the request timeout is failing, not
+/// unjudgeable: every timeout counts in the error rate, which is critical (exit 1), so a rollback
+/// hook would run.
+#[test]
+fn a_target_that_times_out_every_request_is_critical() {
+    let server = FaultServer::start(Fault::Hangs { after: 0 });
+    let t = stored(server.url(), |s| s);
+    let before = Stored::of(&t);
+    let out = t.run(GATE);
+    critical_on_errors(&out);
+    out.stdout_has(&["due but never sent"]);
+    before.kept(&t, &out);
+}
