@@ -50,7 +50,7 @@ pub const PRIOR_DF: f64 = 4.0;
 const COVER: f64 = 0.75;
 
 /// τ from the runs' excess spread: `observed²` with `df` degrees of freedom, shrunk toward the prior
-/// (scaled-inverse-χ² posterior), read at its [`COVER`] quantile.
+/// (scaled-inverse-χ² posterior), read at its 75% quantile (`COVER`).
 pub fn shrunk_tau(m: Metric, observed: f64, df: f64) -> f64 {
     let prior = prior_tau(m);
     let nu = PRIOR_DF + df;
