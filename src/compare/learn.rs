@@ -399,6 +399,40 @@ mod tests {
     }
 
     #[test]
+    fn candidate_runs_that_disagree_raise_tau_and_agreeing_ones_lower_it() {
+        let modes = [(10_000, 1)];
+        let base: Vec<RunResult> = (0..3).map(|i| run_of(&modes, 150, 20, 1.0, i)).collect();
+        let l = learn(&base, &policy());
+        let apart = [
+            run_of(&modes, 150, 20, 1.0, 7),
+            run_of(&modes, 150, 20, 1.2, 8),
+        ];
+        let close = [
+            run_of(&modes, 150, 20, 1.0, 7),
+            run_of(&modes, 150, 20, 1.0, 8),
+        ];
+        let (wide, narrow) = (
+            with_candidate_runs(&l, &apart, &policy()),
+            with_candidate_runs(&l, &close, &policy()),
+        );
+        let m = Metric::P50;
+        assert!(
+            wide.tau[&m] > l.tau[&m],
+            "{} vs {}",
+            wide.tau[&m],
+            l.tau[&m]
+        );
+        assert!(
+            narrow.tau[&m] < l.tau[&m],
+            "{} vs {}",
+            narrow.tau[&m],
+            l.tau[&m]
+        );
+        // One candidate run is no A/A evidence.
+        assert_eq!(with_candidate_runs(&l, &apart[..1], &policy()), l);
+    }
+
+    #[test]
     fn a_median_between_two_modes_is_not_gated_and_says_why() {
         // Half the requests at 10 ms, half at 20 ms: the median sits in the gap.
         let modes = [(10_000, 1), (20_000, 1)];
