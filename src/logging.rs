@@ -1,7 +1,7 @@
 //! loadgate's `log` logger: everything to stderr, goose muted unless asked for.
 //!
 //! Installed before any goose code runs: goose's own logger writes every failed request to stdout,
-//! and its `init` fails quietly once a logger exists (GOOSE.md §2).
+//! and its `init` fails quietly once a logger exists (docs/goose.md §2).
 //!
 //! Other crates' messages are redacted: goose names every failed request by its path and URL, and
 //! a scenario may put a `${env:SECRET}` there (issue 8), so only `scheme://host:port/…` is shown.

@@ -55,30 +55,13 @@ fn provenance(path: &Path, r: &crate::result::RunResult) -> String {
     let mut text = header(path, r);
     match &r.learned {
         Some(l) => {
-            let taus: Vec<String> = l
-                .tau
-                .iter()
-                .map(|(m, t)| {
-                    let mde = l
-                        .expected_mde
-                        .get(m)
-                        .map(|x| format!(" (MDE {:.0}%)", x * 100.0))
-                        .unwrap_or_default();
-                    format!("{m} {t:.3}{mde}")
-                })
-                .collect();
             text.push_str(&format!(
                 "  runs:     {} (run-to-run noise τ: {})\n",
                 l.runs,
-                taus.join(", ")
+                l.tau_text()
             ));
-            for n in &l.not_gated {
-                text.push_str(&format!(
-                    "  not gated: {} {}: {}\n",
-                    n.request.as_deref().unwrap_or("all"),
-                    n.metric,
-                    n.reason
-                ));
+            for line in l.not_gated_lines() {
+                text.push_str(&format!("  not gated: {line}\n"));
             }
         }
         None => text.push_str(&format!(

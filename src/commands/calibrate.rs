@@ -1,5 +1,5 @@
 //! `loadgate calibrate`: run A/A pairs of the same build and store the run-to-run noise τ per metric
-//! beside the baseline, with this machine's fingerprint (STATISTICS.md §4.1).
+//! beside the baseline, with this machine's fingerprint (docs/statistics.md §4.1).
 
 use crate::baseline::calibration;
 use crate::cli::CalibrateArgs;

@@ -1,7 +1,7 @@
 //! `loadgate gate --paired BASE_URL`: the baseline build and the candidate are loaded in alternating
 //! segments (A B B A A B B A ...) on this machine and judged from the pooled segments. Drift of the
 //! runner or of staging hits both builds alike, so it cancels: the strongest defence against a noisy
-//! runner (STATISTICS.md §4.6). No stored baseline is read or written.
+//! runner (docs/statistics.md §4.6). No stored baseline is read or written.
 
 use std::time::Duration;
 

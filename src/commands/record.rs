@@ -175,35 +175,17 @@ fn nothing_gateable(scenario: &Scenario, l: &Learned) -> Option<String> {
 /// What the baseline's runs taught, for the person recording it: τ per metric, and each row the
 /// scenario cannot gate with why (the gate repeats it in its notes).
 fn describe(l: &Learned) -> String {
-    let taus: Vec<String> = LEARNED
-        .iter()
-        .filter_map(|m| {
-            let t = l.tau.get(m)?;
-            let seen = l.observed_tau.get(m).copied().unwrap_or(0.0);
-            let mde = l
-                .expected_mde
-                .get(m)
-                .map(|x| format!(", MDE {:.0}%", x * 100.0))
-                .unwrap_or_default();
-            Some(format!("{m} {t:.3} (runs showed {seen:.3}{mde})"))
-        })
-        .collect();
     let mut text = if l.runs >= 2 {
         format!(
             "loadgate: run-to-run noise τ learned from {} runs: {}\n",
             l.runs,
-            taus.join(", ")
+            l.tau_text()
         )
     } else {
         "loadgate: one run teaches no run-to-run noise; the gate will use a prior (record with --runs 3, the default, to learn it)\n".to_string()
     };
-    for n in &l.not_gated {
-        text.push_str(&format!(
-            "loadgate: not gated: {} {}: {}\n",
-            n.request.as_deref().unwrap_or("all"),
-            n.metric,
-            n.reason
-        ));
+    for line in l.not_gated_lines() {
+        text.push_str(&format!("loadgate: not gated: {line}\n"));
     }
     text
 }

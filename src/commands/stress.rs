@@ -368,7 +368,7 @@ async fn soak(
     Ok((soak, run))
 }
 
-/// The leak rule of STATISTICS.md §6 against a flat reference: a soak has no baseline slope.
+/// The leak rule of docs/statistics.md §6 against a flat reference: a soak has no baseline slope.
 fn leak_verdict(run: &RunResult) -> (Option<Slope>, Judged) {
     let incomplete = |reason: String| {
         (

@@ -1,4 +1,4 @@
-//! Circular moving-block bootstrap over per-window histograms (STATISTICS.md §3).
+//! Circular moving-block bootstrap over per-window histograms (docs/statistics.md §3).
 //!
 //! Seconds of a load test are autocorrelated (queues, GC, bursts), so resampling single requests
 //! understates the noise. We resample blocks of ⌈K^(1/3)⌉ consecutive windows, merge their counts,

@@ -1,4 +1,4 @@
-//! The noise guard's decision rule (DESIGN.md §12, STATISTICS.md §4.3): a change counts only when it
+//! The noise guard's decision rule (docs/statistics.md §4.3): a change counts only when it
 //! is beyond the threshold *and* beyond what noise explains. Pure arithmetic on `d = ln(run/base)` in
 //! the bad direction and its standard error `s`; property-tested.
 
@@ -161,7 +161,7 @@ mod tests {
         let cases = [
             // (observed change, s, call)
             (0.50, 0.02, Call::Critical),
-            (0.17, 0.02, Call::Critical), // precise data: fires below +20% (STATISTICS.md §4.3)
+            (0.17, 0.02, Call::Critical), // precise data: fires below +20% (docs/statistics.md §4.3)
             (0.08, 0.02, Call::PassConfident), // never critical below +10%
             (0.08, 0.07, Call::PassInconclusive), // a 20% regression could hide in this noise
             (0.12, 0.02, Call::Warn),

@@ -1,4 +1,4 @@
-//! The service's own metrics, from its samples (STATISTICS.md §6): peak memory (p95 of RSS in the
+//! The service's own metrics, from its samples (docs/statistics.md §6): peak memory (p95 of RSS in the
 //! measured window), memory growth (a Theil–Sen slope of the RSS floor with Sen's 99% bounds —
 //! the leak signal) and mean CPU. Pure functions over [`Samples`].
 
@@ -194,7 +194,7 @@ pub fn leak_floor(median_rss: f64) -> f64 {
     LEAK_FLOOR_BYTES_PER_MIN.max(median_rss * LEAK_FLOOR_FRACTION_PER_HOUR / 60.0)
 }
 
-/// How a run's growth compares with its baseline's (STATISTICS.md §6 step 4): a leak needs the whole
+/// How a run's growth compares with its baseline's (docs/statistics.md §6): a leak needs the whole
 /// run's and the last half's lower bounds above the floor, and the last half beyond the baseline's.
 /// Returns (leak at `factor`·F?) for factor 1 (warn) and 4 (critical).
 pub fn leaking(run: (Slope, Slope), base: (Slope, Slope), floor: f64, factor: f64) -> bool {

@@ -302,7 +302,7 @@ fn judge_row(
     let gated = policy.gates(metric) && gateable;
     let (thresholds, can_fail) = policy.for_row(req, metric);
     if metric.is_service() {
-        // CPU is warn-only (STATISTICS.md §6): it follows load and code paths too closely to fail a build.
+        // CPU is warn-only (docs/statistics.md §6): it follows load and code paths too closely to fail a build.
         let can_fail = can_fail && metric != Metric::Cpu;
         return service_row(s, settings, levels, metric, thresholds, gated, can_fail);
     }
@@ -490,7 +490,7 @@ fn interval_text(i: Option<(f64, f64)>) -> String {
 
 /// Error rate: Wilson intervals per run, Newcombe for the difference, widened for bursts
 /// (overdispersion over 5 s windows); absolute floors of 0.1 / 0.5 points and minimum error counts
-/// (STATISTICS.md §5).
+/// (docs/statistics.md §5).
 fn error_rate(
     s: &Sides<'_>,
     t: crate::scenario::Thresholds,
@@ -665,7 +665,7 @@ fn service_row(
     out
 }
 
-/// Memory growth: the leak rule of STATISTICS.md §6 on the RSS floor.
+/// Memory growth: the leak rule of docs/statistics.md §6 on the RSS floor.
 fn growth_row(s: &Sides<'_>, mut out: Row, can_fail: bool, short: Status) -> Row {
     let (b, r) = (
         memory::growth(&s.baseline.samples, memory::floor_window_ms(s.baseline)),
@@ -713,7 +713,7 @@ fn growth_row(s: &Sides<'_>, mut out: Row, can_fail: bool, short: Status) -> Row
 
 /// Applies the confirmation rule to a pooled comparison: a non-decisive critical row stays critical
 /// only if the same row was suspect (or critical) in the first run *and* in the confirmation run on
-/// its own (STATISTICS.md §4.5; react_on_rails' "the same benchmark must alert again"). The second
+/// its own (docs/statistics.md §4.5; react_on_rails' "the same benchmark must alert again"). The second
 /// condition matters for tail quantiles: the p99 of two pooled runs is nearly the slower run's, so
 /// one slow run would otherwise carry the pooled row over the line by itself.
 pub fn confirm(first: &Comparison, second: &Comparison, mut pooled: Comparison) -> Comparison {

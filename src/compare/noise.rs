@@ -1,5 +1,5 @@
 //! The run-to-run noise term τ of the noise guard: documented conservative defaults until
-//! `loadgate calibrate` measures it from A/A pairs (STATISTICS.md §4.1).
+//! `loadgate calibrate` measures it from A/A pairs (docs/statistics.md §4.1).
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,7 @@ use crate::result::metric::Metric;
 use crate::result::RunResult;
 
 /// Uncalibrated τ (per-run standard deviation of ln θ between runs of the same build) by metric
-/// (STATISTICS.md §4.1). Deliberately conservative: an uncalibrated 30 s gate detects ~27% changes,
+/// (docs/statistics.md §4.1). Deliberately conservative: an uncalibrated 30 s gate detects ~27% changes,
 /// and calibration earns the 20% guarantee.
 pub fn default_tau(m: Metric) -> f64 {
     match m {
@@ -53,7 +53,7 @@ impl Noise {
 
     /// Paired mode: both builds are measured in alternating segments on the same machine, so drift
     /// of the runner or of staging cancels; half the uncalibrated τ remains for what alternation
-    /// cannot cancel (STATISTICS.md §4.6).
+    /// cannot cancel (docs/statistics.md §4.6).
     pub fn paired() -> Self {
         Self {
             tau: Metric::ALL.iter().map(|m| (*m, default_tau(*m) / 2.0)).collect(),
@@ -137,7 +137,7 @@ impl Noise {
     }
 }
 
-/// Fewest A/A pairs for a calibration; 30 per STATISTICS.md §4.1 (with 16 the toy A/A critical rate
+/// Fewest A/A pairs for a calibration; 30 per docs/statistics.md §4.1 (with 16 the toy A/A critical rate
 /// tripled). Fewer are accepted with a warning by the caller.
 pub const RECOMMENDED_PAIRS: usize = 30;
 

@@ -6,7 +6,7 @@ use crate::result::metric::Metric;
 use crate::scenario::{GateSpec, Slo, Thresholds};
 
 /// An error-rate change below 0.1 percentage points is never a warning, and below 0.5 points never
-/// critical, whatever the relative change (0.01% → 0.02% is +100% and meaningless; STATISTICS.md §5).
+/// critical, whatever the relative change (0.01% → 0.02% is +100% and meaningless; docs/statistics.md §5).
 pub const ERROR_RATE_WARN_FLOOR: f64 = 0.001;
 /// See [`ERROR_RATE_WARN_FLOOR`].
 pub const ERROR_RATE_CRITICAL_FLOOR: f64 = 0.005;

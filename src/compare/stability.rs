@@ -1,4 +1,4 @@
-//! Run validity (STATISTICS.md §7): a run whose seconds are too often far from its own median — a
+//! Run validity (docs/statistics.md §7): a run whose seconds are too often far from its own median — a
 //! stalled staging service, a noisy neighbour — is "unstable": rerun it, don't judge it.
 //! Outliers are detected, never dropped from the statistics.
 

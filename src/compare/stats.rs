@@ -108,7 +108,7 @@ pub fn wilson(e: f64, n: f64, z: f64) -> (f64, f64) {
     ((center - half).max(0.0), (center + half).min(1.0))
 }
 
-/// Newcombe's hybrid score interval for p_b − p_a (STATISTICS.md §5); works with zero errors.
+/// Newcombe's hybrid score interval for p_b − p_a (docs/statistics.md §5); works with zero errors.
 pub fn newcombe(e_a: f64, n_a: f64, e_b: f64, n_b: f64, z: f64) -> (f64, f64) {
     let (pa, pb) = (e_a / n_a.max(1.0), e_b / n_b.max(1.0));
     let (la, ua) = wilson(e_a, n_a, z);

@@ -14,7 +14,7 @@
 //!    while a significance test accepts it, at 10× the final p-value (Otava's lenient first pass);
 //! 2. **merge**: repeatedly drop the weakest change point (highest p-value, then smallest
 //!    magnitude), re-testing its neighbours against their new segments, until every one left has
-//!    p ≤ [`Settings::max_p`] (DESIGN.md §12 item 9: 0.001);
+//!    p ≤ [`Settings::max_p`] (docs/statistics.md §8: 0.001);
 //! 3. **place and confirm**: move each change point to the least-squares best split between its
 //!    neighbours (`refine`) and keep it only if a seeded permutation test of "no change between
 //!    the neighbours" gives p ≤ `max_p` (`confirm`); repeat until nothing moves.
@@ -40,9 +40,9 @@
 use crate::compare::stats::SplitMix64;
 use crate::history::student::{mean, student_t_p};
 
-/// Points per sliding window (DESIGN.md §12 item 9; Otava's default).
+/// Points per sliding window (docs/statistics.md §8; Otava's default).
 pub const DEFAULT_WINDOW: usize = 50;
-/// Largest p-value of a reported change point (DESIGN.md §12 item 9; Otava's default).
+/// Largest p-value of a reported change point (docs/statistics.md §8; Otava's default).
 pub const DEFAULT_MAX_P: f64 = 0.001;
 /// Fewest points on either side of a change point (see the module docs).
 pub const MIN_SEGMENT: usize = 3;

@@ -1,7 +1,7 @@
 //! Stage 2 helper — pacing of the load: when each request is meant to start.
 //!
 //! Open model (`[load] rate` or rate stages): loadgate's own arrival schedule, not goose's throttle
-//! (a cap that under-delivers and lets a stalled server lower the load, GOOSE.md §3). The intended
+//! (a cap that under-delivers and lets a stalled server lower the load, docs/goose.md §3). The intended
 //! send time of slot k is the t where ∫₀ᵗ rate = k, so a ramp from 100 to 500 req/s is exact. Each
 //! goose user takes the next slot (one atomic add) and sleeps until its time; the users are a pool
 //! (k6's `preAllocatedVUs`): when all are busy, slots pile up and the achieved rate falls below the
@@ -10,7 +10,7 @@
 //!
 //! Closed model with user stages: every user is started, and a user whose index is beyond the
 //! stage's current count idles in short sleeps instead of sending (goose's test plans print to
-//! stdout, GOOSE.md §2).
+//! stdout, docs/goose.md §2).
 //!
 //! [`Schedule`] and [`UserRamp`] are pure; [`Pacer`] holds the clock. Consumes the validated
 //! [`LoadSpec`]; produces waits and lateness for the transaction in `goose.rs`.

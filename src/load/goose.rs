@@ -1,6 +1,6 @@
 //! The only module that knows goose: turns a [`Plan`] into a `GooseAttack`, runs it, and stops it.
 //!
-//! Goose's traps (DESIGN.md §11) handled here: configuration without argv (`initialize_with_config`),
+//! Goose's traps (docs/goose.md) handled here: configuration without argv (`initialize_with_config`),
 //! no telnet, quiet, explicit users and increase rate, a request timeout, run-time mode with a
 //! watchdog that triggers the killswitch at the end of the measured window, on `max_requests`, or
 //! on Ctrl-C. Nothing from goose reaches stdout: `main` installs loadgate's logger first. Failures

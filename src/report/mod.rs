@@ -262,7 +262,7 @@ pub const RATE_SHORTFALL: f64 = crate::compare::capacity::MIN_ACHIEVED_SHARE;
 
 /// Warning when the target rate was not reached. Runs paced by loadgate's arrival schedule
 /// (`meta.open_model`) are held to [`RATE_SHORTFALL`]; older files, made with goose's throttle (a
-/// cap that delivers ~90% of its rate even on a fast service, GOOSE.md §3), only beyond 20%.
+/// cap that delivers ~90% of its rate even on a fast service, docs/goose.md §3), only beyond 20%.
 pub fn rate_warning(run: &RunResult) -> Option<String> {
     let achieved = run.all.requests as f64 / run.measured_seconds();
     if let Some(o) = &run.meta.open_model {

@@ -42,6 +42,36 @@ pub struct NotGated {
 }
 
 impl Learned {
+    /// τ per metric with what the runs showed and the MDE a gate can expect, for `record` and
+    /// `baselines show`: "p50 0.026 (runs showed 0.020, MDE 15%), ...".
+    pub fn tau_text(&self) -> String {
+        self.tau
+            .iter()
+            .map(|(m, t)| {
+                let seen = self.observed_tau.get(m).copied().unwrap_or(0.0);
+                let mde = self
+                    .expected_mde
+                    .get(m)
+                    .map(|x| format!(", MDE {:.0}%", x * 100.0))
+                    .unwrap_or_default();
+                format!("{m} {t:.3} (runs showed {seen:.3}{mde})")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// One line per row the scenario cannot gate: `all p50: why`.
+    pub fn not_gated_lines(&self) -> impl Iterator<Item = String> + '_ {
+        self.not_gated.iter().map(|n| {
+            format!(
+                "{} {}: {}",
+                n.request.as_deref().unwrap_or("all"),
+                n.metric,
+                n.reason
+            )
+        })
+    }
+
     /// Why a row is not gated, if the baseline says so.
     pub fn not_gated(&self, request: Option<&str>, metric: Metric) -> Option<&str> {
         self.not_gated

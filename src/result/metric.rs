@@ -135,7 +135,7 @@ impl Metric {
     }
 
     /// Fewest requests for the value to mean something. For a quantile q, at least 20 values must lie
-    /// beyond it, n·(1 − q) ≥ 20 (STATISTICS.md §3: p99 needs 2000); 200 for the median and mean.
+    /// beyond it, n·(1 − q) ≥ 20 (docs/statistics.md §3: p99 needs 2000); 200 for the median and mean.
     pub fn min_requests(self) -> u64 {
         match self {
             Metric::P90 => 200,

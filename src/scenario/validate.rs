@@ -26,7 +26,7 @@ use crate::scenario::{
 pub const DEFAULT_USERS: u32 = 8;
 /// Long enough for connection pools and caches to warm, short enough for a PR job.
 pub const DEFAULT_RAMP_UP: Duration = Duration::from_secs(5);
-/// 30 s gives ~25 usable one-second windows: the minimum the noise guard wants (STATISTICS.md §3).
+/// 30 s gives ~25 usable one-second windows: the minimum the noise guard wants (docs/statistics.md §3).
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(30);
 /// One-second windows: long enough to hold many requests, short enough that a 30 s run gives the
 /// noise guard ~30 blocks to resample.
@@ -35,9 +35,9 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_secs(1);
 pub const DEFAULT_MAX_REQUESTS: u64 = 1_000_000;
 /// Goose's default is 60 s, which turns a hung target into a hung CI job.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Warn at +10% in the bad direction (DESIGN.md §6).
+/// Warn at +10% in the bad direction (docs/statistics.md §1).
 pub const DEFAULT_WARN: Percent = Percent::from_fraction(0.10);
-/// Critical at +20% in the bad direction (DESIGN.md §6).
+/// Critical at +20% in the bad direction (docs/statistics.md §1).
 pub const DEFAULT_CRITICAL: Percent = Percent::from_fraction(0.20);
 /// Below 200 µs, a change is scheduler and loopback jitter, not a regression a user would feel.
 pub const DEFAULT_LATENCY_FLOOR: Duration = Duration::from_micros(25);

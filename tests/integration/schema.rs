@@ -1,4 +1,4 @@
-//! Machine outputs checked against the committed JSON Schemas (STYLE.md item 14): the result /
+//! Machine outputs checked against the committed JSON Schemas: the result /
 //! baseline file (`schemas/result.schema.json`) and the `--format json` report
 //! (`schemas/report.schema.json`). Live outputs come from the real binary loading the built-in demo
 //! service on 127.0.0.1:0 for 2 s; fixed outputs come from the fixtures in `snapshots.rs`. Negative

@@ -1,4 +1,4 @@
-//! Snapshots of the human outputs (STYLE.md item 14): the comfy-table view, the Markdown PR comment
+//! Snapshots of the human outputs: the comfy-table view, the Markdown PR comment
 //! and `--help`. The reports are built from fixed fixture data, not from a live run, so they hold no
 //! timestamps, ports or host details of the machine running the tests. Update after an intended
 //! change with `INSTA_UPDATE=always cargo test --test integration snapshots`, then review the diff.

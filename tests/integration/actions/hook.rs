@@ -144,7 +144,7 @@ fn the_example_hook_is_executable_and_prints_what_it_got() {
 #[test]
 fn the_hook_never_sees_nor_echoes_a_known_secret() {
     const KEY: &str = "k3y-for-the-target-9876";
-    const HOOK_URL: &str = "http://127.0.0.1:9/slack/T000/B000/XXXX";
+    const HOOK_URL: &str = "http://127.0.0.1:9/slack/T000/B000/hook-secret-part";
     let failing = failing_demo();
     let t = against(&failing, "")
         .env("GITHUB_TOKEN", TOKEN)
