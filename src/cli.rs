@@ -13,6 +13,19 @@ pub struct Cli {
     /// More detail on stderr (-v: progress, -vv: every failed request).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// No progress line on stderr (warnings and errors still show).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Colour the verdicts and statuses: auto (on a terminal, unless NO_COLOR is set;
+    /// CLICOLOR_FORCE colours a pipe too), always or never.
+    #[arg(
+        long,
+        value_name = "WHEN",
+        global = true,
+        value_enum,
+        default_value = "auto"
+    )]
+    pub color: crate::terminal::ColorWhen,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -49,6 +62,22 @@ pub enum Command {
     History(HistoryArgs),
     /// Nightly: search the highest sustainable rate, gate it against the stored capacity, soak for leaks.
     Stress(StressArgs),
+    /// Print a shell completion script (bash, elvish, fish, powershell, zsh).
+    ///
+    /// e.g. `loadgate completions bash > ~/.local/share/bash-completion/completions/loadgate`
+    Completions(CompletionsArgs),
+    /// Print the man pages (roff) of loadgate and its subcommands.
+    ///
+    /// e.g. `loadgate man > loadgate.1 && man ./loadgate.1`
+    Man,
+}
+
+/// `loadgate completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `loadgate stress`.
@@ -143,30 +172,33 @@ pub struct TargetArgs {
     pub knobs: KnobArgs,
 }
 
-/// Knobs of the built-in demo service.
+/// The help heading of the demo knobs: apart from the options that matter on a real service.
+const KNOBS: &str = "Demo service knobs (with --demo)";
+
+/// Knobs of the built-in demo service: regressions to inject, for trying the gate out.
 #[derive(Debug, Args, Clone)]
 pub struct KnobArgs {
     /// Multiply every endpoint's service time (1.5 = +50% latency).
-    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    #[arg(help_heading = KNOBS, long, value_name = "FACTOR", default_value_t = 1.0)]
     pub slowdown: f64,
     /// Extra latency on every request, e.g. 5ms.
-    #[arg(long, value_name = "DURATION", default_value = "0ms")]
+    #[arg(help_heading = KNOBS, long, value_name = "DURATION", default_value = "0ms")]
     pub delay: String,
     /// Fraction of requests (0-1) that get --spike-delay extra.
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    #[arg(help_heading = KNOBS, long, value_name = "FRACTION", default_value_t = 0.0)]
     pub spike_fraction: f64,
     /// Extra latency of the spiked requests, e.g. 100ms.
-    #[arg(long, value_name = "DURATION", default_value = "0ms")]
+    #[arg(help_heading = KNOBS, long, value_name = "DURATION", default_value = "0ms")]
     pub spike_delay: String,
     /// Fraction of requests (0-1) answered with 500.
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    #[arg(help_heading = KNOBS, long, value_name = "FRACTION", default_value_t = 0.0)]
     pub error_rate: f64,
     /// Bytes leaked per request (memory growth).
-    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    #[arg(help_heading = KNOBS, long, value_name = "BYTES", default_value_t = 0)]
     pub leak_bytes: u64,
     /// Serve at most this many requests per second; beyond it requests queue (latency climbs) and,
     /// past one second of queue, get 503.
-    #[arg(long, value_name = "RPS")]
+    #[arg(help_heading = KNOBS, long, value_name = "RPS")]
     pub capacity: Option<u32>,
 }
 

@@ -1,7 +1,7 @@
 //! loadgate: load a service, measure it, compare the run with a stored baseline, decide, act.
 //!
 //! The pipeline flows one way; each stage is a module and imports only the stages to its left,
-//! plus `result` (the plain data), `fsutil`, `secret`, `http`, `error` and `exit`:
+//! plus `result` (the plain data), `fsutil`, `secret`, `http`, `terminal`, `error` and `exit`:
 //!
 //! ```text
 //! scenario ──► load (goose) ──► result ──► compare ──► verdict ──► report
@@ -25,7 +25,8 @@
 //!
 //! goose appears only in `load/goose.rs`, comfy-table only in `report/table.rs`, sysinfo only in
 //! `sample/`, octocrab only in `action/github.rs`, plotters only in `report/charts.rs`, indicatif only
-//! in `load/progress.rs`.
+//! in `load/progress.rs`, anstream and anstyle only in `terminal.rs`, clap_complete and
+//! clap_mangen only in `commands/docs.rs`.
 
 pub mod action;
 pub mod baseline;
@@ -45,4 +46,5 @@ pub mod result;
 pub mod sample;
 pub mod scenario;
 pub mod secret;
+pub mod terminal;
 pub mod verdict;

@@ -7,7 +7,6 @@
 //! a scenario may put a `${env:SECRET}` there (issue 8), so only `scheme://host:port/…` is shown.
 
 use std::borrow::Cow;
-use std::io::Write;
 use std::sync::{LazyLock, OnceLock};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
@@ -55,10 +54,10 @@ impl Log for StderrLogger {
     fn log(&self, r: &Record<'_>) {
         if self.enabled(r.metadata()) {
             let tag = match r.level() {
-                Level::Error => "error",
-                Level::Warn => "warning",
-                Level::Info => "info",
-                _ => "debug",
+                Level::Error => crate::terminal::paint(crate::terminal::Tone::Bad, "error"),
+                Level::Warn => crate::terminal::paint(crate::terminal::Tone::Warn, "warning"),
+                Level::Info => "info".to_string(),
+                _ => "debug".to_string(),
             };
             let text = r.args().to_string();
             let text = if r.target().starts_with("loadgate") {
@@ -66,7 +65,7 @@ impl Log for StderrLogger {
             } else {
                 redact(&text)
             };
-            let _ = writeln!(std::io::stderr().lock(), "{tag}: [{}] {text}", r.target());
+            crate::terminal::eprintln(&format!("{tag}: [{}] {text}", r.target()));
         }
     }
 

@@ -6,12 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
 use loadgate::cli::Cli;
-use loadgate::{exit, load, logging};
+use loadgate::{exit, load, logging, terminal};
 
 static SIGNALLED: AtomicBool = AtomicBool::new(false);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    terminal::install(cli.color, cli.quiet);
     logging::install(cli.verbose);
     // Registered before goose's own handler (which then fails quietly): the first Ctrl-C/SIGTERM
     // ends the run gracefully and nothing is recorded; a second one exits at once.
@@ -31,7 +32,10 @@ fn main() -> ExitCode {
         Err(e) => {
             // Every loadgate message already embeds its cause and its fix; printing the source chain
             // again would repeat it.
-            eprintln!("error: {e}");
+            terminal::eprintln(&format!(
+                "{} {e}",
+                terminal::paint(terminal::Tone::Bad, "error:")
+            ));
             // Whatever the signal cut short (the load, usually) failed because it was asked to stop.
             ExitCode::from(if load::interrupted() {
                 exit::INTERRUPTED

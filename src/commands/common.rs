@@ -1,7 +1,6 @@
 //! Steps shared by run, record and gate: target resolution (incl. the embedded demo), provenance,
 //! preflight + load, and writing outputs.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -211,17 +210,23 @@ pub async fn measure_shard(
     };
     let l = &scenario.load;
     eprintln!(
-        "loadgate: {}{} users{} against {} for {} (+{} ramp-up)...",
+        "loadgate: {}{}{} against {} for {}{}...",
         shard.map(|s| format!("shard {s}: ")).unwrap_or_default(),
-        l.users,
+        crate::report::count(l.users as usize, "user"),
         match (l.stages.len(), l.rate) {
             (0, Some(r)) => format!(" at {r} req/s (open model)"),
             (0, None) => String::new(),
-            (n, _) => format!(" through {n} stage(s)"),
+            (n, _) => format!(" through {}", crate::report::count(n, "stage")),
         },
         scenario.secrets.redact(&target.base()),
         crate::scenario::units::format_duration(l.duration),
-        crate::scenario::units::format_duration(l.ramp_up),
+        match l.ramp_up.is_zero() {
+            true => String::new(),
+            false => format!(
+                " after a {} ramp-up",
+                crate::scenario::units::format_duration(l.ramp_up)
+            ),
+        },
     );
     let provenance = Provenance {
         git_commit: git_commit(),
@@ -343,8 +348,7 @@ pub fn write_result(path: &Path, result: &RunResult) -> Result<(), Error> {
 
 /// Prints `text` to stdout; a closed pipe (`| head`) is not an error.
 pub fn print(text: &str) -> Result<(), Error> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+    match crate::terminal::write_stdout(text) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Stdout(e)),
         _ => Ok(()),
     }
@@ -369,10 +373,11 @@ pub fn emit(report: &Report<'_>, output: &OutputArgs) -> Result<(), Error> {
                     path.display()
                 );
             }
-            let printed = print(&report::render(report, Format::Table));
+            let printed = print(&report::table::render_colored(report));
             written?;
             printed
         }
+        None if output.format == Format::Table => print(&report::table::render_colored(report)),
         None => print(&text),
     }
 }

@@ -16,8 +16,9 @@ pub async fn run(args: DemoArgs) -> Result<u8, Error> {
     // The first stdout line is the URL, so scripts and tests can start the demo on port 0 and read it.
     common::print(&format!("{}\n", server.url()))?;
     eprintln!(
-        "loadgate demo: serving {} (Ctrl-C to stop) with {knobs:?}",
-        server.url()
+        "loadgate demo: serving {} (Ctrl-C to stop): {}",
+        server.url(),
+        knobs.describe()
     );
     for (method, path, what) in demo::ENDPOINTS {
         eprintln!("  {method:<5} {path:<10} {what}");

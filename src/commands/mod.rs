@@ -5,6 +5,7 @@ mod calibrate;
 mod common;
 mod compare;
 mod demo;
+mod docs;
 mod gate;
 mod history;
 mod merge;
@@ -31,5 +32,7 @@ pub async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Demo(a) => demo::run(a).await,
         Command::History(a) => history::run(a),
         Command::Stress(a) => stress::run(a).await,
+        Command::Completions(a) => docs::completions(a),
+        Command::Man => docs::man(),
     }
 }

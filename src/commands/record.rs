@@ -88,10 +88,10 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
     }
     baseline::save(&path, &result).map_err(|source| Error::RecordWrite { source })?;
     eprintln!(
-        "loadgate: recorded baseline {} ({} requests in {} run(s))",
+        "loadgate: recorded baseline {} ({} requests in {})",
         path.display(),
         result.all.requests,
-        result.runs()
+        crate::report::count(result.runs(), "run")
     );
     Ok(exit::PASS)
 }

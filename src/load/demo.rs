@@ -128,6 +128,43 @@ impl Default for DemoKnobs {
 }
 
 impl DemoKnobs {
+    /// The knobs in words, for `loadgate demo`'s banner: `no injected regression`, or e.g.
+    /// `latency ×1.5, 5% of requests answered 500`.
+    pub fn describe(&self) -> String {
+        use crate::scenario::units::format_duration;
+        let percent = |f: f64| format!("{}%", (f * 1000.0).round() / 10.0);
+        let mut parts = Vec::new();
+        if self.slowdown != 1.0 {
+            parts.push(format!("latency ×{}", self.slowdown));
+        }
+        if !self.delay.is_zero() {
+            parts.push(format!("+{} on every request", format_duration(self.delay)));
+        }
+        if self.spike_fraction > 0.0 && !self.spike_delay.is_zero() {
+            parts.push(format!(
+                "+{} on {} of requests",
+                format_duration(self.spike_delay),
+                percent(self.spike_fraction)
+            ));
+        }
+        if self.error_rate > 0.0 {
+            parts.push(format!(
+                "{} of requests answered 500",
+                percent(self.error_rate)
+            ));
+        }
+        if self.leak_bytes > 0 {
+            parts.push(format!("{} bytes leaked per request", self.leak_bytes));
+        }
+        if let Some(c) = self.capacity_rps {
+            parts.push(format!("capacity {c} req/s"));
+        }
+        match parts.is_empty() {
+            true => "no injected regression".to_string(),
+            false => parts.join(", "),
+        }
+    }
+
     /// Checks every knob's range; the error names the flag and the valid range.
     pub fn validate(&self) -> Result<(), DemoError> {
         let knob = |flag, problem: String| Err(DemoError::Knob { flag, problem });
@@ -593,6 +630,25 @@ mod tests {
     use super::*;
 
     type TestResult = Result<(), Box<dyn Error>>;
+
+    #[test]
+    fn knobs_read_as_words() {
+        assert_eq!(DemoKnobs::default().describe(), "no injected regression");
+        let k = DemoKnobs {
+            slowdown: 1.5,
+            delay: Duration::from_millis(5),
+            spike_fraction: 0.05,
+            spike_delay: Duration::from_millis(100),
+            error_rate: 0.125,
+            leak_bytes: 1024,
+            capacity_rps: Some(300),
+        };
+        assert_eq!(
+            k.describe(),
+            "latency ×1.5, +5ms on every request, +100ms on 5% of requests, 12.5% of requests \
+answered 500, 1024 bytes leaked per request, capacity 300 req/s"
+        );
+    }
 
     const LOOPBACK: &str = "127.0.0.1:0";
 

@@ -1,10 +1,11 @@
-//! Stage 2 — the live progress line on stderr while the load runs: phase, elapsed / total, achieved
+//! Stage 2 — the live progress on stderr while the load runs: phase, elapsed / total, achieved
 //! rate over the last second, errors and p95 so far. The only module that knows indicatif.
 //!
-//! Shown only when stderr is a terminal (and `TERM` is not `dumb`); never on stdout, never in a pipe
-//! or a CI log. It reads the recorder 4 times a second from its own task and never touches the
-//! per-request hot path: counts come from one atomic, errors and p95 from the windows the user shards
-//! have already handed over (so they lag the live traffic by about one window).
+//! On a terminal (with `TERM` not `dumb`) it is one line redrawn 4 times a second; elsewhere (a
+//! pipe, a CI log) the same line is printed every 10 s, so a one-hour soak shows it is alive. `-q`
+//! hides both; nothing ever goes to stdout. It reads the recorder from its own task and never
+//! touches the per-request hot path: counts come from one atomic, errors and p95 from the windows the
+//! user shards have already handed over (so they lag the live traffic by about one window).
 
 use std::collections::VecDeque;
 use std::io::IsTerminal;
@@ -18,6 +19,8 @@ use crate::result::Window;
 
 /// 4 refreshes a second: live enough to watch, cheap enough to be invisible in the load.
 const REFRESH: Duration = Duration::from_millis(250);
+/// Where the line cannot be redrawn (a CI log), one line this often: alive, without flooding.
+const LOG_EVERY: Duration = Duration::from_secs(10);
 /// The achieved rate is averaged over this long: one second, as "req/s" promises.
 const RATE_SPAN: Duration = Duration::from_secs(1);
 
@@ -62,34 +65,57 @@ fn micros(us: u64) -> String {
     }
 }
 
-/// The running progress line; dropping it stops the refresh task and clears the line.
-pub struct Progress {
-    shown: Option<(ProgressBar, tokio::task::JoinHandle<()>)>,
+/// Where the progress goes.
+enum Sink {
+    /// Redrawn in place on a terminal.
+    Bar(ProgressBar),
+    /// A line every [`LOG_EVERY`] into a log.
+    Log,
 }
 
-/// Starts the line for a load that began at `started`, if stderr is a terminal; otherwise does
-/// nothing at all.
+/// The running progress; dropping it stops the refresh task and clears the line.
+pub struct Progress {
+    shown: Option<(Option<ProgressBar>, tokio::task::JoinHandle<()>)>,
+}
+
+/// Starts the progress for a load that began at `started`: a redrawn line on a terminal, a line
+/// every 10 s elsewhere, nothing with `-q`.
 pub fn start(recorder: Arc<Recorder>, timing: Timing, started: Instant) -> Progress {
-    let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-    if dumb || !std::io::stderr().is_terminal() {
+    if crate::terminal::quiet() {
         return Progress { shown: None };
     }
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{msg}") {
-        bar.set_style(style);
-    }
-    let task = tokio::spawn(refresh(bar.clone(), recorder, timing, started));
+    let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+    let sink = if dumb || !std::io::stderr().is_terminal() {
+        Sink::Log
+    } else {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{msg}") {
+            bar.set_style(style);
+        }
+        Sink::Bar(bar)
+    };
+    let bar = match &sink {
+        Sink::Bar(b) => Some(b.clone()),
+        Sink::Log => None,
+    };
+    let task = tokio::spawn(refresh(sink, recorder, timing, started));
     Progress {
         shown: Some((bar, task)),
     }
 }
 
-async fn refresh(bar: ProgressBar, recorder: Arc<Recorder>, timing: Timing, started: Instant) {
+/// Whether a log line is due at `elapsed`, the last one having been printed at `last`.
+fn log_due(elapsed: Duration, last: Duration) -> bool {
+    elapsed >= last + LOG_EVERY
+}
+
+async fn refresh(sink: Sink, recorder: Arc<Recorder>, timing: Timing, started: Instant) {
     let total = timing.measure_until.saturating_duration_since(started);
     let window_us = timing.window.as_micros().max(1);
     let mut seen = Window::default();
     let mut taken = 0usize;
     let mut counts: VecDeque<(Instant, u64)> = VecDeque::new();
+    let mut logged = Duration::ZERO;
     let mut tick = tokio::time::interval(REFRESH);
     loop {
         tick.tick().await;
@@ -116,15 +142,24 @@ async fn refresh(bar: ProgressBar, recorder: Arc<Recorder>, timing: Timing, star
             seen.histogram.merge(&w.histogram);
             taken = closed;
         }
-        bar.set_message(line(&Snapshot {
+        let elapsed = now.saturating_duration_since(started);
+        let snapshot = Snapshot {
             measuring: now >= timing.measure_from,
-            elapsed: now.saturating_duration_since(started).min(total),
+            elapsed: elapsed.min(total),
             total,
             rate_rps,
             requests,
             errors: seen.errors,
             p95_us: seen.histogram.quantile_us(0.95),
-        }));
+        };
+        match &sink {
+            Sink::Bar(bar) => bar.set_message(line(&snapshot)),
+            Sink::Log if log_due(elapsed, logged) => {
+                logged = elapsed;
+                eprintln!("loadgate: {}", line(&snapshot));
+            }
+            Sink::Log => {}
+        }
     }
 }
 
@@ -132,7 +167,9 @@ impl Drop for Progress {
     fn drop(&mut self) {
         if let Some((bar, task)) = self.shown.take() {
             task.abort();
-            bar.finish_and_clear();
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
         }
     }
 }
@@ -166,6 +203,15 @@ mod tests {
             line(&ramp),
             "ramp-up 12.3s/30.5s · 412 req/s · 4120 requests · 0 errors · p95 –"
         );
+    }
+
+    #[test]
+    fn a_log_gets_one_line_every_ten_seconds() {
+        let s = Duration::from_secs;
+        assert!(!log_due(Duration::from_millis(9_750), Duration::ZERO));
+        assert!(log_due(s(10), Duration::ZERO));
+        assert!(!log_due(Duration::from_millis(19_900), s(10)));
+        assert!(log_due(Duration::from_millis(20_100), s(10)));
     }
 
     #[test]

@@ -219,9 +219,9 @@ pub fn render(report: &Report<'_>) -> String {
             }
             body.push_str(&comparison_table(&j));
             body.push_str(&format!(
-                "<p class=\"meta\">{} baseline run(s) vs {} candidate run(s); noise: {}</p>\n",
-                j.comparison.runs.0,
-                j.comparison.runs.1,
+                "<p class=\"meta\">{} vs {}; noise: {}</p>\n",
+                crate::report::count(j.comparison.runs.0, "baseline run"),
+                crate::report::count(j.comparison.runs.1, "candidate run"),
                 escape(&j.comparison.noise)
             ));
             for n in &j.comparison.notes {

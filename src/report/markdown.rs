@@ -127,9 +127,9 @@ pub fn render(report: &Report<'_>) -> String {
         ));
     }
     out.push_str(&format!(
-        "\n<sub>{} baseline run(s) vs {} candidate run(s); noise: {}</sub>\n",
-        j.comparison.runs.0,
-        j.comparison.runs.1,
+        "\n<sub>{} vs {}; noise: {}</sub>\n",
+        crate::report::count(j.comparison.runs.0, "baseline run"),
+        crate::report::count(j.comparison.runs.1, "candidate run"),
         cell(&j.comparison.noise)
     ));
     for n in &j.comparison.notes {

@@ -89,6 +89,14 @@ pub fn visible_rows(c: &Comparison) -> impl Iterator<Item = &Row> {
         .filter(|r| r.request.is_none() || !matches!(r.status, Status::Pass | Status::Info))
 }
 
+/// `n` and its noun, singular or plural: `1 run`, `3 runs`.
+pub fn count(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
 /// A value in its metric's unit.
 pub fn value(metric: Metric, v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| crate::compare::show(metric, v))
@@ -286,6 +294,13 @@ pub fn rate_warning(run: &RunResult) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_read_singular_or_plural() {
+        assert_eq!(count(1, "run"), "1 run");
+        assert_eq!(count(3, "baseline run"), "3 baseline runs");
+        assert_eq!(count(0, "stage"), "0 stages");
+    }
 
     #[test]
     fn sparkline_scales_and_downsamples() {

@@ -367,6 +367,8 @@ impl Test {
             "GITHUB_SHA",
             "RUST_LOG",
             "NO_COLOR",
+            "CLICOLOR",
+            "CLICOLOR_FORCE",
             "GITHUB_ACTIONS",
             "GITHUB_OUTPUT",
             "GITHUB_STEP_SUMMARY",
