@@ -41,6 +41,8 @@ const EXIT_CODES: &str =
 pub enum Command {
     /// Load the target and print the measurements (no baseline, no verdict).
     Run(RunArgs),
+    /// Write a commented starter scenario for URL (and the baselines folder); never overwrites.
+    Init(InitArgs),
     /// Run, sanity-check, then write the scenario's baseline atomically.
     Record(RecordArgs),
     /// Compare two stored results (no load, no actions).
@@ -70,6 +72,23 @@ pub enum Command {
     ///
     /// e.g. `loadgate man > loadgate.1 && man ./loadgate.1`
     Man,
+}
+
+/// `loadgate init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The service's URL, with its scheme, e.g. http://localhost:8080/health.
+    pub url: String,
+    /// Scenario name (the file is `SCENARIOS/<name>.toml`, its baseline `<name>.json`)
+    /// [default: from the URL's host].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Folder of the scenario file.
+    #[arg(long, value_name = "DIR", default_value = "scenarios")]
+    pub scenarios: PathBuf,
+    /// Folder of baselines (made if missing).
+    #[arg(long, value_name = "DIR", default_value = crate::baseline::DEFAULT_DIR)]
+    pub baselines: PathBuf,
 }
 
 /// `loadgate completions`.
@@ -147,6 +166,44 @@ pub struct StressArgs {
     pub output: OutputArgs,
 }
 
+/// `--rate`: a whole number of requests per second, at least 1.
+fn rate(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(0) => {
+            Err("a rate of 0 sends nothing; give at least 1 request/s, e.g. --rate 100".into())
+        }
+        Ok(r) => Ok(r),
+        Err(_) => Err(format!(
+            "`{text}` is not a whole number of requests per second; e.g. --rate 100"
+        )),
+    }
+}
+
+/// `--users`: a whole number, at least 1.
+fn users(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(0) => Err("0 users send nothing; give at least 1, e.g. --users 10".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!(
+            "`{text}` is not a whole number of users; e.g. --users 10"
+        )),
+    }
+}
+
+/// `--duration`: a duration with its unit, longer than zero (kept as written: the scenario's
+/// validation reads it like the file's `duration`).
+fn duration(text: &str) -> Result<String, String> {
+    match crate::scenario::units::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("a duration of 0 measures nothing; e.g. --duration 10s".into()),
+        Ok(_) => Ok(text.trim().to_string()),
+        // A bare number (`--duration 10`) most likely meant seconds: show it with its unit.
+        Err(e) => Err(match text.trim().parse::<f64>() {
+            Ok(n) if n > 0.0 => format!("{e}; for {n} seconds write --duration {n}s"),
+            _ => format!("{e}; e.g. --duration 10s"),
+        }),
+    }
+}
+
 /// Where the load goes.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
@@ -167,6 +224,15 @@ pub struct TargetArgs {
     /// `<name>.<profile>.json`.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Concurrent users; overrides `[load] users` (and the profile's).
+    #[arg(long, value_name = "N", value_parser = users)]
+    pub users: Option<u32>,
+    /// Target arrival rate in requests/s (open model); overrides `[load] rate` (and the profile's).
+    #[arg(long, value_name = "RPS", value_parser = rate)]
+    pub rate: Option<u32>,
+    /// Measured time, e.g. 30s or 2m; overrides `[load] duration` and `stages` (and the profile's).
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub duration: Option<String>,
     /// Demo knobs (with --demo).
     #[command(flatten)]
     pub knobs: KnobArgs,
@@ -216,7 +282,9 @@ pub struct OutputArgs {
 /// `loadgate run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Scenario file (TOML).
+    /// Scenario file (TOML), or a URL to try at once: `loadgate run http://localhost:8080/health
+    /// --rate 50 --duration 10s` (one GET at 10 req/s for 10 s unless the flags say otherwise).
+    #[arg(value_name = "SCENARIO|URL")]
     pub scenario: PathBuf,
     /// Target selection.
     #[command(flatten)]

@@ -66,6 +66,21 @@ pub enum Error {
     /// An action (rollback hook, PR comment, CI outputs, notification) cannot be prepared.
     #[error(transparent)]
     Action(#[from] crate::action::ActionError),
+    /// `loadgate init` found its file already there: it never overwrites.
+    #[error("{} already exists; `loadgate init` never overwrites a file: edit it, or choose another name with --name", path.display())]
+    InitExists {
+        /// The scenario file.
+        path: std::path::PathBuf,
+    },
+    /// `loadgate init` could not write its scenario file or make its folders.
+    #[error("cannot create {}: {source}; check that the folder is writable", path.display())]
+    Init {
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// Writing to stdout failed (other than a closed pipe).
     #[error("cannot write to stdout: {0}")]
     Stdout(#[source] std::io::Error),

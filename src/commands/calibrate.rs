@@ -11,7 +11,7 @@ use crate::exit;
 use crate::result::RunResult;
 
 pub async fn run(args: CalibrateArgs) -> Result<u8, Error> {
-    let scenario = crate::scenario::load_profile(&args.scenario, args.target.profile.as_deref())?;
+    let scenario = common::load_scenario(&args.scenario, &args.target)?;
     let path = calibration::path_for(&args.baselines, &scenario.baseline_name());
     common::preflight_outputs(&[Some(&path)])?;
     let pairs = if args.from.is_empty() {

@@ -18,6 +18,24 @@ use crate::sample::{self, Sampler};
 use crate::scenario::units::parse_duration;
 use crate::scenario::Scenario;
 
+/// The scenario a command runs: the file, its `--profile`, then the `[load]` flags.
+pub fn load_scenario(path: &Path, args: &TargetArgs) -> Result<Scenario, Error> {
+    Ok(crate::scenario::load_with(
+        path,
+        args.profile.as_deref(),
+        &overrides(args),
+    )?)
+}
+
+/// `--users`, `--rate`, `--duration` (each checked by clap already).
+pub fn overrides(args: &TargetArgs) -> crate::scenario::LoadOverrides {
+    crate::scenario::LoadOverrides {
+        users: args.users,
+        rate: args.rate,
+        duration: args.duration.clone(),
+    }
+}
+
 /// Validated demo knobs.
 pub fn knobs(k: &KnobArgs) -> Result<DemoKnobs, Error> {
     let dur = |flag: &'static str, v: &str| -> Result<Duration, Error> {

@@ -20,7 +20,7 @@ use crate::verdict::{decide, Outcome};
 use std::path::PathBuf;
 
 pub async fn run(args: GateArgs) -> Result<u8, Error> {
-    let scenario = crate::scenario::load_profile(&args.scenario, args.target.profile.as_deref())?;
+    let scenario = common::load_scenario(&args.scenario, &args.target)?;
     let settings = action::Settings {
         secrets: scenario.secrets.clone(),
         ..action_settings(&args.actions)?

@@ -8,6 +8,7 @@ mod demo;
 mod docs;
 mod gate;
 mod history;
+mod init;
 mod merge;
 mod paired;
 mod record;
@@ -21,6 +22,7 @@ use crate::error::Error;
 /// Runs a command; returns the process exit code (see [`crate::exit`]).
 pub async fn dispatch(command: Command) -> Result<u8, Error> {
     match command {
+        Command::Init(a) => init::run(a),
         Command::Run(a) => run::run(a).await,
         Command::Record(a) => record::run(a).await,
         Command::Compare(a) => compare::run(a),

@@ -24,7 +24,7 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
                 .to_string(),
         });
     }
-    let scenario = crate::scenario::load_profile(&args.scenario, args.target.profile.as_deref())?;
+    let scenario = common::load_scenario(&args.scenario, &args.target)?;
     let path = baseline::path_for(&args.baselines, &scenario.baseline_name());
     if !args.baselines.is_dir() && args.baselines == std::path::Path::new(baseline::DEFAULT_DIR) {
         // The default folder is the project's: make it, as `git init` would. A folder the user

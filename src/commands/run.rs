@@ -8,10 +8,17 @@ use crate::exit;
 use crate::load;
 use crate::report::Report;
 use crate::result::Shard;
+use crate::scenario::starter;
 
 pub async fn run(args: RunArgs) -> Result<u8, Error> {
-    let mut scenario =
-        crate::scenario::load_profile(&args.scenario, args.target.profile.as_deref())?;
+    let arg = args.scenario.to_string_lossy();
+    // A URL (`loadgate run http://localhost:8080/health`) is tried at once with a one-request
+    // scenario; an existing file is always a scenario, whatever its name looks like.
+    let mut scenario = if !args.scenario.exists() && starter::looks_like_url(&arg) {
+        crate::scenario::quick(&arg, &common::overrides(&args.target))?
+    } else {
+        common::load_scenario(&args.scenario, &args.target)?
+    };
     let shard = match &args.shard {
         Some(text) => {
             let shard = text.parse::<Shard>().map_err(|e| Error::Flag {

@@ -134,7 +134,7 @@ fn settings(a: &StressArgs, scenario: &Scenario) -> Result<Settings, Error> {
 }
 
 pub async fn run(args: StressArgs) -> Result<u8, Error> {
-    let scenario = crate::scenario::load_profile(&args.scenario, args.target.profile.as_deref())?;
+    let scenario = common::load_scenario(&args.scenario, &args.target)?;
     let settings = settings(&args, &scenario)?;
     let path = store::path_for(&args.baselines, &scenario.baseline_name());
     if args.record && !args.baselines.is_dir() {

@@ -7,6 +7,7 @@
 pub mod check;
 pub mod feeder;
 pub mod file;
+pub mod starter;
 pub mod template;
 pub mod units;
 pub mod validate;
@@ -371,6 +372,27 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// [`load`] with `[profile.NAME]` applied over `[load]` (`--profile NAME`).
 pub fn load_profile(path: &Path, profile: Option<&str>) -> Result<Scenario, ScenarioError> {
+    load_with(path, profile, &LoadOverrides::default())
+}
+
+/// `[load]` keys given as flags (`--users`, `--rate`, `--duration`): applied over the profile, so
+/// flag > profile > `[load]` > default. Like a profile, they change the scenario's hash.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOverrides {
+    /// `--users`.
+    pub users: Option<u32>,
+    /// `--rate`, requests per second.
+    pub rate: Option<u32>,
+    /// `--duration`, as written (already checked to parse).
+    pub duration: Option<String>,
+}
+
+/// [`load_profile`] with `overrides` applied last.
+pub fn load_with(
+    path: &Path,
+    profile: Option<&str>,
+    overrides: &LoadOverrides,
+) -> Result<Scenario, ScenarioError> {
     let text = crate::fsutil::read_text_limited(path, crate::fsutil::limits::SCENARIO).map_err(
         |source| ScenarioError::Read {
             path: path.to_path_buf(),
@@ -385,9 +407,27 @@ pub fn load_profile(path: &Path, profile: Option<&str>) -> Result<Scenario, Scen
         }
         v
     };
-    let mut scenario = validate::from_toml_profile(path, &text, &lookup, profile)?;
+    let mut scenario = validate::from_toml_with(path, &text, &lookup, profile, overrides)?;
     scenario.secrets = reads.into_inner();
     Ok(scenario)
+}
+
+/// The scenario `loadgate run URL` loads ([`starter::quick_toml`]) with `overrides` applied.
+pub fn quick(url: &str, overrides: &LoadOverrides) -> Result<Scenario, ScenarioError> {
+    let s = starter::parse(url).map_err(|e| ScenarioError::Invalid {
+        path: PathBuf::from(url),
+        key: "URL".to_string(),
+        problem: e.to_string(),
+        fix: "or give a scenario file (`loadgate init URL` writes one)".to_string(),
+    })?;
+    let env = |_: &str| None;
+    validate::from_toml_with(
+        Path::new(url),
+        &starter::quick_toml(&s),
+        &env,
+        None,
+        overrides,
+    )
 }
 
 /// A scenario cannot be used. Messages name the file, the key and the fix.

@@ -18,8 +18,9 @@ use crate::scenario::file::{
 use crate::scenario::template::{self, Names, Template, Var};
 use crate::scenario::units::{parse_duration, Percent};
 use crate::scenario::{
-    GateSpec, HealthSpec, HttpVersion, LoadSpec, Method, Phase, RequestSpec, Scenario,
-    ScenarioError, Slo, Stage, StageTarget, TargetSpec, Thresholds, SCENARIO_SCHEMA_VERSION,
+    GateSpec, HealthSpec, HttpVersion, LoadOverrides, LoadSpec, Method, Phase, RequestSpec,
+    Scenario, ScenarioError, Slo, Stage, StageTarget, TargetSpec, Thresholds,
+    SCENARIO_SCHEMA_VERSION,
 };
 
 /// Goose's default is one user per CPU, which makes load depend on the machine: pick a fixed number.
@@ -246,6 +247,17 @@ pub fn from_toml_profile(
     env: EnvLookup<'_>,
     profile: Option<&str>,
 ) -> Result<Scenario, ScenarioError> {
+    from_toml_with(path, text, env, profile, &LoadOverrides::default())
+}
+
+/// [`from_toml_profile`] with the `[load]` flags applied over the profile.
+pub fn from_toml_with(
+    path: &Path,
+    text: &str,
+    env: EnvLookup<'_>,
+    profile: Option<&str>,
+    overrides: &LoadOverrides,
+) -> Result<Scenario, ScenarioError> {
     let mut file: ScenarioFile = toml::from_str(text).map_err(|e| {
         let mut message = toml_error(text, &e);
         if message.contains("expected a string") && message.contains("invalid type") {
@@ -304,6 +316,14 @@ pub fn from_toml_profile(
         // The effective load is what runs and what the hash describes, so a profile's baseline
         // never matches the default one.
         file.load = file.load.overridden_by(p);
+    }
+    if *overrides != LoadOverrides::default() {
+        file.load = file.load.overridden_by(&LoadFile {
+            users: overrides.users,
+            rate: overrides.rate,
+            duration: overrides.duration.clone(),
+            ..LoadFile::default()
+        });
     }
     let load = load(&cx, &file.load).map_err(|e| in_profile(e, profile, &base_load, &file.load))?;
     let requests = requests(&cx, &file.request)?;

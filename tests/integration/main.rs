@@ -13,6 +13,7 @@ mod gate;
 mod history;
 mod html;
 mod monitor;
+mod quick;
 mod record;
 mod run;
 mod schema;
