@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures the gate's accuracy through the product's own code path (README "How far to trust the
+# Measures the gate's accuracy through the product's own code path (docs/accuracy.md "How far to trust the
 # verdict"): real runs of real services, unchanged and with a regression the service itself
 # produces, then `examples/gate_accuracy.rs` records baselines from them as `record` does and gates
 # candidates with the loop `gate` runs (confirmation and unstable-run rerun included).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# loadgate against its peers on one loopback nginx (README, "Performance"):
+# loadgate against its peers on one loopback nginx (docs/performance.md):
 #   1. throughput at max load: bare goose, loadgate, oha and wrk, alternating, ROUNDS rounds;
 #   2. fidelity at a fixed 1000 req/s: loadgate's p50/p99 against oha's on the same target;
 #   3. loadgate's own peak RSS after 100k and after 1M requests.

@@ -2,8 +2,8 @@
 //! body drained) with no loadgate recording, printing completed requests per second.
 //!
 //! `cargo run --release --example bare_goose -- URL USERS SECONDS` against a loopback server; compare
-//! with `loadgate run` of a scenario with the same users, no rate and one request (README,
-//! "Performance").
+//! with `loadgate run` of a scenario with the same users, no rate and one request
+//! (docs/performance.md).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -1,5 +1,5 @@
 //! The gate's accuracy, measured through the product's own code path (run by
-//! `benches/gate-accuracy.sh`; its numbers are in the README, "How far to trust the verdict").
+//! `benches/gate-accuracy.sh`; its numbers are in docs/accuracy.md).
 //!
 //! Reads real runs of one scenario from a folder: `a-*.json` (the unchanged service), `b20-*.json`
 //! (every service time ×1.2, produced by the service itself) and `b10-*.json` (×1.1). Every three

@@ -523,7 +523,7 @@ pub struct DemoArgs {
     pub knobs: KnobArgs,
 }
 
-/// What `gate` does with its verdict (README "Acting on the verdict"). An action that fails is
+/// What `gate` does with its verdict (docs/guide.md, "Acting on the verdict"). An action that fails is
 /// reported and never changes the exit code; what it needs is checked before any load.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Acting on the verdict")]

@@ -178,7 +178,7 @@ pub fn check_writable(path: &Path) -> Result<(), WriteError> {
         .map_err(|e| err(std::io::Error::from(e.kind())))
 }
 
-/// The most a file of each kind may hold (README "What happens when things go wrong"): far above
+/// The most a file of each kind may hold (docs/guide.md, "What happens when things go wrong"): far above
 /// anything loadgate writes or a user means, far below what would exhaust memory.
 pub mod limits {
     /// A scenario file.

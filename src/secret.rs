@@ -14,7 +14,7 @@ pub const REDACTED: &str = "***";
 /// while hiding nothing a guess would not find.
 pub const MIN_LEN: usize = 4;
 
-/// Variables that hold credentials in CI or for loadgate's own actions (README "Acting on the
+/// Variables that hold credentials in CI or for loadgate's own actions (docs/guide.md, "Acting on the
 /// verdict" lists them): secrets whatever their value.
 pub const SECRET_VARS: &[&str] = &[
     "GITHUB_TOKEN",

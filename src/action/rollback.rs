@@ -165,7 +165,7 @@ impl RollbackHook {
 }
 
 /// The variables of `inherited` the hook must not get: those holding a known secret, except the
-/// ones `pass` names (README "Acting on the verdict").
+/// ones `pass` names (docs/guide.md, "Acting on the verdict").
 pub fn withheld(
     inherited: impl IntoIterator<Item = (OsString, OsString)>,
     secrets: &Secrets,
@@ -267,7 +267,7 @@ impl Action for RollbackHook {
     }
 }
 
-/// The `LOADGATE_*` variables the hook gets (README "Acting on the verdict"). A file that was not
+/// The `LOADGATE_*` variables the hook gets (docs/guide.md, "Acting on the verdict"). A file that was not
 /// written is an empty string, so a hook can test `[ -n "$LOADGATE_REPORT_JSON" ]`.
 pub fn environment(ctx: &ActionContext) -> Vec<(String, String)> {
     let path = |p: &Option<PathBuf>| {

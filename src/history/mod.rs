@@ -23,7 +23,7 @@ pub use trend::{trends, trends_with, value_of, Summary};
 use crate::result::metric::Metric;
 use crate::result::RunResult;
 
-/// Default folder of the history, relative to the working directory (README "Nightly stress").
+/// Default folder of the history, relative to the working directory (docs/nightly.md).
 pub const DEFAULT_DIR: &str = "history";
 
 /// The metrics `loadgate history` shows unless `--metric` is given: latency, throughput, errors and

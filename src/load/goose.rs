@@ -322,7 +322,7 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
                         error = Some(ErrorKind::Redirect);
                     }
                     if let Some(kind) = error {
-                        // README: -vv logs every failed request, an answer that failed too (a 500, a
+                        // docs/guide.md ("Commands"): -vv logs every failed request, an answer that failed too (a 500, a
                         // failed check), not only transport failures. Never the URL: it may hold a
                         // secret.
                         log::debug!(

@@ -1,7 +1,7 @@
 //! Stage 2 — one worker's part of a sharded run (`run --shard i/N`): its share of the scenario's load,
 //! and a measured window that starts on a wall-clock window boundary so `merge` aligns shards exactly.
 //!
-//! No coordinator: each worker computes its own share from `i/N` alone (README "Beyond one machine").
+//! No coordinator: each worker computes its own share from `i/N` alone (docs/sharding.md).
 
 use std::time::Duration;
 

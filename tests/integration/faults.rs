@@ -2,7 +2,7 @@
 //! test produces one fault itself — a [`server::FaultServer`] on `127.0.0.1:0` that dies, hangs, fails or
 //! trickles, a read-only mount, a file size limit, a signal — then checks the documented verdict or
 //! error, the exit code, and with [`Stored`] that every stored baseline and history file kept its
-//! bytes. README "What happens when things go wrong" is the table these tests prove.
+//! bytes. docs/guide.md, "What happens when things go wrong" is the table these tests prove.
 //!
 //! Faults tested elsewhere, with the same check that nothing stored changed: a target refusing
 //! connections (`errors::target_refusing_connections`), Ctrl-C during `record`

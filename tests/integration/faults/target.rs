@@ -223,7 +223,7 @@ fn a_body_past_max_body_bytes_fails_without_reading_the_rest() {
     assert_eq!(count(&all["errors"], "timeout"), 0, "{out}");
 }
 
-/// `-vv` logs every failed request (README), a 500 too, not only transport failures; without the
+/// `-vv` logs every failed request (docs/guide.md, "Commands"), a 500 too, not only transport failures; without the
 /// URL, which may hold a secret.
 #[test]
 fn vv_logs_a_500_as_a_failed_request() {
