@@ -112,7 +112,7 @@ fn a_staged_rate_is_followed_and_reported_beside_its_target() {
         "",
     ));
     let out = t.run(&["run", SCENARIO, "--demo", "--out", "r.json"]);
-    out.code(0).stderr_has(&["through 3 stage(s)"]);
+    out.code(0).stderr_has(&["through 3 stages"]);
     let r = t.json("r.json");
     let open = &r["meta"]["open_model"];
     // ∫ rate = 40 + (40 + 240) / 2 + 240 = 420 requests intended in the 3 s.
