@@ -38,17 +38,28 @@ fn learned(r: &RunResult) -> Result<(), String> {
     if l.runs == 0 {
         return Err("`learned.runs` is zero".into());
     }
+    // τ is a standard deviation of log values: 10 would mean runs differing by e^10, nothing real.
+    // An MDE is a relative change: a very noisy metric's may be large, never negative.
     let maps = [
-        ("tau", &l.tau),
-        ("observed_tau", &l.observed_tau),
-        ("expected_mde", &l.expected_mde),
+        ("tau", &l.tau, 10.0, "a run-to-run spread (0 to 10)"),
+        (
+            "observed_tau",
+            &l.observed_tau,
+            10.0,
+            "a run-to-run spread (0 to 10)",
+        ),
+        (
+            "expected_mde",
+            &l.expected_mde,
+            f64::MAX,
+            "a relative change (0 or more)",
+        ),
     ];
-    for (field, map) in maps {
+    for (field, map, most, what) in maps {
         for (metric, v) in map {
-            // τ is a standard deviation of log values: 10 means runs differing by e^10, nothing real.
-            if !v.is_finite() || *v < 0.0 || *v > 10.0 {
+            if !v.is_finite() || *v < 0.0 || *v > most {
                 return Err(format!(
-                    "`learned.{field}.{}` is {v}, not a run-to-run spread (0 to 10)",
+                    "`learned.{field}.{}` is {v}, not {what}",
                     metric.name()
                 ));
             }
