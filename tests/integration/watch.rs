@@ -464,3 +464,55 @@ fn watch_scrapes_metrics_directly_through_resets_and_low_traffic() {
         "1 error in ~10 requests must not roll back:\n{err}"
     );
 }
+
+/// The example watch files match the schema and loadgate's own validator; a malformed file is
+/// refused by both, and by the binary with exit 2 naming the file, the key and the fix.
+#[test]
+fn watch_files_match_their_schema_and_mistakes_are_exit_2() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schemas/watch.schema.json"
+        ))
+        .expect("read schema"),
+    )
+    .expect("schema is JSON");
+    let v = jsonschema::validator_for(&schema).expect("valid schema");
+    let env = |_: &str| Some("token-value".to_string());
+    for name in ["prometheus.toml", "command.toml"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/watch")
+            .join(name);
+        let text = std::fs::read_to_string(&path).expect("read example");
+        let doc: serde_json::Value = toml::from_str(&text).expect("example is TOML");
+        let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+        loadgate::watch::file::parse(&path, &text, &env).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let bad = "name = \"x\"\n[source]\nmetrics = \"http://127.0.0.1:1/metrics\"\n[window]\nduration = \"soon\"\npoll = \"1s\"\n[errors]\nrequests = \"a\"\nerrors = \"b\"\nmax_rate = \"1%\"\n";
+    let doc: serde_json::Value = toml::from_str(bad).expect("TOML");
+    assert!(!v.is_valid(&doc), "the schema accepts a duration of `soon`");
+    Test::new()
+        .write("w.toml", bad)
+        .run(&["watch", "w.toml"])
+        .code(2)
+        .stderr_has(&["w.toml", "`window.duration`", "\"5m\""]);
+}
+
+/// A command printing counts as JSON is a source: here counts that grow 1000 a second, no errors.
+#[test]
+fn watch_reads_counts_from_a_command() {
+    let t = Test::new()
+        .write(
+            "counts.sh",
+            "#!/bin/sh\nprintf '{\"requests\": %s, \"errors\": 0}\\n' \"$(date +%s%3N)\"\n",
+        )
+        .write(
+            "w.toml",
+            "name = \"cmd\"\n[source]\ncommand = [\"./counts.sh\"]\ntimeout = \"400ms\"\n[window]\nduration = \"2s\"\npoll = \"500ms\"\n[errors]\nrequests = \"requests\"\nerrors = \"errors\"\nmax_rate = \"1%\"\n",
+        );
+    std::fs::set_permissions(t.path("counts.sh"), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod +x");
+    let out = t.run(&["watch", "w.toml"]);
+    out.code(0).stdout_has(&["\"outcome\": \"pass\""]);
+}
