@@ -516,3 +516,105 @@ fn watch_reads_counts_from_a_command() {
     let out = t.run(&["watch", "w.toml"]);
     out.code(0).stdout_has(&["\"outcome\": \"pass\""]);
 }
+
+/// Ctrl-C mid-watch writes the report so far, runs no action (the hook above all) and exits 130.
+#[test]
+fn watch_interrupted_writes_the_report_so_far_and_never_rolls_back() {
+    let failing = Service::start(Knobs {
+        rate: 200.0,
+        error_fraction: 0.0,
+        latency_s: 0.1,
+    });
+    let t = with_hook(
+        Test::new().write(
+            "w.toml",
+            watch_file(&format!("metrics = \"{}/metrics\"", failing.url), "x", "")
+                .replace("duration = \"12s\"", "duration = \"60s\""),
+        ),
+    );
+    let (mut child, _) = spawn_watch(&t, &[]);
+    std::thread::sleep(Duration::from_millis(2500));
+    crate::support::interrupt(child.id());
+    let status = wait_at_most(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(130));
+    assert!(!hook_ran(&t));
+    let report = t.json("report.json");
+    check_schema(&report);
+    assert_eq!(report["ended"], "interrupted");
+    assert!(report["polls"].as_u64() >= Some(2), "{report}");
+}
+
+/// Credentials in the source URL and a header's `${env:NAME}` value are never printed, whether the
+/// source answers or not; an endless body is cut at the cap or the timeout (exit 2, promptly).
+#[test]
+fn watch_never_shows_secrets_and_bounds_what_it_reads() {
+    let svc = Service::start(Knobs {
+        rate: 200.0,
+        error_fraction: 0.0,
+        latency_s: 0.1,
+    });
+    let secret_url = format!(
+        "metrics = \"http://watcher:url-pass-9f3k@{}/metrics\"\nheaders = {{ Authorization = \"Bearer ${{env:WATCH_TOKEN}}\" }}",
+        svc.host()
+    );
+    let short = |source: &str| {
+        watch_file(source, "s", "")
+            .replace("duration = \"12s\"", "duration = \"1s\"")
+            .replace("poll = \"1s\"", "poll = \"500ms\"")
+            .replace("timeout = \"900ms\"", "timeout = \"400ms\"")
+    };
+    let t = Test::new()
+        .env("WATCH_TOKEN", "tok-7c1e-secret")
+        .write("w.toml", short(&secret_url));
+    let out = t.run(&["watch", "w.toml"]);
+    out.never_shows("url-pass-9f3k")
+        .never_shows("tok-7c1e-secret")
+        .stdout_has(&["\"source\": \"metrics http://***@"]);
+    assert_ne!(out.code, 2, "{}", out.stderr);
+    // The same credentials on a source that is down: the preflight error names it, safely.
+    let dead = secret_url.replace(
+        svc.host(),
+        &format!("127.0.0.1:{}", crate::support::free_port()),
+    );
+    let t = Test::new()
+        .env("WATCH_TOKEN", "tok-7c1e-secret")
+        .write("w.toml", short(&dead));
+    t.run(&["watch", "w.toml"])
+        .code(2)
+        .stderr_has(&["connection refused"])
+        .never_shows("url-pass-9f3k")
+        .never_shows("tok-7c1e-secret");
+
+    // An endless body.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(4) {
+            let Ok(mut s) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 2048];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+                let line = "app_requests_total 1\n".repeat(1000);
+                for _ in 0..100_000 {
+                    if s.write_all(line.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let t = Test::new().write(
+        "w.toml",
+        short(&format!("metrics = \"http://{addr}/metrics\"")),
+    );
+    let started = Instant::now();
+    let out = t.run(&["watch", "w.toml"]);
+    out.code(2);
+    assert!(
+        out.stderr.contains("larger than") || out.stderr.contains("within the timeout"),
+        "{}",
+        out.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
