@@ -13,6 +13,7 @@
 #![allow(
     clippy::expect_used,
     clippy::unwrap_used,
+    clippy::panic,
     reason = "a benchmark: a failed setup must stop it loudly"
 )]
 
