@@ -300,10 +300,14 @@ pub fn parse(
                 )
             })
     };
-    let timeout = duration("source.timeout", s.timeout.as_deref().unwrap_or("5s"))?;
     let w = &file.window;
     let window = duration("window.duration", &w.duration)?;
     let poll = duration("window.poll", &w.poll)?;
+    // Unset, the timeout is 5 s or the poll interval, whichever is shorter.
+    let timeout = match s.timeout.as_deref() {
+        Some(t) => duration("source.timeout", t)?,
+        None => Duration::from_secs(5).min(poll),
+    };
     if poll > window {
         return Err(invalid(
             "window.poll",
@@ -607,6 +611,15 @@ max = 0.9
             e.contains("`source.prometheus`") && !e.contains("pw"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_default_timeout_fits_a_short_poll() {
+        let text = GOOD.replace("poll = \"15s\"", "poll = \"1s\"");
+        let s = parse(Path::new("w.toml"), &text, &env).unwrap();
+        assert_eq!(s.timeout, Duration::from_secs(1));
+        let e = err(&GOOD.replace("[window]", "timeout = \"30s\"\n[window]"));
+        assert!(e.contains("`source.timeout`"), "{e}");
     }
 
     #[test]
