@@ -350,10 +350,10 @@ fn watch_judges_live_traffic_through_prometheus() {
         "w.toml",
         watch_file(&source, "slowing", "compare = \"before\"").replace("max_ms = 350\n", ""),
     ));
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(2));
     failing.set(|k| k.error_fraction = 0.05);
     let breach_at = Instant::now();
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(4));
     let (w_slowing, _) = spawn_watch(&t_slowing, &["--window", "6s"]);
     std::thread::sleep(Duration::from_secs(1));
     slowing.set(|k| k.latency_s = 0.13);
