@@ -458,7 +458,7 @@ fn watch_scrapes_metrics_directly_through_resets_and_low_traffic() {
     assert!(report["counter_resets"].as_u64() >= Some(1), "{report}");
 
     let (code, err) = finish(w_trickle);
-    assert_ne!(code, 1, "{err}");
+    assert_eq!(code, 3, "too few requests to judge is incomplete:\n{err}");
     assert!(
         !hook_ran(&t_trickle),
         "1 error in ~20 requests must not roll back:\n{err}"
