@@ -49,6 +49,32 @@ pub enum Command {
     History(HistoryArgs),
     /// Nightly: search the highest sustainable rate, gate it against the stored capacity, soak for leaks.
     Stress(StressArgs),
+    /// After the deploy: watch live counts (Prometheus, a /metrics page or a command) for a window,
+    /// judge them against objectives and the time before, and roll back on a certain breach.
+    Watch(WatchArgs),
+}
+
+/// `loadgate watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Watch file (TOML; docs/watch.md, schemas/watch.schema.json).
+    pub file: PathBuf,
+    /// Length of the watch, overriding the file's `window.duration` (e.g. 5m, 20s).
+    #[arg(long, value_name = "DURATION")]
+    pub window: Option<String>,
+    /// Time between polls, overriding the file's `window.poll` (e.g. 15s, 1s).
+    #[arg(long, value_name = "DURATION")]
+    pub poll: Option<String>,
+    /// Write the JSON report (each signal's time series and the verdict) to this file atomically
+    /// instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Which verdict exits 1.
+    #[arg(long, value_enum, default_value = "critical")]
+    pub fail_on: FailOn,
+    /// What to do with the verdict.
+    #[command(flatten)]
+    pub actions: Box<ActionArgs>,
 }
 
 /// `loadgate stress`.

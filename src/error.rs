@@ -66,6 +66,12 @@ pub enum Error {
     /// An action (rollback hook, PR comment, CI outputs, notification) cannot be prepared.
     #[error(transparent)]
     Action(#[from] crate::action::ActionError),
+    /// The watch file.
+    #[error(transparent)]
+    WatchFile(#[from] crate::watch::FileError),
+    /// The watch's source cannot be used.
+    #[error(transparent)]
+    WatchSource(#[from] crate::watch::SourceError),
     /// Writing to stdout failed (other than a closed pipe).
     #[error("cannot write to stdout: {0}")]
     Stdout(#[source] std::io::Error),

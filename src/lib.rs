@@ -21,6 +21,7 @@
 //! | `report` | the data types of the stages above |
 //! | `action` | `verdict`, `report`, `compare` (the status carried by the verdict's reasons) |
 //! | `pipeline` | `compare`, `result` (the gate's measuring loop, fed runs by its caller) |
+//! | `watch` | `verdict` (its outcome), `sample::prometheus` (the text parser), `scenario::units`, `load::target` (URL redaction), `action` (durations in messages) |
 //! | `commands` | everything |
 //!
 //! goose appears only in `load/goose.rs`, comfy-table only in `report/table.rs`, sysinfo only in
@@ -46,3 +47,4 @@ pub mod sample;
 pub mod scenario;
 pub mod secret;
 pub mod verdict;
+pub mod watch;

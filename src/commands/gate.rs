@@ -273,7 +273,7 @@ fn embed_outcomes(path: &std::path::Path, outcomes: &[action::ActionOutcome]) ->
 
 /// `ActionArgs` → validated action settings (durations parsed, webhooks collected). What depends on
 /// the environment (token, PR, hook on disk) is checked by `action::prepare`.
-fn action_settings(a: &ActionArgs) -> Result<action::Settings, Error> {
+pub(crate) fn action_settings(a: &ActionArgs) -> Result<action::Settings, Error> {
     let ActionArgs {
         rollback_hook,
         rollback_hook_args,

@@ -13,6 +13,7 @@ mod record;
 mod report;
 mod run;
 mod stress;
+mod watch;
 
 use crate::cli::Command;
 use crate::error::Error;
@@ -31,5 +32,6 @@ pub async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Demo(a) => demo::run(a).await,
         Command::History(a) => history::run(a),
         Command::Stress(a) => stress::run(a).await,
+        Command::Watch(a) => watch::run(a).await,
     }
 }

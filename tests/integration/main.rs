@@ -21,3 +21,4 @@ mod shard;
 mod snapshots;
 mod stress;
 mod support;
+mod watch;
