@@ -300,6 +300,19 @@ fn check_schema(report: &serde_json::Value) {
 /// Prometheus killed mid-watch → incomplete without the hook.
 #[test]
 fn watch_judges_live_traffic_through_prometheus() {
+    // `cargo test` on a fresh machine (the README's second command) must not fail for a server it
+    // never asked for; CI sets LOADGATE_REQUIRE_PROMETHEUS so a missing server fails there.
+    let installed = Command::new("prometheus")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed && std::env::var_os("LOADGATE_REQUIRE_PROMETHEUS").is_none() {
+        eprintln!(
+            "SKIPPED watch_judges_live_traffic_through_prometheus: no `prometheus` on PATH \
+             (install the Debian package `prometheus`; .ci/run does)"
+        );
+        return;
+    }
     let calm = Knobs {
         rate: 200.0,
         error_fraction: 0.0,
