@@ -66,6 +66,9 @@ pub enum Error {
     /// An action (rollback hook, PR comment, CI outputs, notification) cannot be prepared.
     #[error(transparent)]
     Action(#[from] crate::action::ActionError),
+    /// A report could not be rendered.
+    #[error(transparent)]
+    Render(#[from] crate::report::junit::JunitError),
     /// Writing to stdout failed (other than a closed pipe).
     #[error("cannot write to stdout: {0}")]
     Stdout(#[source] std::io::Error),

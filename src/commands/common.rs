@@ -6,12 +6,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::cli::{KnobArgs, OutputArgs, TargetArgs};
+use crate::cli::{KnobArgs, OutputArgs, ReportsArgs, TargetArgs};
 use crate::error::Error;
 use crate::fsutil::write_atomic;
 use crate::load::demo::{self, DemoKnobs, DemoServer};
 use crate::load::{self, target, Provenance, Target};
-use crate::report::{self, Format, Report};
+use crate::report::{self, Format, Report, ReportFile};
 use crate::result::RunResult;
 use crate::sample::process::{ProcessSampler, Service};
 use crate::sample::prometheus::PrometheusSampler;
@@ -350,31 +350,142 @@ pub fn print(text: &str) -> Result<(), Error> {
     }
 }
 
-/// Emits the report: the chosen format to `--output` or stdout; with `--output`, the table also goes
-/// to stdout so a human sees the result.
-pub fn emit(report: &Report<'_>, output: &OutputArgs) -> Result<(), Error> {
-    let text = report::render(report, output.format);
+/// Every report file a command writes (`--output`, `--report`), for [`refuse_overlaps`] and
+/// [`preflight_outputs`].
+pub fn report_paths<'a>(output: &'a OutputArgs, reports: &'a ReportsArgs) -> Vec<Option<&'a Path>> {
+    std::iter::once(output.output.as_deref())
+        .chain(reports.files.iter().map(|f| Some(f.path.as_path())))
+        .collect()
+}
+
+/// Checks `--report` and `--report-url` before any load: stdout holds the `--format` report alone
+/// (two reports there could not be told apart), and the URL is one a reader can open.
+pub fn check_reports(reports: &ReportsArgs) -> Result<(), Error> {
+    use crate::fsutil::{destination, Destination};
+    if let Some(f) = reports
+        .files
+        .iter()
+        .find(|f| destination(&f.path) == Destination::Stdout)
+    {
+        return Err(Error::Flag {
+            flag: "--report",
+            problem: format!(
+                "`{}={}` puts a report on stdout, where the --format report goes; use `--format {}` for stdout, or give --report a file",
+                f.format.name(),
+                f.path.display(),
+                f.format.name()
+            ),
+        });
+    }
+    if let Some(u) = &reports.report_url {
+        let ok = url::Url::parse(u)
+            .ok()
+            .is_some_and(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some());
+        if !ok {
+            return Err(Error::Flag {
+                flag: "--report-url",
+                problem: format!(
+                    "`{u}` is not an http(s) URL; give the address where the HTML report is published, e.g. https://ci.example.com/run/42/perf.html"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The rendering options of a command's reports.
+pub fn options(reports: &ReportsArgs, warn_fails: bool) -> report::Options {
+    report::Options {
+        warn_fails,
+        report_url: reports.report_url.clone(),
+    }
+}
+
+/// What [`emit`] wrote, and what it could not.
+#[derive(Debug, Default)]
+pub struct Emitted {
+    /// Report files written (not stdout).
+    pub written: Vec<ReportFile>,
+    /// Failures, each naming its file.
+    pub failed: Vec<Error>,
+}
+
+impl Emitted {
+    /// The first failure as the error (the others printed now), or `Ok`.
+    pub fn result(self) -> Result<(), Error> {
+        let mut failed = self.failed.into_iter();
+        let first = failed.next();
+        for e in failed {
+            eprintln!("error: {e}");
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    /// A JSON report written to a stored file, which can be read back and handed on (`/dev/null`
+    /// or a pipe cannot).
+    pub fn json_file(&self) -> Option<&Path> {
+        self.written
+            .iter()
+            .find(|f| f.format == Format::Json)
+            .map(|f| f.path.as_path())
+            .filter(|p| {
+                matches!(
+                    crate::fsutil::destination(p),
+                    crate::fsutil::Destination::Atomic(_)
+                )
+            })
+    }
+}
+
+/// Emits the reports: the `--format` report to `--output` or stdout (with `--output FILE`, the
+/// table also goes to stdout so a human sees the result), then every `--report` file, each written
+/// atomically. Every report that can be written is; the failures are returned, not fatal to the
+/// others.
+pub fn emit(
+    report: &Report<'_>,
+    output: &OutputArgs,
+    reports: &[ReportFile],
+    options: &report::Options,
+) -> Emitted {
+    let mut done = Emitted::default();
     let to_stdout = |p: &Path| crate::fsutil::destination(p) == crate::fsutil::Destination::Stdout;
-    match &output.output {
-        // `--output -`: the chosen format is the stdout, with no table beside it.
-        Some(path) if to_stdout(path) => print(&text),
-        Some(path) => {
-            // The table reaches stdout even when the file cannot be written: the human reading the
-            // log still sees the result.
-            let written = write_atomic(path, text.as_bytes());
-            if written.is_ok() {
+    let main = output
+        .output
+        .as_ref()
+        .filter(|p| !to_stdout(p))
+        .map(|p| ReportFile {
+            format: output.format,
+            path: p.clone(),
+        });
+    // The table reaches stdout even when a file cannot be written: the human reading the log
+    // still sees the result.
+    let stdout_format = match main {
+        Some(_) => Format::Table,
+        None => output.format,
+    };
+    for file in main.iter().chain(reports) {
+        let written = report::render_with(report, file.format, options)
+            .map_err(Error::from)
+            .and_then(|text| Ok(write_atomic(&file.path, text.as_bytes())?));
+        match written {
+            Ok(()) => {
                 eprintln!(
                     "loadgate: wrote {} report to {}",
-                    format_name(output.format),
-                    path.display()
+                    format_name(file.format),
+                    file.path.display()
                 );
+                done.written.push(file.clone());
             }
-            let printed = print(&report::render(report, Format::Table));
-            written?;
-            printed
+            Err(e) => done.failed.push(e),
         }
-        None => print(&text),
     }
+    let printed = report::render_with(report, stdout_format, options)
+        .map_err(Error::from)
+        .and_then(|text| print(&text));
+    if let Err(e) = printed {
+        done.failed.push(e);
+    }
+    done
 }
 
 fn format_name(f: Format) -> &'static str {
@@ -383,6 +494,7 @@ fn format_name(f: Format) -> &'static str {
         Format::Json => "JSON",
         Format::Markdown => "Markdown",
         Format::Html => "HTML",
+        Format::Junit => "JUnit",
     }
 }
 
