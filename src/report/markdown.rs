@@ -151,7 +151,7 @@ pub fn render(report: &Report<'_>, report_url: Option<&str>) -> String {
     }
     if !info.is_empty() {
         out.push_str(&format!(
-            "\n<details><summary>Not gated: {} informational metrics</summary>\n\n{}\n</details>\n",
+            "\n<details><summary>Not gated: {} informational metric(s)</summary>\n\n{}\n</details>\n",
             info.len(),
             table(&info, false)
         ));
@@ -254,7 +254,7 @@ fn table(rows: &[&Row], scoped: bool) -> String {
 /// the link to the HTML report.
 fn provenance(j: &crate::report::Judged<'_>, run: &RunResult, report_url: Option<&str>) -> String {
     let commit = |c: &Option<String>| match c {
-        Some(c) => format!("`{}`", cell(&c.chars().take(7).collect::<String>())),
+        Some(c) => format!("commit `{}`", cell(&c.chars().take(7).collect::<String>())),
         None => "unknown commit".to_string(),
     };
     let runs = |n: usize, what: &str| match n {
@@ -264,16 +264,19 @@ fn provenance(j: &crate::report::Judged<'_>, run: &RunResult, report_url: Option
     let b = &j.baseline.meta;
     let mut parts = vec![
         format!(
-            "baseline: {} of {}{}",
+            "baseline: {}, {}{}",
             commit(&b.git_commit),
             cell(&day(&b.started_at)),
             runs(j.comparison.runs.0, "")
         ),
         format!(
-            "this run: {} of {}{}",
+            "this run: {}, {}{}",
             commit(&run.meta.git_commit),
             cell(&day(&run.meta.started_at)),
-            runs(j.comparison.runs.1, " (confirmed by a re-run)")
+            runs(
+                j.comparison.runs.1,
+                ": the first and its confirmation re-run"
+            )
         ),
         format!("noise: {}", cell(&j.comparison.noise)),
     ];
@@ -313,6 +316,59 @@ fn link(url: &str) -> String {
 mod tests {
     use super::*;
     use crate::result::RequestStats;
+
+    fn compact(url: Option<&str>) -> String {
+        let (base, run, c, v) = crate::report::fixture::judged();
+        render(
+            &Report {
+                run: &run,
+                judged: Some(crate::report::Judged {
+                    baseline: &base,
+                    comparison: &c,
+                    verdict: &v,
+                }),
+            },
+            url,
+        )
+    }
+
+    #[test]
+    fn the_pr_comment_is_compact() {
+        let md = compact(Some("https://ci.example.com/run/42/perf (1).html"));
+        insta::assert_snapshot!("pr_comment", md);
+        // The verdict and the worst rows come before any table.
+        let worst = md.find("worst:").unwrap();
+        assert!(worst < md.find("| metric").unwrap(), "{md}");
+        // No reasons list repeating the table: each regressed row shows once outside the summary.
+        assert_eq!(md.matches("p95 moved").count(), 0, "{md}");
+        assert!(md.contains("<details><summary>Per request: 2 rows, 1 flagged</summary>"));
+        assert!(
+            md.contains("[full HTML report](https://ci.example.com/run/42/perf%20%281%29.html)")
+        );
+        assert!(!compact(None).contains("HTML report"));
+    }
+
+    #[test]
+    fn a_reason_that_belongs_to_no_row_is_listed() {
+        let (base, run, mut c, _) = crate::report::fixture::judged();
+        c.unstable = Some("4 outlier seconds".into());
+        let v = crate::verdict::decide(&c);
+        let md = render(
+            &Report {
+                run: &run,
+                judged: Some(crate::report::Judged {
+                    baseline: &base,
+                    comparison: &c,
+                    verdict: &v,
+                }),
+            },
+            None,
+        );
+        assert!(
+            md.contains("- **❔ incomplete** run: unstable run, not judged: 4 outlier seconds"),
+            "{md}"
+        );
+    }
 
     #[test]
     fn names_cannot_inject_html_mentions_or_another_scenarios_marker() {

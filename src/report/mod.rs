@@ -3,6 +3,8 @@
 
 pub mod annotations;
 pub mod charts;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod history;
 pub mod html;
 pub mod json;
