@@ -1,5 +1,6 @@
-//! JUnit XML (`gate --junit FILE`, `--report junit=FILE`, `report --format junit`): one test case per gated metric, for CI test viewers. The only
-//! user of quick-junit. Pure like every renderer; the action in `action/ci.rs` writes the file.
+//! JUnit XML (`gate --junit FILE`, `--report junit=FILE`, `report --format junit`): one test case
+//! per gated metric, for CI test viewers. The only user of quick-junit. Pure like every renderer;
+//! the action in `action/ci.rs` and `--report` write the file.
 //!
 //! How statuses map, so that the test viewer agrees with the exit code:
 //! - critical → `<failure type="critical">`;

@@ -166,10 +166,24 @@ pub fn render(report: &Report<'_>, report_url: Option<&str>) -> String {
     out
 }
 
-/// `rows`, worst first (a stable sort: ties keep the comparison's order).
+/// `rows`, worst first: by status, then by the largest change (a stable sort: ties keep the
+/// comparison's order).
 fn worst_first(mut rows: Vec<&Row>) -> Vec<&Row> {
-    rows.sort_by_key(|r| std::cmp::Reverse(r.status));
+    rows.sort_by(|a, b| {
+        severity(b)
+            .partial_cmp(&severity(a))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     rows
+}
+
+/// How bad a row is: its status, then how far it moved (an infinite change, from zero, counts as
+/// the largest).
+fn severity(r: &Row) -> (Status, f64) {
+    let moved = r
+        .change
+        .map_or(0.0, |c| if c.is_nan() { 0.0 } else { c.abs() });
+    (r.status, moved)
 }
 
 /// `**1 critical, 2 warn** of 8 gated metrics · worst: all p95 +43.2%, search p95 +60.0%`.
@@ -190,7 +204,8 @@ fn summary_line(j: &crate::report::Judged<'_>) -> String {
         true => format!("**no regression** in {gated} gated metrics"),
         false => format!("**{}** of {gated} gated metrics", counts.join(", ")),
     };
-    let worst: Vec<String> = reasons
+    // The verdict's reasons, each with its row when it has one, the most severe first.
+    let mut flagged: Vec<(Status, f64, String)> = reasons
         .iter()
         .filter(|r| {
             matches!(
@@ -198,7 +213,6 @@ fn summary_line(j: &crate::report::Judged<'_>) -> String {
                 Status::Critical | Status::Warn | Status::Incomplete
             )
         })
-        .take(3)
         .map(|r| {
             let scope = cell(r.request.as_deref().unwrap_or("all"));
             let row = j
@@ -207,11 +221,21 @@ fn summary_line(j: &crate::report::Judged<'_>) -> String {
                 .iter()
                 .find(|row| row.request == r.request && row.metric.name() == r.metric);
             match row {
-                Some(row) => format!("`{scope}` {} {}", cell(&r.metric), row_change(row)),
-                None => format!("`{scope}` {}", cell(&r.metric)),
+                Some(row) => (
+                    r.status,
+                    severity(row).1,
+                    format!("`{scope}` {} {}", cell(&r.metric), row_change(row)),
+                ),
+                None => (r.status, 0.0, format!("`{scope}` {}", cell(&r.metric))),
             }
         })
         .collect();
+    flagged.sort_by(|a, b| {
+        (b.0, b.1)
+            .partial_cmp(&(a.0, a.1))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let worst: Vec<String> = flagged.into_iter().take(3).map(|f| f.2).collect();
     match worst.is_empty() {
         true => format!("{head}\n\n"),
         false => format!("{head} · worst: {}\n\n", worst.join(", ")),
