@@ -102,6 +102,7 @@ mod tests {
             noise: String::new(),
             runs: (1, 1),
             unstable: None,
+            confirmed: false,
         };
         let v = decide(&c);
         let text = render(&Report {

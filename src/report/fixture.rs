@@ -110,6 +110,7 @@ pub(crate) fn judged() -> (RunResult, RunResult, Comparison, Verdict) {
         noise: "learned from the baseline's 3 runs".into(),
         runs: (3, 2),
         unstable: None,
+        confirmed: true,
     };
     let v = decide(&c);
     (base, run, c, v)

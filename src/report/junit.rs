@@ -19,7 +19,7 @@
 use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 
 use crate::compare::{Row, Status};
-use crate::report::{interval, row_change, value, Report};
+use crate::report::{decides, interval, row_change, value, Report};
 
 /// The JUnit report could not be serialized.
 #[derive(Debug, thiserror::Error)]
@@ -44,18 +44,18 @@ pub fn render(report: &Report<'_>, warn_fails: bool) -> Result<String, JunitErro
         suite.add_property(Property::new("verdict", j.verdict.outcome.name()));
         let candidates = j.comparison.runs.1;
         suite.add_property(Property::new("candidate_runs", candidates.to_string()));
-        if candidates > 1 {
+        if j.comparison.confirmed {
             suite.set_system_out(format!(
-                "judged on {candidates} pooled candidate runs: the first run showed a suspect regression, and a confirmation re-run was measured and pooled with it before the verdict"
+                "judged on {candidates} pooled candidate runs: the first showed a suspect regression, and a confirmation re-run was measured and pooled with it before the verdict"
             ));
         }
-        for row in j.comparison.rows.iter().filter(|r| r.gated) {
+        for row in j.comparison.rows.iter().filter(|r| decides(r)) {
             suite.add_test_case(case(scenario, row, warn_fails));
         }
         let orphan = j.verdict.reasons.iter().filter(|r| {
             r.status == Status::Incomplete
                 && !j.comparison.rows.iter().any(|row| {
-                    row.gated && row.request == r.request && row.metric.name() == r.metric
+                    decides(row) && row.request == r.request && row.metric.name() == r.metric
                 })
         });
         for r in orphan {
@@ -208,7 +208,7 @@ mod tests {
         assert!(xml.contains("name=\"candidate_runs\" value=\"2\""), "{xml}");
         assert!(xml.contains("a confirmation re-run was measured"), "{xml}");
         let mut single = c.clone();
-        single.runs = (3, 1);
+        single.confirmed = false;
         let xml = render(
             &Report {
                 run: &run,

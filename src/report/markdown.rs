@@ -2,7 +2,7 @@
 //! comment fits on one screen, with the long tables folded.
 
 use crate::compare::{Row, Status};
-use crate::report::{headline, interval, mde, rate_warning, row_change, value, Report};
+use crate::report::{decides, headline, interval, mde, rate_warning, row_change, value, Report};
 use crate::result::RunResult;
 use crate::verdict::Outcome;
 
@@ -106,13 +106,13 @@ pub fn render(report: &Report<'_>, report_url: Option<&str>) -> String {
     let rows = &j.comparison.rows;
     let gated = worst_first(
         rows.iter()
-            .filter(|r| r.request.is_none() && r.gated)
+            .filter(|r| r.request.is_none() && decides(r))
             .collect(),
     );
     let per_request = worst_first(rows.iter().filter(|r| r.request.is_some()).collect());
     let info = worst_first(
         rows.iter()
-            .filter(|r| r.request.is_none() && !r.gated)
+            .filter(|r| r.request.is_none() && !decides(r))
             .collect(),
     );
     out.push_str(&table(&gated, false));
@@ -199,7 +199,7 @@ fn summary_line(j: &crate::report::Judged<'_>) -> String {
     .filter(|(s, _)| count(*s) > 0)
     .map(|(s, name)| format!("{} {name}", count(s)))
     .collect();
-    let gated = j.comparison.rows.iter().filter(|r| r.gated).count();
+    let gated = j.comparison.rows.iter().filter(|r| decides(r)).count();
     let head = match counts.is_empty() {
         true => format!("**no regression** in {gated} gated metrics"),
         false => format!("**{}** of {gated} gated metrics", counts.join(", ")),
@@ -284,6 +284,10 @@ fn provenance(j: &crate::report::Judged<'_>, run: &RunResult, report_url: Option
     let runs = |n: usize, what: &str| match n {
         1 => String::new(),
         n => format!(", {n} runs{what}"),
+    };
+    let candidate = match j.comparison.confirmed {
+        true => ": the first and its confirmation re-run",
+        false => " pooled",
     };
     let b = &j.baseline.meta;
     let mut parts = vec![

@@ -172,6 +172,12 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
+/// Whether a row takes part in the verdict: a gated row, or one critical anyway (an objective
+/// breached on a metric the baseline found too noisy to gate by change).
+pub fn decides(r: &Row) -> bool {
+    r.gated || r.status == Status::Critical
+}
+
 /// Rows worth a human's attention in a summary: the aggregate's metrics, and per-request rows that are
 /// not a plain pass.
 pub fn visible_rows(c: &Comparison) -> impl Iterator<Item = &Row> {

@@ -19,5 +19,6 @@ mod schema;
 mod security;
 mod shard;
 mod snapshots;
+mod stored;
 mod stress;
 mod support;
