@@ -118,12 +118,12 @@ mod tests {
         assert_eq!(
             lines[0],
             "::error title=loadgate checkout%3A all p95 critical::all p95: baseline 10.0ms, run 15.0ms, \
-             change +50.0% (95% interval +40.0%..+60.0%): p95 rose 50%"
+             change +50.0%25 (95%25 interval +40.0%25..+60.0%25): p95 rose 50%25"
         );
         assert_eq!(
             lines[1],
             "::warning title=loadgate checkout%3A a%2Cb%3A c p50 warn::a,b: c p50: baseline 10.0ms, \
-             run 15.0ms, change +50.0% (95% interval +40.0%..+60.0%): 100%25 up%0Asecond line%0D"
+             run 15.0ms, change +50.0%25 (95%25 interval +40.0%25..+60.0%25): 100%25 up%0Asecond line%0D"
         );
         assert!(render(&Report {
             run: &run,
