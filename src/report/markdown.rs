@@ -301,10 +301,7 @@ fn provenance(j: &crate::report::Judged<'_>, run: &RunResult, report_url: Option
             "this run: {}, {}{}",
             commit(&run.meta.git_commit),
             cell(&day(&run.meta.started_at)),
-            runs(
-                j.comparison.runs.1,
-                ": the first and its confirmation re-run"
-            )
+            runs(j.comparison.runs.1, candidate)
         ),
         format!("noise: {}", cell(&j.comparison.noise)),
     ];

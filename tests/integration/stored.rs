@@ -5,13 +5,6 @@
 use crate::actions::make_executable;
 use crate::support::{dead_url, scenario, shared_baseline, Test, BASELINE, SCENARIO};
 
-/// The shared baseline with `edit` applied to its JSON.
-fn edited(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
-    let mut v: serde_json::Value = serde_json::from_slice(shared_baseline()).expect("JSON");
-    edit(&mut v);
-    serde_json::to_vec(&v).expect("JSON")
-}
-
 #[test]
 fn a_stored_result_gets_the_verdict_reports_and_actions_of_a_live_gate() {
     // An objective nothing can meet makes the verdict critical without any change in the data.
@@ -92,17 +85,23 @@ fn a_stored_result_gets_the_verdict_reports_and_actions_of_a_live_gate() {
 
 #[test]
 fn a_result_that_does_not_fit_and_bad_report_flags_are_refused_naming_what_is_wrong() {
+    // The shared baseline with `edit` applied to its JSON.
+    let edited = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v: serde_json::Value = serde_json::from_slice(shared_baseline()).expect("JSON");
+        edit(&mut v);
+        serde_json::to_vec(&v).expect("JSON")
+    };
     let t = Test::new()
         .scenario(&scenario(&dead_url(), ""))
         .with_baseline()
         .write("result.json", shared_baseline())
         .write(
             "other.json",
-            edited(|v| v["meta"]["scenario_name"] = "other".into()),
+            edited(&|v| v["meta"]["scenario_name"] = "other".into()),
         )
         .write(
             "wide.json",
-            edited(|v| v["meta"]["load"]["window_ms"] = 500.into()),
+            edited(&|v| v["meta"]["load"]["window_ms"] = 500.into()),
         );
     let gate = |extra: &[&str]| {
         let mut args = vec!["gate", SCENARIO];
