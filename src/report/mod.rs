@@ -2,6 +2,7 @@
 //! `fn(&Report) -> String`; writing to a file or stdout is the caller's job.
 
 pub mod annotations;
+pub mod change_chart;
 pub mod charts;
 #[cfg(test)]
 pub(crate) mod fixture;
