@@ -421,12 +421,12 @@ impl Emitted {
         first.map_or(Ok(()), Err)
     }
 
-    /// A JSON report written to a stored file, which can be read back and handed on (`/dev/null`
-    /// or a pipe cannot).
-    pub fn json_file(&self) -> Option<&Path> {
+    /// The JSON reports written to stored files, which can be read back and handed on
+    /// (`/dev/null` or a pipe cannot).
+    pub fn json_files(&self) -> Vec<&Path> {
         self.written
             .iter()
-            .find(|f| f.format == Format::Json)
+            .filter(|f| f.format == Format::Json)
             .map(|f| f.path.as_path())
             .filter(|p| {
                 matches!(
@@ -434,6 +434,7 @@ impl Emitted {
                     crate::fsutil::Destination::Atomic(_)
                 )
             })
+            .collect()
     }
 }
 
@@ -572,4 +573,64 @@ fn calibration_noise(
         }
     }
     Ok((Some(Noise::calibrated(&c)), None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reports(files: &[&str], url: Option<&str>) -> ReportsArgs {
+        ReportsArgs {
+            files: files.iter().map(|f| f.parse().unwrap()).collect(),
+            report_url: url.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn every_report_that_can_be_written_is_and_each_failure_names_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (md, bad, xml) = (
+            dir.path().join("a.md"),
+            dir.path().join("missing/b.html"),
+            dir.path().join("c.xml"),
+        );
+        let specs: Vec<String> = [("markdown", &md), ("html", &bad), ("junit", &xml)]
+            .iter()
+            .map(|(f, p)| format!("{f}={}", p.display()))
+            .collect();
+        let specs: Vec<&str> = specs.iter().map(String::as_str).collect();
+        let r = reports(&specs, Some("https://ci.example.com/r.html"));
+        let (base, run, c, v) = crate::report::fixture::judged();
+        let report = Report {
+            run: &run,
+            judged: Some(crate::report::Judged {
+                baseline: &base,
+                comparison: &c,
+                verdict: &v,
+            }),
+        };
+        let output = OutputArgs {
+            format: Format::Table,
+            output: None,
+        };
+        let done = emit(&report, &output, &r.files, &options(&r, false));
+        assert_eq!(done.written.len(), 2);
+        assert_eq!(done.failed.len(), 1);
+        assert!(done.failed[0].to_string().contains("missing/b.html"));
+        let text = std::fs::read_to_string(&md).unwrap();
+        assert!(text.contains("[full HTML report](https://ci.example.com/r.html)"));
+        assert!(std::fs::read_to_string(&xml).unwrap().starts_with("<?xml"));
+        assert!(done.json_files().is_empty());
+    }
+
+    #[test]
+    fn a_report_on_stdout_or_a_url_no_one_can_open_is_refused() {
+        assert!(check_reports(&reports(&["json=r.json"], Some("https://x.test/r.html"))).is_ok());
+        let e = check_reports(&reports(&["json=-"], None)).unwrap_err();
+        assert!(e.to_string().contains("use `--format json`"), "{e}");
+        for url in ["perf.html", "file:///tmp/perf.html", "javascript:alert(1)"] {
+            let e = check_reports(&reports(&[], Some(url))).unwrap_err();
+            assert!(e.to_string().contains("is not an http(s) URL"), "{e}");
+        }
+    }
 }

@@ -246,8 +246,8 @@ async fn conclude(
     );
     if !plan.is_empty() || args.actions.actions_json.is_some() {
         // Only a stored file can be read back and handed on; `/dev/null` or a pipe cannot.
-        let report_json = emitted.json_file().map(std::path::Path::to_path_buf);
-        let report_json_written = report_json.clone();
+        let json_reports = emitted.json_files();
+        let report_json = json_reports.first().map(|p| p.to_path_buf());
         let files = Files {
             report_json,
             result_json: stored.result_json,
@@ -256,7 +256,7 @@ async fn conclude(
         let outcomes = plan.run(ctx).await;
         // A summary that cannot reach stderr has nowhere else to go.
         let _ = action::summarize(&outcomes, &mut std::io::stderr().lock());
-        if let Some(path) = &report_json_written {
+        for path in json_reports {
             // The JSON report file carries the outcomes too (a report on stdout is already printed:
             // there they go to stderr and `--actions-json` only).
             if let Err(e) = embed_outcomes(path, &outcomes) {
