@@ -33,7 +33,7 @@ fn colour(s: Status) -> &'static str {
 
 /// The rows drawn: those that decide the verdict and have a finite relative change, in the
 /// comparison's order (aggregate first).
-fn drawn<'a>(rows: &'a [Row]) -> Vec<&'a Row> {
+fn drawn(rows: &[Row]) -> Vec<&Row> {
     rows.iter()
         .filter(|r| decides(r) && r.change.is_some_and(f64::is_finite))
         .collect()
