@@ -1,7 +1,8 @@
 //! `loadgate gate`: preflight (scenario, actions, baseline, calibration, outputs, target) → load →
 //! compare (with a confirmation run for a suspect regression, a rerun for an unstable run) → verdict
-//! → reports → actions → exit code. What CI calls. The exit code is the verdict's: an action that
-//! fails is reported and changes nothing.
+//! → reports → actions → exit code. What CI calls. With `--result FILE` a stored (or merged) result
+//! takes the load's place, and everything after it is the same. The exit code is the verdict's:
+//! an action that fails is reported and changes nothing.
 
 use crate::action::context::Files;
 use crate::action::{self, ActionContext, CiOutputs, Plan};
