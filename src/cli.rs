@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::report::Format;
+use crate::report::{Format, ReportFile};
 
 /// Performance-regression gate: load a service, measure it, compare with a baseline, decide.
 #[derive(Debug, Parser)]
@@ -203,8 +203,24 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
     /// Write the report to this file (atomically) instead of stdout; the table still goes to stdout.
+    /// Several reports at once: `--report FORMAT=FILE`.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// Report files beside the one of `--format`/`--output` (for `run`, `merge`, `compare`, `report`,
+/// `gate`).
+#[derive(Debug, Args, Default)]
+pub struct ReportsArgs {
+    /// Also write a report in FORMAT to FILE, atomically; repeat for several, e.g.
+    /// `--report markdown=perf.md --report html=perf.html --report junit=junit.xml`.
+    /// FORMAT: table, json, markdown, html, junit.
+    #[arg(long = "report", value_name = "FORMAT=FILE")]
+    pub files: Vec<ReportFile>,
+    /// Where the HTML report will be published (an http(s) URL): the Markdown report (PR comment,
+    /// job summary) links to it.
+    #[arg(long, value_name = "URL", env = "LOADGATE_REPORT_URL")]
+    pub report_url: Option<String>,
 }
 
 /// `loadgate run`.
@@ -230,6 +246,9 @@ pub struct RunArgs {
     /// Report output.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// More report files.
+    #[command(flatten)]
+    pub reports: ReportsArgs,
 }
 
 /// `loadgate merge`.
@@ -247,6 +266,9 @@ pub struct MergeArgs {
     /// Report output.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// More report files.
+    #[command(flatten)]
+    pub reports: ReportsArgs,
 }
 
 /// `loadgate record`.
@@ -309,6 +331,9 @@ pub struct CompareArgs {
     /// Report output.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// More report files.
+    #[command(flatten)]
+    pub reports: ReportsArgs,
 }
 
 /// `loadgate report`.
@@ -329,6 +354,9 @@ pub struct ReportArgs {
     /// Report output.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// More report files.
+    #[command(flatten)]
+    pub reports: ReportsArgs,
 }
 
 /// `loadgate gate`.
@@ -345,6 +373,15 @@ pub struct GateArgs {
     /// Folder of baselines.
     #[arg(long, value_name = "DIR", default_value = crate::baseline::DEFAULT_DIR)]
     pub baselines: PathBuf,
+    /// Judge this stored result instead of loading the target: a `run --out` file, or the
+    /// `merge --out` of a sharded run. The same verdict, reports and actions as a live gate, minus
+    /// the load (so no confirmation re-run for a suspect regression).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["paired", "target", "demo", "monitor_pid", "danger_accept_invalid_certs"]
+    )]
+    pub result: Option<PathBuf>,
     /// Also write the full run result as JSON.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -372,6 +409,9 @@ pub struct GateArgs {
     /// Report output.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// More report files.
+    #[command(flatten)]
+    pub reports: ReportsArgs,
     /// What to do with the verdict: rollback hook, PR comment, CI outputs, notifications (boxed: the
     /// flags are many, and `Command` should stay small).
     #[command(flatten)]

@@ -72,6 +72,9 @@ pub enum Error {
     /// The watch's source cannot be used.
     #[error(transparent)]
     WatchSource(#[from] crate::watch::SourceError),
+    /// A report could not be rendered.
+    #[error(transparent)]
+    Render(#[from] crate::report::junit::JunitError),
     /// Writing to stdout failed (other than a closed pipe).
     #[error("cannot write to stdout: {0}")]
     Stdout(#[source] std::io::Error),

@@ -114,6 +114,9 @@ pub struct Comparison {
     pub runs: (usize, usize),
     /// Why the candidate run is unfit to judge (outlier seconds), if it is.
     pub unstable: Option<String>,
+    /// The candidate pools a confirmation re-run of a suspect regression (`gate --confirm`).
+    #[serde(default)]
+    pub confirmed: bool,
 }
 
 /// How one comparison is made.
@@ -212,6 +215,7 @@ pub fn compare(baseline: &RunResult, run: &RunResult, settings: Settings<'_>) ->
         noise: settings.noise.source.clone(),
         runs: (baseline.runs(), run.runs()),
         unstable: stability::unstable(run),
+        confirmed: false,
     }
 }
 
@@ -757,6 +761,7 @@ pub fn confirm(first: &Comparison, second: &Comparison, mut pooled: Comparison) 
     } else {
         format!("a confirmation run confirmed: {}", confirmed.join(", "))
     });
+    pooled.confirmed = true;
     pooled
 }
 

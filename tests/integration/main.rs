@@ -19,6 +19,7 @@ mod schema;
 mod security;
 mod shard;
 mod snapshots;
+mod stored;
 mod stress;
 mod support;
 mod watch;
