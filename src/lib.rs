@@ -14,6 +14,7 @@
 //! | `scenario` | `result::metric` (metric names) |
 //! | `result` | nothing (leaf data) |
 //! | `load` | `scenario`, `result` |
+//! | `import` | `result` (other tools' output turned into results) |
 //! | `baseline` | `result`, `scenario` (to check a baseline matches its scenario) |
 //! | `compare` | `scenario`, `result`, `baseline` |
 //! | `verdict` | `compare`, `result` |
@@ -37,6 +38,7 @@ pub mod exit;
 pub mod fsutil;
 pub mod history;
 pub mod http;
+pub mod import;
 pub mod load;
 pub mod logging;
 pub mod pipeline;
