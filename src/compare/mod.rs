@@ -272,7 +272,9 @@ fn notes(baseline: &RunResult, run: &RunResult) -> Vec<String> {
             bh.cpu_model, bh.cpus, rh.cpu_model, rh.cpus
         ));
     }
-    if baseline.meta.load != run.meta.load {
+    // An import's load settings are its length and sample width, not a load loadgate applied.
+    let imported = baseline.imported.is_some() || run.imported.is_some();
+    if baseline.meta.load != run.meta.load && !imported {
         notes.push("the baseline and the run used different load settings".to_string());
     }
     for (r, who) in [(baseline, "baseline"), (run, "run")] {
@@ -320,7 +322,11 @@ fn judge_row(
 ) -> Row {
     let policy = settings.policy;
     let req = request.map(String::as_str);
-    let gated = policy.gates(metric) && gateable;
+    // Several benchmarks pooled mean nothing together: each is gated on its own row.
+    let pooled_benchmarks = req.is_none()
+        && (s.baseline.is_benchmark() || s.run.is_benchmark())
+        && s.baseline.requests.len().max(s.run.requests.len()) > 1;
+    let gated = policy.gates(metric) && gateable && !pooled_benchmarks;
     let (thresholds, can_fail) = policy.for_row(req, metric);
     if metric.is_service() {
         // CPU is warn-only (docs/statistics.md §6): it follows load and code paths too closely to fail a build.
