@@ -231,7 +231,7 @@ fn skeleton(
         tool_version: ctx.tool_version.clone(),
         scenario_name: ctx.name.clone(),
         scenario_hash: String::new(),
-        target_url: format!("imported from {}", origin.format),
+        target_url: format!("import:{}", origin.format),
         started_at: ctx.imported_at.clone(),
         measured_duration_ms: measured_ms,
         git_commit: ctx.git_commit.clone(),
