@@ -11,10 +11,10 @@
 //!
 //! | module | may import |
 //! | --- | --- |
-//! | `scenario` | `result::metric` (metric names) |
+//! | `scenario` | `result::metric` (metric names), `result::imported` (a suite's format) |
 //! | `result` | nothing (leaf data) |
 //! | `load` | `scenario`, `result` |
-//! | `import` | `result` (other tools' output turned into results) |
+//! | `import` | `result`, `scenario::suite` (other tools' output turned into results; a suite run) |
 //! | `baseline` | `result`, `scenario` (to check a baseline matches its scenario) |
 //! | `compare` | `scenario`, `result`, `baseline` |
 //! | `verdict` | `compare`, `result` |

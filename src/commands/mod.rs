@@ -14,6 +14,7 @@ mod record;
 mod report;
 mod run;
 mod stress;
+mod suite;
 
 use crate::cli::Command;
 use crate::error::Error;

@@ -11,6 +11,7 @@ pub mod criterion;
 pub mod hyperfine;
 pub mod jmeter;
 pub mod k6;
+pub mod suite;
 
 use std::path::{Path, PathBuf};
 
@@ -61,6 +62,14 @@ pub enum ImportError {
         /// Line, record or field, when known (`line 3`, `field "times"`).
         at: Option<String>,
         /// What is wrong and the fix.
+        problem: String,
+    },
+    /// A suite's command failed, timed out or wrote nothing.
+    #[error("suite command `{command}` {problem}")]
+    Command {
+        /// The command line, as configured.
+        command: String,
+        /// What went wrong and the fix.
         problem: String,
     },
     /// The files hold no measurement at all.

@@ -409,6 +409,9 @@ impl RunResult {
         };
         out.meta.run_windows = boundaries(first);
         for r in &runs[1..] {
+            // A benchmark's windows are samples whose width follows its run's length: the widest
+            // keeps the pooled duration covered by its windows.
+            out.meta.load.window_ms = out.meta.load.window_ms.max(r.meta.load.window_ms);
             out.meta.run_windows.extend(boundaries(r));
             out.meta.measured_duration_ms += r.meta.measured_duration_ms;
             out.meta.warmup_requests += r.meta.warmup_requests;

@@ -90,3 +90,35 @@ fn malformed_input_names_file_and_line_and_inputs_are_never_overwritten() {
         .code(2)
         .stderr_has(&["unknown format `gatling`"]);
 }
+
+/// A `[suite]` whose command is a shell script copying prepared criterion output (no real
+/// `cargo bench` here): `record` runs it three times, `gate` passes on unchanged code and fails,
+/// confirmed by running the command again, on code slowed by a quarter.
+#[test]
+fn a_suite_is_recorded_and_gated_by_running_its_command() {
+    let t = Test::new()
+        .write(
+            "suite.toml",
+            "name = \"queue\"\n[suite]\ncommand = [\"sh\", \"bench.sh\"]\nformat = \"criterion\"\nresults = [\"target/criterion\"]\ntimeout = \"30s\"\n",
+        )
+        .write(
+            "bench.sh",
+            "set -e\necho \"Benchmarking queue\"\nrm -rf target/criterion\nmkdir -p target/criterion\ncp -R \"$(cat which)/.\" target/criterion/\n",
+        );
+    t.put("which", fixture("criterion"));
+    t.run(&["record", "suite.toml"])
+        .code(0)
+        .stderr_has(&["baseline run 3 of 3", "Benchmarking queue"])
+        .never_shows("lengthen `load.duration`");
+    t.put("which", fixture("criterion-same"));
+    t.run(&["gate", "suite.toml"]).code(0);
+    t.put("which", fixture("criterion-slow"));
+    t.run(&["gate", "suite.toml", "--history", "history"])
+        .code(1)
+        .stdout_has(&["queue/push", "CRITICAL"])
+        .stderr_has(&["confirming with another run"]);
+    t.put("bench.sh", "echo broken >&2; exit 4\n");
+    t.run(&["gate", "suite.toml"])
+        .code(2)
+        .stderr_has(&["suite command `sh bench.sh` failed", "broken"]);
+}
