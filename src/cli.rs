@@ -260,7 +260,7 @@ fn parse_format(s: &str) -> Result<crate::result::imported::Format, String> {
 /// `loadgate record`.
 #[derive(Debug, Args)]
 pub struct RecordArgs {
-    /// Scenario file (TOML).
+    /// Scenario file (TOML), or a `[suite]` file whose command runs a benchmark suite (docs/import.md).
     pub scenario: PathBuf,
     /// Target selection.
     #[command(flatten)]
@@ -342,7 +342,7 @@ pub struct ReportArgs {
 /// `loadgate gate`.
 #[derive(Debug, Args)]
 pub struct GateArgs {
-    /// Scenario file (TOML).
+    /// Scenario file (TOML), or a `[suite]` file whose command runs a benchmark suite (docs/import.md).
     pub scenario: PathBuf,
     /// Target selection.
     #[command(flatten)]
