@@ -34,6 +34,9 @@ pub enum Command {
     Compare(CompareArgs),
     /// Merge the results of a sharded run (`run --shard i/N`) into one result, exactly.
     Merge(MergeArgs),
+    /// Turn another tool's output (criterion, hyperfine, k6, JMeter, Artillery) into a result
+    /// that `compare`, baselines and the reports work on.
+    Import(ImportArgs),
     /// Preflight, run, compare with the baseline, decide, report, exit with the verdict's code.
     Gate(GateArgs),
     /// Re-render a stored result, or its comparison with a baseline, in any format (no load).
@@ -271,10 +274,41 @@ pub struct MergeArgs {
     pub reports: ReportsArgs,
 }
 
+/// `loadgate import`.
+#[derive(Debug, Args)]
+#[command(after_help = "Formats:\n  \
+    criterion  target/criterion (or a benchmark's `new` folder): one row per benchmark, time per iteration; each criterion sample is a window\n  \
+    hyperfine  `hyperfine --export-json FILE`: one row per command, every run kept\n  \
+    k6         `k6 run --out json=FILE`: http_req_duration points in per-second windows, rows from the `name` tag, errors from http_req_failed\n  \
+    jmeter     a JTL in CSV with its header (timeStamp in ms, elapsed, label, success)\n  \
+    artillery  `artillery run --output FILE` (Artillery 2): per-period summaries only, so its latency rows are judged on thresholds alone, without a noise guard\n\n\
+See docs/import.md.")]
+pub struct ImportArgs {
+    /// Format of the files: criterion, hyperfine, k6, jmeter or artillery.
+    #[arg(id = "import_format", value_name = "FORMAT", value_parser = parse_format)]
+    pub format: crate::result::imported::Format,
+    /// The tool's output files (for criterion, `target/criterion` or a benchmark's folder).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Write the result here (atomically); never one of the inputs.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Name of the result (a baseline of it is `baselines/<name>.json`); defaults to the format.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Report output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+fn parse_format(s: &str) -> Result<crate::result::imported::Format, String> {
+    s.parse()
+}
+
 /// `loadgate record`.
 #[derive(Debug, Args)]
 pub struct RecordArgs {
-    /// Scenario file (TOML).
+    /// Scenario file (TOML), or a `[suite]` file whose command runs a benchmark suite (docs/import.md).
     pub scenario: PathBuf,
     /// Target selection.
     #[command(flatten)]
@@ -362,7 +396,7 @@ pub struct ReportArgs {
 /// `loadgate gate`.
 #[derive(Debug, Args)]
 pub struct GateArgs {
-    /// Scenario file (TOML).
+    /// Scenario file (TOML), or a `[suite]` file whose command runs a benchmark suite (docs/import.md).
     pub scenario: PathBuf,
     /// Target selection.
     #[command(flatten)]

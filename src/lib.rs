@@ -11,9 +11,10 @@
 //!
 //! | module | may import |
 //! | --- | --- |
-//! | `scenario` | `result::metric` (metric names) |
+//! | `scenario` | `result::metric` (metric names), `result::imported` (a suite's format) |
 //! | `result` | nothing (leaf data) |
 //! | `load` | `scenario`, `result` |
+//! | `import` | `result`, `scenario::suite` (other tools' output turned into results; a suite run) |
 //! | `baseline` | `result`, `scenario` (to check a baseline matches its scenario) |
 //! | `compare` | `scenario`, `result`, `baseline` |
 //! | `verdict` | `compare`, `result` |
@@ -38,6 +39,7 @@ pub mod exit;
 pub mod fsutil;
 pub mod history;
 pub mod http;
+pub mod import;
 pub mod load;
 pub mod logging;
 pub mod pipeline;

@@ -73,6 +73,13 @@ pub fn judge(
 ) -> Result<Judgement, Error> {
     let baseline = crate::baseline::load(baseline_path)?;
     let result = crate::baseline::load_result(result_path)?;
+    if let Some(problem) = crate::compare::incomparable(&baseline, &result) {
+        return Err(Error::Incomparable {
+            baseline: baseline_path.to_path_buf(),
+            result: result_path.to_path_buf(),
+            problem,
+        });
+    }
     let policy = match scenario {
         Some(path) => Policy::from_gate(&crate::scenario::load(path)?.gate),
         None => default_policy(),

@@ -21,6 +21,10 @@ use crate::verdict::{decide, Outcome};
 use std::path::PathBuf;
 
 pub async fn run(args: GateArgs) -> Result<u8, Error> {
+    if let Some(suite) = crate::scenario::suite::load(&args.scenario)? {
+        let plan = action::prepare(action_settings(&args.actions)?, &action::Env::capture())?;
+        return run_suite(&args, &suite, &plan).await;
+    }
     let scenario = crate::scenario::load_profile(&args.scenario, args.target.profile.as_deref())?;
     let settings = action::Settings {
         secrets: scenario.secrets.clone(),
@@ -146,6 +150,71 @@ async fn run_paired(
         ", paired mode",
     )
     .await)
+}
+
+/// The gate on a `[suite]`: every run (the first, a confirmation) runs the suite's command again.
+async fn run_suite(
+    args: &GateArgs,
+    suite: &crate::scenario::suite::Suite,
+    plan: &Plan,
+) -> Result<u8, Error> {
+    if args.paired.is_some() {
+        return Err(Error::Flag {
+            flag: "--paired",
+            problem:
+                "a [suite] runs its own command and cannot alternate two builds: drop --paired"
+                    .to_string(),
+        });
+    }
+    if args.result.is_some() {
+        return Err(Error::Flag {
+            flag: "--result",
+            problem: "a [suite] gate runs its command; to judge a result imported elsewhere, use `loadgate compare --scenario SUITE BASELINE RESULT`".to_string(),
+        });
+    }
+    let path = args
+        .baseline
+        .clone()
+        .unwrap_or_else(|| baseline::path_for(&args.baselines, &suite.name));
+    let base = baseline::load(&path)?;
+    crate::commands::suite::check_baseline(&base, &path, suite)?;
+    let beside =
+        baseline::calibration::path_for(path.parent().unwrap_or(&args.baselines), &suite.name);
+    let (noise, noise_note) = common::noise_for(
+        None,
+        args.calibration.as_deref(),
+        Some(&beside),
+        Some(&base),
+    )?;
+    common::check_reports(&args.reports)?;
+    common::one_on_stdout(args.out.as_deref(), args.output.output.as_deref())?;
+    common::refuse_overlaps(
+        &outputs(args),
+        &[
+            Some(args.scenario.as_path()),
+            Some(path.as_path()),
+            Some(beside.as_path()),
+            args.calibration.as_deref(),
+        ],
+    )?;
+    common::preflight_outputs(&outputs(args))?;
+    history::preflight(args.history.as_deref(), &suite.name)?;
+    let policy = Policy::from_gate(&suite.gate);
+    let judge = Judge {
+        baseline: &base,
+        policy: &policy,
+        noise: &noise,
+        confirmations: args.confirm,
+    };
+    let (pooled, mut comparison, _) = judge_runs(
+        judge,
+        async || crate::commands::suite::measure(suite).await,
+        |line| eprintln!("loadgate: {line}"),
+    )
+    .await?;
+    comparison.notes.extend(noise_note);
+    let stored = store(args, &pooled);
+    Ok(conclude(args, plan, &base, &pooled, &comparison, stored, ", suite").await)
 }
 
 /// Every file the gate writes, for [`common::refuse_overlaps`] and [`common::preflight_outputs`].

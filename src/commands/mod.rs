@@ -7,12 +7,14 @@ mod compare;
 mod demo;
 mod gate;
 mod history;
+mod import;
 mod merge;
 mod paired;
 mod record;
 mod report;
 mod run;
 mod stress;
+mod suite;
 mod watch;
 
 use crate::cli::Command;
@@ -25,6 +27,7 @@ pub async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Record(a) => record::run(a).await,
         Command::Compare(a) => compare::run(a),
         Command::Merge(a) => merge::run(a),
+        Command::Import(a) => import::run(a),
         Command::Gate(a) => gate::run(a).await,
         Command::Calibrate(a) => calibrate::run(a).await,
         Command::Baselines(c) => baselines::run(c),

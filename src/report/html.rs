@@ -121,7 +121,7 @@ fn run_table(run: &RunResult) -> String {
     let mut out = String::from(
         "<table>\n<tr><th>request</th><th>requests</th><th>errors</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>\n",
     );
-    let us = |v: u64| escape(&format_micros(v as f64));
+    let us = |v: u64| escape(&format_micros(v as f64 * run.micros_per_unit()));
     let rows = run
         .requests
         .iter()

@@ -87,7 +87,8 @@ pub fn render(report: &Report<'_>, report_url: Option<&str>) -> String {
             .map(|(k, v)| (k.as_str(), v))
             .chain([("all", &run.all)])
         {
-            let us = |v: u64| crate::scenario::units::format_micros(v as f64);
+            let us =
+                |v: u64| crate::scenario::units::format_micros(v as f64 * run.micros_per_unit());
             out.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} |\n",
                 cell(name),

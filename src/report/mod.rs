@@ -296,6 +296,23 @@ pub fn mde(r: &Row) -> String {
 /// One-line headline of a run: what, where, how much.
 pub fn headline(run: &RunResult) -> String {
     let m = &run.meta;
+    if let Some(i) = &run.imported {
+        // Another tool's load or benchmark: no users or rate of loadgate's to state, but where the
+        // numbers came from and (Artillery) what they cannot show.
+        let counted = if run.is_benchmark() {
+            "iterations"
+        } else {
+            "requests"
+        };
+        return format!(
+            "`{}`: {} {counted} in {} row(s), {} errors; {}",
+            m.scenario_name,
+            run.all.requests,
+            run.requests.len(),
+            run.all.errors.total(),
+            i.describe()
+        );
+    }
     let secs = run.measured_seconds();
     let achieved = (run.all.requests as f64) / secs;
     let rate = match (&m.open_model, m.load.rate_rps) {

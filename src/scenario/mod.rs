@@ -7,6 +7,7 @@
 pub mod check;
 pub mod feeder;
 pub mod file;
+pub mod suite;
 pub mod template;
 pub mod units;
 pub mod validate;

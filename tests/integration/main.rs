@@ -12,6 +12,7 @@ mod flows;
 mod gate;
 mod history;
 mod html;
+mod import;
 mod monitor;
 mod record;
 mod run;
