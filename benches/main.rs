@@ -139,6 +139,7 @@ fn result(names: usize, seed: u64) -> RunResult {
         requests,
         samples: Vec::new(),
         learned: None,
+        imported: None,
     }
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::report::Format;
+use crate::report::{Format, ReportFile};
 
 /// Performance-regression gate: load a service, measure it, compare with a baseline, decide.
 #[derive(Debug, Parser)]
@@ -49,6 +49,9 @@ pub enum Command {
     Compare(CompareArgs),
     /// Merge the results of a sharded run (`run --shard i/N`) into one result, exactly.
     Merge(MergeArgs),
+    /// Turn another tool's output (criterion, hyperfine, k6, JMeter, Artillery) into a result
+    /// that `compare`, baselines and the reports work on.
+    Import(ImportArgs),
     /// Preflight, run, compare with the baseline, decide, report, exit with the verdict's code.
     Gate(GateArgs),
     /// Re-render a stored result, or its comparison with a baseline, in any format (no load).
@@ -72,6 +75,9 @@ pub enum Command {
     ///
     /// e.g. `loadgate man > loadgate.1 && man ./loadgate.1`
     Man,
+    /// After the deploy: watch live counts (Prometheus, a /metrics page or a command) for a window,
+    /// judge them against objectives and the time before, and roll back on a certain breach.
+    Watch(WatchArgs),
 }
 
 /// `loadgate init`.
@@ -97,6 +103,29 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `loadgate watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Watch file (TOML; docs/watch.md, schemas/watch.schema.json).
+    pub file: PathBuf,
+    /// Length of the watch, overriding the file's `window.duration` (e.g. 5m, 20s).
+    #[arg(long, value_name = "DURATION")]
+    pub window: Option<String>,
+    /// Time between polls, overriding the file's `window.poll` (e.g. 15s, 1s).
+    #[arg(long, value_name = "DURATION")]
+    pub poll: Option<String>,
+    /// Write the JSON report (each signal's time series and the verdict) to this file atomically
+    /// instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Which verdict exits 1.
+    #[arg(long, value_enum, default_value = "critical")]
+    pub fail_on: FailOn,
+    /// What to do with the verdict.
+    #[command(flatten)]
+    pub actions: Box<ActionArgs>,
 }
 
 /// `loadgate stress`.
@@ -275,8 +304,24 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
     /// Write the report to this file (atomically) instead of stdout; the table still goes to stdout.
+    /// Several reports at once: `--report FORMAT=FILE`.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// Report files beside the one of `--format`/`--output` (for `run`, `merge`, `compare`, `report`,
+/// `gate`).
+#[derive(Debug, Args, Default)]
+pub struct ReportsArgs {
+    /// Also write a report in FORMAT to FILE, atomically; repeat for several, e.g.
+    /// `--report markdown=perf.md --report html=perf.html --report junit=junit.xml`.
+    /// FORMAT: table, json, markdown, html, junit.
+    #[arg(long = "report", value_name = "FORMAT=FILE")]
+    pub files: Vec<ReportFile>,
+    /// Where the HTML report will be published (an http(s) URL): the Markdown report (PR comment,
+    /// job summary) links to it.
+    #[arg(long, value_name = "URL", env = "LOADGATE_REPORT_URL")]
+    pub report_url: Option<String>,
 }
 
 /// `loadgate run`.
@@ -304,6 +349,9 @@ pub struct RunArgs {
     /// Report output.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// More report files.
+    #[command(flatten)]
+    pub reports: ReportsArgs,
 }
 
 /// `loadgate merge`.
@@ -321,12 +369,46 @@ pub struct MergeArgs {
     /// Report output.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// More report files.
+    #[command(flatten)]
+    pub reports: ReportsArgs,
+}
+
+/// `loadgate import`.
+#[derive(Debug, Args)]
+#[command(after_help = "Formats:\n  \
+    criterion  target/criterion (or a benchmark's `new` folder): one row per benchmark, time per iteration; each criterion sample is a window\n  \
+    hyperfine  `hyperfine --export-json FILE`: one row per command, every run kept\n  \
+    k6         `k6 run --out json=FILE`: http_req_duration points in per-second windows, rows from the `name` tag, errors from http_req_failed\n  \
+    jmeter     a JTL in CSV with its header (timeStamp in ms, elapsed, label, success)\n  \
+    artillery  `artillery run --output FILE` (Artillery 2): per-period summaries only, so its latency rows are judged on thresholds alone, without a noise guard\n\n\
+See docs/import.md.")]
+pub struct ImportArgs {
+    /// Format of the files: criterion, hyperfine, k6, jmeter or artillery.
+    #[arg(id = "import_format", value_name = "FORMAT", value_parser = parse_format)]
+    pub format: crate::result::imported::Format,
+    /// The tool's output files (for criterion, `target/criterion` or a benchmark's folder).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Write the result here (atomically); never one of the inputs.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Name of the result (a baseline of it is `baselines/<name>.json`); defaults to the format.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Report output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+fn parse_format(s: &str) -> Result<crate::result::imported::Format, String> {
+    s.parse()
 }
 
 /// `loadgate record`.
 #[derive(Debug, Args)]
 pub struct RecordArgs {
-    /// Scenario file (TOML).
+    /// Scenario file (TOML), or a `[suite]` file whose command runs a benchmark suite (docs/import.md).
     pub scenario: PathBuf,
     /// Target selection.
     #[command(flatten)]
@@ -383,6 +465,9 @@ pub struct CompareArgs {
     /// Report output.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// More report files.
+    #[command(flatten)]
+    pub reports: ReportsArgs,
 }
 
 /// `loadgate report`.
@@ -403,12 +488,15 @@ pub struct ReportArgs {
     /// Report output.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// More report files.
+    #[command(flatten)]
+    pub reports: ReportsArgs,
 }
 
 /// `loadgate gate`.
 #[derive(Debug, Args)]
 pub struct GateArgs {
-    /// Scenario file (TOML).
+    /// Scenario file (TOML), or a `[suite]` file whose command runs a benchmark suite (docs/import.md).
     pub scenario: PathBuf,
     /// Target selection.
     #[command(flatten)]
@@ -419,6 +507,15 @@ pub struct GateArgs {
     /// Folder of baselines.
     #[arg(long, value_name = "DIR", default_value = crate::baseline::DEFAULT_DIR)]
     pub baselines: PathBuf,
+    /// Judge this stored result instead of loading the target: a `run --out` file, or the
+    /// `merge --out` of a sharded run. The same verdict, reports and actions as a live gate, minus
+    /// the load (so no confirmation re-run for a suspect regression).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["paired", "target", "demo", "monitor_pid", "danger_accept_invalid_certs"]
+    )]
+    pub result: Option<PathBuf>,
     /// Also write the full run result as JSON.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -446,6 +543,9 @@ pub struct GateArgs {
     /// Report output.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// More report files.
+    #[command(flatten)]
+    pub reports: ReportsArgs,
     /// What to do with the verdict: rollback hook, PR comment, CI outputs, notifications (boxed: the
     /// flags are many, and `Command` should stay small).
     #[command(flatten)]

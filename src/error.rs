@@ -29,6 +29,19 @@ pub enum Error {
     /// The run history (`--history`, `loadgate history`).
     #[error(transparent)]
     History(#[from] crate::history::HistoryError),
+    /// Another tool's output cannot be imported.
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
+    /// A baseline and a result that cannot be compared (another tool's, another unit).
+    #[error("cannot compare {} with {}: {problem}", result.display(), baseline.display())]
+    Incomparable {
+        /// Baseline file.
+        baseline: PathBuf,
+        /// Result file.
+        result: PathBuf,
+        /// Why, and the fix.
+        problem: String,
+    },
     /// A flag value is invalid or flags conflict.
     #[error("{flag}: {problem}")]
     Flag {
@@ -81,6 +94,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The watch file.
+    #[error(transparent)]
+    WatchFile(#[from] crate::watch::FileError),
+    /// The watch's source cannot be used.
+    #[error(transparent)]
+    WatchSource(#[from] crate::watch::SourceError),
+    /// A report could not be rendered.
+    #[error(transparent)]
+    Render(#[from] crate::report::junit::JunitError),
     /// Writing to stdout failed (other than a closed pipe).
     #[error("cannot write to stdout: {0}")]
     Stdout(#[source] std::io::Error),

@@ -11,9 +11,10 @@
 //!
 //! | module | may import |
 //! | --- | --- |
-//! | `scenario` | `result::metric` (metric names) |
+//! | `scenario` | `result::metric` (metric names), `result::imported` (a suite's format) |
 //! | `result` | nothing (leaf data) |
 //! | `load` | `scenario`, `result` |
+//! | `import` | `result`, `scenario::suite` (other tools' output turned into results; a suite run) |
 //! | `baseline` | `result`, `scenario` (to check a baseline matches its scenario) |
 //! | `compare` | `scenario`, `result`, `baseline` |
 //! | `verdict` | `compare`, `result` |
@@ -21,6 +22,7 @@
 //! | `report` | the data types of the stages above |
 //! | `action` | `verdict`, `report`, `compare` (the status carried by the verdict's reasons) |
 //! | `pipeline` | `compare`, `result` (the gate's measuring loop, fed runs by its caller) |
+//! | `watch` | `verdict` (its outcome), `sample::prometheus` (the text parser), `scenario::units`, `load::target` (URL redaction), `action` (durations in messages) |
 //! | `commands` | everything |
 //!
 //! goose appears only in `load/goose.rs`, comfy-table only in `report/table.rs`, sysinfo only in
@@ -38,6 +40,7 @@ pub mod exit;
 pub mod fsutil;
 pub mod history;
 pub mod http;
+pub mod import;
 pub mod load;
 pub mod logging;
 pub mod pipeline;
@@ -48,3 +51,4 @@ pub mod scenario;
 pub mod secret;
 pub mod terminal;
 pub mod verdict;
+pub mod watch;

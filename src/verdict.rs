@@ -207,6 +207,7 @@ mod tests {
             noise: String::new(),
             runs: (1, 1),
             unstable,
+            confirmed: false,
         }
     }
 

@@ -1,6 +1,6 @@
 //! The sticky PR comment's body: a hidden marker that finds it again on the next run, then the
-//! Markdown report (verdict, reasons worst first, the table of metrics), capped below GitHub's
-//! limit. Pure text; `github.rs` sends it.
+//! Markdown report (verdict and worst rows, the table of gated metrics, the per-request rows
+//! folded), capped below GitHub's limit. Pure text; `github.rs` sends it.
 
 /// GitHub refuses a comment body longer than this many characters.
 pub const GITHUB_LIMIT: usize = 65_536;

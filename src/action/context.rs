@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::compare::Status;
 use crate::report::junit::JunitError;
-use crate::report::{self, Format, Judged, Report};
+use crate::report::{self, Judged, Report};
 use crate::result::RunResult;
 use crate::verdict::Outcome;
 
@@ -88,12 +88,13 @@ pub struct Files {
 
 impl ActionContext {
     /// Renders the reports the actions need and collects the worst rows, from the judged run.
-    /// `warn_fails` is `--fail-on warn` (a warning is then a JUnit failure, as it fails the build).
+    /// `options.warn_fails` is `--fail-on warn` (a warning is then a JUnit failure, as it fails the
+    /// build); `options.report_url` links the Markdown report to the published HTML one.
     pub fn new(
         run: &RunResult,
         judged: Judged<'_>,
         exit_code: u8,
-        warn_fails: bool,
+        options: &report::Options,
         files: Files,
     ) -> Self {
         let report = Report {
@@ -130,8 +131,8 @@ impl ActionContext {
             scenario: run.meta.scenario_name.clone(),
             outcome: verdict.outcome,
             exit_code,
-            markdown: report::render(&report, Format::Markdown),
-            junit: report::junit::render(&report, warn_fails).map_err(Arc::new),
+            markdown: report::markdown::render(&report, options.report_url.as_deref()),
+            junit: report::junit::render(&report, options.warn_fails).map_err(Arc::new),
             report_json: files.report_json.map(absolute),
             result_json: files.result_json.map(absolute),
             worst,

@@ -27,7 +27,45 @@ pub fn check(r: &RunResult) -> Result<(), String> {
     for (name, s) in &r.requests {
         stats(&format!("requests.{name}"), s)?;
     }
-    duration(r)
+    duration(r)?;
+    learned(r)
+}
+
+/// A learned τ or MDE that is negative, not a number or absurdly large would silently widen or
+/// narrow every later gate's noise guard: stop instead.
+fn learned(r: &RunResult) -> Result<(), String> {
+    let Some(l) = &r.learned else { return Ok(()) };
+    if l.runs == 0 {
+        return Err("`learned.runs` is zero".into());
+    }
+    // τ is a standard deviation of log values: 10 would mean runs differing by e^10, nothing real.
+    // An MDE is a relative change: a very noisy metric's may be large, never negative.
+    let maps = [
+        ("tau", &l.tau, 10.0, "a run-to-run spread (0 to 10)"),
+        (
+            "observed_tau",
+            &l.observed_tau,
+            10.0,
+            "a run-to-run spread (0 to 10)",
+        ),
+        (
+            "expected_mde",
+            &l.expected_mde,
+            f64::MAX,
+            "a relative change (0 or more)",
+        ),
+    ];
+    for (field, map, most, what) in maps {
+        for (metric, v) in map {
+            if !v.is_finite() || *v < 0.0 || *v > most {
+                return Err(format!(
+                    "`learned.{field}.{}` is {v}, not {what}",
+                    metric.name()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn stats(label: &str, s: &RequestStats) -> Result<(), String> {
@@ -111,6 +149,8 @@ fn duration(r: &RunResult) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::result::learned::Learned;
+    use crate::result::metric::Metric;
     use crate::result::{testing, Window};
 
     /// One request name, `windows` windows of 10 requests (1 error each), 1 s each.
@@ -135,13 +175,30 @@ mod tests {
         r
     }
 
+    fn learned_with(metric: Metric, tau: f64) -> Learned {
+        let mut l = Learned {
+            runs: 3,
+            host_fingerprint: "h".into(),
+            tau: Default::default(),
+            observed_tau: Default::default(),
+            expected_mde: Default::default(),
+            not_gated: Vec::new(),
+        };
+        l.tau.insert(Metric::P50, 0.02);
+        l.tau.insert(metric, tau);
+        l
+    }
+
     /// A way to damage a sound result, and what the message must say.
     type Damage = (fn(&mut RunResult), &'static str);
 
     #[test]
     fn every_count_and_the_duration_must_agree_with_the_windows() {
         assert_eq!(check(&sound(3)), Ok(()));
-        let damaged: [Damage; 6] = [
+        let mut with_tau = sound(3);
+        with_tau.learned = Some(learned_with(Metric::P95, 0.03));
+        assert_eq!(check(&with_tau), Ok(()));
+        let damaged: [Damage; 8] = [
             (
                 |r| r.all.histogram.record(5),
                 "`all.histogram` holds 1 latencies but its windows hold 0",
@@ -177,6 +234,14 @@ mod tests {
             (
                 |r| r.meta.load.window_ms = 0,
                 "`meta.load.window_ms` is zero",
+            ),
+            (
+                |r| r.learned = Some(learned_with(Metric::P95, -3.0)),
+                "`learned.tau.p95` is -3",
+            ),
+            (
+                |r| r.learned = Some(learned_with(Metric::P99, f64::NAN)),
+                "`learned.tau.p99` is NaN",
             ),
         ];
         for (damage, needle) in damaged {

@@ -133,6 +133,53 @@ pub fn check_matches(
     Ok(())
 }
 
+/// Checks that a stored result (`gate --result`) can be judged against `baseline` for `scenario`:
+/// the same scenario and version of it, the same window width (the noise guard's unit), and a
+/// whole run rather than one shard of it.
+pub fn check_stored(
+    run: &RunResult,
+    path: &Path,
+    baseline: &RunResult,
+    baseline_path: &Path,
+    scenario: &Scenario,
+) -> Result<(), BaselineError> {
+    let refuse = |problem: String| BaselineError::StoredResult {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let m = &run.meta;
+    if m.scenario_name != scenario.name {
+        return Err(refuse(format!(
+            "it was measured for scenario `{}`, not `{}` ({}); pass the result of a run of {}",
+            m.scenario_name,
+            scenario.name,
+            scenario.path.display(),
+            scenario.path.display()
+        )));
+    }
+    if m.scenario_hash != scenario.hash {
+        return Err(refuse(format!(
+            "it was measured with another version of scenario `{}` ({}) than the one given; run the current scenario again",
+            scenario.name,
+            scenario.path.display()
+        )));
+    }
+    let (w, bw) = (m.load.window_ms, baseline.meta.load.window_ms);
+    if w != bw {
+        return Err(refuse(format!(
+            "its windows are {w} ms wide and those of baseline {} are {bw} ms; the noise guard compares windows of one width, so measure both with the same `load.window`",
+            baseline_path.display()
+        )));
+    }
+    if let Some(shard) = m.shard {
+        return Err(refuse(format!(
+            "it is shard {shard} of a sharded run and carries about 1/{} of its load; merge the shards first (`loadgate merge`) and gate the merged result",
+            shard.count
+        )));
+    }
+    Ok(())
+}
+
 /// Writes `result` as the baseline at `path`, atomically.
 pub fn save(path: &Path, result: &RunResult) -> Result<(), BaselineError> {
     let mut json =
@@ -240,6 +287,14 @@ pub enum BaselineError {
         recorded_for: String,
         /// Name of the scenario being run.
         name: String,
+    },
+    /// A stored result cannot be gated against this baseline and scenario (`gate --result`).
+    #[error("cannot gate the stored result {}: {problem}", path.display())]
+    StoredResult {
+        /// The result file.
+        path: PathBuf,
+        /// What does not match, naming both sides, and the fix.
+        problem: String,
     },
     /// Serialization failed.
     #[error("cannot encode the result: {0}; this is a bug in loadgate, please report it")]

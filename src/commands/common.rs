@@ -5,12 +5,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::cli::{KnobArgs, OutputArgs, TargetArgs};
+use crate::cli::{KnobArgs, OutputArgs, ReportsArgs, TargetArgs};
 use crate::error::Error;
 use crate::fsutil::write_atomic;
 use crate::load::demo::{self, DemoKnobs, DemoServer};
 use crate::load::{self, target, Provenance, Target};
-use crate::report::{self, Format, Report};
+use crate::report::{self, Format, Report, ReportFile};
 use crate::result::RunResult;
 use crate::sample::process::{ProcessSampler, Service};
 use crate::sample::prometheus::PrometheusSampler;
@@ -372,32 +372,147 @@ pub fn print(text: &str) -> Result<(), Error> {
     }
 }
 
-/// Emits the report: the chosen format to `--output` or stdout; with `--output`, the table also goes
-/// to stdout so a human sees the result.
-pub fn emit(report: &Report<'_>, output: &OutputArgs) -> Result<(), Error> {
-    let text = report::render(report, output.format);
+/// Every report file a command writes (`--output`, `--report`), for [`refuse_overlaps`] and
+/// [`preflight_outputs`].
+pub fn report_paths<'a>(output: &'a OutputArgs, reports: &'a ReportsArgs) -> Vec<Option<&'a Path>> {
+    std::iter::once(output.output.as_deref())
+        .chain(reports.files.iter().map(|f| Some(f.path.as_path())))
+        .collect()
+}
+
+/// Checks `--report` and `--report-url` before any load: stdout holds the `--format` report alone
+/// (two reports there could not be told apart), and the URL is one a reader can open.
+pub fn check_reports(reports: &ReportsArgs) -> Result<(), Error> {
+    use crate::fsutil::{destination, Destination};
+    if let Some(f) = reports
+        .files
+        .iter()
+        .find(|f| destination(&f.path) == Destination::Stdout)
+    {
+        return Err(Error::Flag {
+            flag: "--report",
+            problem: format!(
+                "`{}={}` puts a report on stdout, where the --format report goes; use `--format {}` for stdout, or give --report a file",
+                f.format.name(),
+                f.path.display(),
+                f.format.name()
+            ),
+        });
+    }
+    if let Some(u) = &reports.report_url {
+        let ok = url::Url::parse(u)
+            .ok()
+            .is_some_and(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some());
+        if !ok {
+            return Err(Error::Flag {
+                flag: "--report-url",
+                problem: format!(
+                    "`{u}` is not an http(s) URL; give the address where the HTML report is published, e.g. https://ci.example.com/run/42/perf.html"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The rendering options of a command's reports.
+pub fn options(reports: &ReportsArgs, warn_fails: bool) -> report::Options {
+    report::Options {
+        warn_fails,
+        report_url: reports.report_url.clone(),
+    }
+}
+
+/// What [`emit`] wrote, and what it could not.
+#[derive(Debug, Default)]
+pub struct Emitted {
+    /// Report files written (not stdout).
+    pub written: Vec<ReportFile>,
+    /// Failures, each naming its file.
+    pub failed: Vec<Error>,
+}
+
+impl Emitted {
+    /// The first failure as the error (the others printed now), or `Ok`.
+    pub fn result(self) -> Result<(), Error> {
+        let mut failed = self.failed.into_iter();
+        let first = failed.next();
+        for e in failed {
+            eprintln!("error: {e}");
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    /// The JSON reports written to stored files, which can be read back and handed on
+    /// (`/dev/null` or a pipe cannot).
+    pub fn json_files(&self) -> Vec<&Path> {
+        self.written
+            .iter()
+            .filter(|f| f.format == Format::Json)
+            .map(|f| f.path.as_path())
+            .filter(|p| {
+                matches!(
+                    crate::fsutil::destination(p),
+                    crate::fsutil::Destination::Atomic(_)
+                )
+            })
+            .collect()
+    }
+}
+
+/// Emits the reports: the `--format` report to `--output` or stdout (with `--output FILE`, the
+/// table also goes to stdout so a human sees the result), then every `--report` file, each written
+/// atomically. Every report that can be written is; the failures are returned, not fatal to the
+/// others.
+pub fn emit(
+    report: &Report<'_>,
+    output: &OutputArgs,
+    reports: &[ReportFile],
+    options: &report::Options,
+) -> Emitted {
+    let mut done = Emitted::default();
     let to_stdout = |p: &Path| crate::fsutil::destination(p) == crate::fsutil::Destination::Stdout;
-    match &output.output {
-        // `--output -`: the chosen format is the stdout, with no table beside it.
-        Some(path) if to_stdout(path) => print(&text),
-        Some(path) => {
-            // The table reaches stdout even when the file cannot be written: the human reading the
-            // log still sees the result.
-            let written = write_atomic(path, text.as_bytes());
-            if written.is_ok() {
+    let main = output
+        .output
+        .as_ref()
+        .filter(|p| !to_stdout(p))
+        .map(|p| ReportFile {
+            format: output.format,
+            path: p.clone(),
+        });
+    // The table reaches stdout even when a file cannot be written: the human reading the log
+    // still sees the result.
+    let stdout_format = match main {
+        Some(_) => Format::Table,
+        None => output.format,
+    };
+    for file in main.iter().chain(reports) {
+        let written = report::render_with(report, file.format, options)
+            .map_err(Error::from)
+            .and_then(|text| Ok(write_atomic(&file.path, text.as_bytes())?));
+        match written {
+            Ok(()) => {
                 eprintln!(
                     "loadgate: wrote {} report to {}",
-                    format_name(output.format),
-                    path.display()
+                    format_name(file.format),
+                    file.path.display()
                 );
+                done.written.push(file.clone());
             }
-            let printed = print(&report::table::render_colored(report));
-            written?;
-            printed
+            Err(e) => done.failed.push(e),
         }
-        None if output.format == Format::Table => print(&report::table::render_colored(report)),
-        None => print(&text),
     }
+    // Colour only on stdout: a file keeps the plain table.
+    let printed = match stdout_format {
+        Format::Table => print(&report::table::render_colored(report)),
+        _ => report::render_with(report, stdout_format, options)
+            .map_err(Error::from)
+            .and_then(|text| print(&text)),
+    };
+    if let Err(e) = printed {
+        done.failed.push(e);
+    }
+    done
 }
 
 fn format_name(f: Format) -> &'static str {
@@ -406,6 +521,7 @@ fn format_name(f: Format) -> &'static str {
         Format::Json => "JSON",
         Format::Markdown => "Markdown",
         Format::Html => "HTML",
+        Format::Junit => "JUnit",
     }
 }
 
@@ -483,4 +599,64 @@ fn calibration_noise(
         }
     }
     Ok((Some(Noise::calibrated(&c)), None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reports(files: &[&str], url: Option<&str>) -> ReportsArgs {
+        ReportsArgs {
+            files: files.iter().map(|f| f.parse().unwrap()).collect(),
+            report_url: url.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn every_report_that_can_be_written_is_and_each_failure_names_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (md, bad, xml) = (
+            dir.path().join("a.md"),
+            dir.path().join("missing/b.html"),
+            dir.path().join("c.xml"),
+        );
+        let specs: Vec<String> = [("markdown", &md), ("html", &bad), ("junit", &xml)]
+            .iter()
+            .map(|(f, p)| format!("{f}={}", p.display()))
+            .collect();
+        let specs: Vec<&str> = specs.iter().map(String::as_str).collect();
+        let r = reports(&specs, Some("https://ci.example.com/r.html"));
+        let (base, run, c, v) = crate::report::fixture::judged();
+        let report = Report {
+            run: &run,
+            judged: Some(crate::report::Judged {
+                baseline: &base,
+                comparison: &c,
+                verdict: &v,
+            }),
+        };
+        let output = OutputArgs {
+            format: Format::Table,
+            output: None,
+        };
+        let done = emit(&report, &output, &r.files, &options(&r, false));
+        assert_eq!(done.written.len(), 2);
+        assert_eq!(done.failed.len(), 1);
+        assert!(done.failed[0].to_string().contains("missing/b.html"));
+        let text = std::fs::read_to_string(&md).unwrap();
+        assert!(text.contains("[full HTML report](https://ci.example.com/r.html)"));
+        assert!(std::fs::read_to_string(&xml).unwrap().starts_with("<?xml"));
+        assert!(done.json_files().is_empty());
+    }
+
+    #[test]
+    fn a_report_on_stdout_or_a_url_no_one_can_open_is_refused() {
+        assert!(check_reports(&reports(&["json=r.json"], Some("https://x.test/r.html"))).is_ok());
+        let e = check_reports(&reports(&["json=-"], None)).unwrap_err();
+        assert!(e.to_string().contains("use `--format json`"), "{e}");
+        for url in ["perf.html", "file:///tmp/perf.html", "javascript:alert(1)"] {
+            let e = check_reports(&reports(&[], Some(url))).unwrap_err();
+            assert!(e.to_string().contains("is not an http(s) URL"), "{e}");
+        }
+    }
 }

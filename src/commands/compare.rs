@@ -14,8 +14,10 @@ use crate::scenario::validate;
 use crate::verdict::Verdict;
 
 pub fn run(args: CompareArgs) -> Result<u8, Error> {
+    common::check_reports(&args.reports)?;
+    let outputs = common::report_paths(&args.output, &args.reports);
     common::refuse_overlaps(
-        &[args.output.output.as_deref()],
+        &outputs,
         &[
             Some(args.baseline.as_path()),
             Some(args.result.as_path()),
@@ -23,14 +25,15 @@ pub fn run(args: CompareArgs) -> Result<u8, Error> {
             args.calibration.as_deref(),
         ],
     )?;
-    common::preflight_outputs(&[args.output.output.as_deref()])?;
+    common::preflight_outputs(&outputs)?;
     let j = judge(
         &args.baseline,
         &args.result,
         args.scenario.as_deref(),
         args.calibration.as_deref(),
     )?;
-    common::emit(&j.report(), &args.output)?;
+    let options = common::options(&args.reports, args.fail_on == crate::cli::FailOn::Warn);
+    common::emit(&j.report(), &args.output, &args.reports.files, &options).result()?;
     Ok(exit_code(j.verdict.outcome, args.fail_on))
 }
 
@@ -70,6 +73,13 @@ pub fn judge(
 ) -> Result<Judgement, Error> {
     let baseline = crate::baseline::load(baseline_path)?;
     let result = crate::baseline::load_result(result_path)?;
+    if let Some(problem) = crate::compare::incomparable(&baseline, &result) {
+        return Err(Error::Incomparable {
+            baseline: baseline_path.to_path_buf(),
+            result: result_path.to_path_buf(),
+            problem,
+        });
+    }
     let policy = match scenario {
         Some(path) => Policy::from_gate(&crate::scenario::load(path)?.gate),
         None => default_policy(),

@@ -1,7 +1,8 @@
 //! `loadgate gate`: preflight (scenario, actions, baseline, calibration, outputs, target) → load →
 //! compare (with a confirmation run for a suspect regression, a rerun for an unstable run) → verdict
-//! → reports → actions → exit code. What CI calls. The exit code is the verdict's: an action that
-//! fails is reported and changes nothing.
+//! → reports → actions → exit code. What CI calls. With `--result FILE` a stored (or merged) result
+//! takes the load's place, and everything after it is the same. The exit code is the verdict's:
+//! an action that fails is reported and changes nothing.
 
 use crate::action::context::Files;
 use crate::action::{self, ActionContext, CiOutputs, Plan};
@@ -12,7 +13,7 @@ use crate::compare::{Comparison, Policy};
 use crate::error::Error;
 use crate::exit;
 use crate::fsutil::write_atomic;
-use crate::pipeline::{judge_runs, Judge};
+use crate::pipeline::{judge_runs, judge_stored, Judge};
 use crate::report::{Format, Judged, Report};
 use crate::result::RunResult;
 use crate::scenario::units::parse_duration;
@@ -20,6 +21,10 @@ use crate::verdict::{decide, Outcome};
 use std::path::PathBuf;
 
 pub async fn run(args: GateArgs) -> Result<u8, Error> {
+    if let Some(suite) = crate::scenario::suite::load(&args.scenario)? {
+        let plan = action::prepare(action_settings(&args.actions)?, &action::Env::capture())?;
+        return run_suite(&args, &suite, &plan).await;
+    }
     let scenario = common::load_scenario(&args.scenario, &args.target)?;
     let settings = action::Settings {
         secrets: scenario.secrets.clone(),
@@ -45,6 +50,7 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
         Some(&beside),
         Some(&base),
     )?;
+    common::check_reports(&args.reports)?;
     common::one_on_stdout(args.out.as_deref(), args.output.output.as_deref())?;
     common::refuse_overlaps(
         &outputs(&args),
@@ -53,22 +59,47 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
             Some(path.as_path()),
             Some(beside.as_path()),
             args.calibration.as_deref(),
+            args.result.as_deref(),
         ],
     )?;
-    common::preflight_outputs(&[
-        args.out.as_deref(),
-        args.output.output.as_deref(),
-        args.actions.actions_json.as_deref(),
-    ])?;
+    common::preflight_outputs(&outputs(&args))?;
     history::preflight(args.history.as_deref(), &scenario.name)?;
+    let stored_run = match &args.result {
+        Some(p) => {
+            let run = baseline::load_result(p)?;
+            baseline::check_stored(&run, p, &base, &path, &scenario)?;
+            Some(run)
+        }
+        None => None,
+    };
     let policy = Policy::from_gate(&scenario.gate);
-    let resolved = common::resolve_target(&args.target, &scenario).await?;
     let judge = Judge {
         baseline: &base,
         policy: &policy,
         noise: &noise,
         confirmations: args.confirm,
     };
+    if let (Some(run), Some(p)) = (stored_run, &args.result) {
+        eprintln!(
+            "loadgate: judging the stored result {} against {} (no load, so no confirmation re-run)",
+            p.display(),
+            path.display()
+        );
+        let mut comparison = judge_stored(judge, &run);
+        comparison.notes.extend(noise_note);
+        let stored = store(&args, &run);
+        return Ok(conclude(
+            &args,
+            &plan,
+            &base,
+            &run,
+            &comparison,
+            stored,
+            ", stored result",
+        )
+        .await);
+    }
+    let resolved = common::resolve_target(&args.target, &scenario).await?;
     let judged = judge_runs(
         judge,
         async || common::measure(&scenario, &resolved).await,
@@ -93,13 +124,10 @@ async fn run_paired(
 ) -> Result<u8, Error> {
     // A bad `--paired` URL is a flag error: refuse it before the candidate is probed or loaded.
     crate::load::Target::parse(base_url, "--paired")?;
+    common::check_reports(&args.reports)?;
     common::one_on_stdout(args.out.as_deref(), args.output.output.as_deref())?;
     common::refuse_overlaps(&outputs(args), &[Some(args.scenario.as_path())])?;
-    common::preflight_outputs(&[
-        args.out.as_deref(),
-        args.output.output.as_deref(),
-        args.actions.actions_json.as_deref(),
-    ])?;
+    common::preflight_outputs(&outputs(args))?;
     history::preflight(args.history.as_deref(), &scenario.name)?;
     let resolved = common::resolve_target(&args.target, scenario).await?;
     if let Err(e) =
@@ -124,14 +152,81 @@ async fn run_paired(
     .await)
 }
 
-/// Every file the gate writes, for [`common::refuse_overlaps`].
-fn outputs(args: &GateArgs) -> [Option<&std::path::Path>; 4] {
+/// The gate on a `[suite]`: every run (the first, a confirmation) runs the suite's command again.
+async fn run_suite(
+    args: &GateArgs,
+    suite: &crate::scenario::suite::Suite,
+    plan: &Plan,
+) -> Result<u8, Error> {
+    if args.paired.is_some() {
+        return Err(Error::Flag {
+            flag: "--paired",
+            problem:
+                "a [suite] runs its own command and cannot alternate two builds: drop --paired"
+                    .to_string(),
+        });
+    }
+    if args.result.is_some() {
+        return Err(Error::Flag {
+            flag: "--result",
+            problem: "a [suite] gate runs its command; to judge a result imported elsewhere, use `loadgate compare --scenario SUITE BASELINE RESULT`".to_string(),
+        });
+    }
+    let path = args
+        .baseline
+        .clone()
+        .unwrap_or_else(|| baseline::path_for(&args.baselines, &suite.name));
+    let base = baseline::load(&path)?;
+    crate::commands::suite::check_baseline(&base, &path, suite)?;
+    let beside =
+        baseline::calibration::path_for(path.parent().unwrap_or(&args.baselines), &suite.name);
+    let (noise, noise_note) = common::noise_for(
+        None,
+        args.calibration.as_deref(),
+        Some(&beside),
+        Some(&base),
+    )?;
+    common::check_reports(&args.reports)?;
+    common::one_on_stdout(args.out.as_deref(), args.output.output.as_deref())?;
+    common::refuse_overlaps(
+        &outputs(args),
+        &[
+            Some(args.scenario.as_path()),
+            Some(path.as_path()),
+            Some(beside.as_path()),
+            args.calibration.as_deref(),
+        ],
+    )?;
+    common::preflight_outputs(&outputs(args))?;
+    history::preflight(args.history.as_deref(), &suite.name)?;
+    let policy = Policy::from_gate(&suite.gate);
+    let judge = Judge {
+        baseline: &base,
+        policy: &policy,
+        noise: &noise,
+        confirmations: args.confirm,
+    };
+    let (pooled, mut comparison, _) = judge_runs(
+        judge,
+        async || crate::commands::suite::measure(suite).await,
+        |line| eprintln!("loadgate: {line}"),
+    )
+    .await?;
+    comparison.notes.extend(noise_note);
+    let stored = store(args, &pooled);
+    Ok(conclude(args, plan, &base, &pooled, &comparison, stored, ", suite").await)
+}
+
+/// Every file the gate writes, for [`common::refuse_overlaps`] and [`common::preflight_outputs`].
+fn outputs(args: &GateArgs) -> Vec<Option<&std::path::Path>> {
     [
         args.out.as_deref(),
-        args.output.output.as_deref(),
         args.actions.actions_json.as_deref(),
         args.actions.junit.as_deref(),
     ]
+    .into_iter()
+    .chain(common::report_paths(&args.output, &args.reports))
+    .collect()
 }
 
 /// What became of the files the gate writes before its verdict.
@@ -205,29 +300,33 @@ async fn conclude(
         judged: Some(judged),
     };
     let mut failed = stored.failed;
-    let emitted = reported(common::emit(&report, &args.output), &mut failed);
+    let warn_fails = args.fail_on == FailOn::Warn;
+    let options = common::options(&args.reports, warn_fails);
+    let mut emitted = common::emit(&report, &args.output, &args.reports.files, &options);
+    for e in emitted.failed.drain(..) {
+        reported(Err(e), &mut failed);
+    }
     let code = final_code(exit_code(verdict.outcome, args.fail_on), failed);
+    if annotate(args, &action::Env::capture()) {
+        annotations(&report, args.output.format, args.output.output.as_deref());
+    }
     eprintln!(
         "loadgate: verdict {} (exit {code}{mode})",
         verdict.outcome.name()
     );
     if !plan.is_empty() || args.actions.actions_json.is_some() {
-        let report_json = match (emitted, args.output.format, &args.output.output) {
-            // Only a stored file can be read back and handed on; `/dev/null` or a pipe cannot.
-            (true, Format::Json, Some(p)) if stored_file(p) => Some(p.clone()),
-            _ => None,
-        };
-        let report_json_written = report_json.clone();
+        // Only a stored file can be read back and handed on; `/dev/null` or a pipe cannot.
+        let json_reports = emitted.json_files();
+        let report_json = json_reports.first().map(|p| p.to_path_buf());
         let files = Files {
             report_json,
             result_json: stored.result_json,
         };
-        let warn_fails = args.fail_on == FailOn::Warn;
-        let ctx = ActionContext::new(run, judged, code, warn_fails, files);
+        let ctx = ActionContext::new(run, judged, code, &options, files);
         let outcomes = plan.run(ctx).await;
         // A summary that cannot reach stderr has nowhere else to go.
         let _ = action::summarize(&outcomes, &mut std::io::stderr().lock());
-        if let Some(path) = &report_json_written {
+        for path in json_reports {
             // The JSON report file carries the outcomes too (a report on stdout is already printed:
             // there they go to stderr and `--actions-json` only).
             if let Err(e) = embed_outcomes(path, &outcomes) {
@@ -242,6 +341,30 @@ async fn conclude(
         }
     }
     code
+}
+
+/// Whether to print GitHub annotations: in GitHub Actions, unless `--no-ci-outputs`.
+fn annotate(args: &GateArgs, env: &action::Env) -> bool {
+    !args.actions.no_ci_outputs && env.get("GITHUB_ACTIONS") == Some("true")
+}
+
+/// Prints the `::error::`/`::warning::` lines of the verdict. GitHub reads them from stdout; when
+/// stdout carries a machine-readable report (`--format json` without `--output`), they go to stderr,
+/// which the runner reads too, so the report stays parseable.
+fn annotations(report: &Report<'_>, format: Format, output: Option<&std::path::Path>) {
+    let text = crate::report::annotations::render(report);
+    if text.is_empty() {
+        return;
+    }
+    let stdout_is_table = format == Format::Table
+        || output
+            .is_some_and(|p| crate::fsutil::destination(p) != crate::fsutil::Destination::Stdout);
+    if stdout_is_table {
+        // A closed stdout loses the annotations only; the verdict stands.
+        let _ = common::print(&text);
+    } else {
+        eprint!("{text}");
+    }
 }
 
 fn stored_file(p: &std::path::Path) -> bool {
@@ -273,7 +396,7 @@ fn embed_outcomes(path: &std::path::Path, outcomes: &[action::ActionOutcome]) ->
 
 /// `ActionArgs` → validated action settings (durations parsed, webhooks collected). What depends on
 /// the environment (token, PR, hook on disk) is checked by `action::prepare`.
-fn action_settings(a: &ActionArgs) -> Result<action::Settings, Error> {
+pub(crate) fn action_settings(a: &ActionArgs) -> Result<action::Settings, Error> {
     let ActionArgs {
         rollback_hook,
         rollback_hook_args,

@@ -10,11 +10,12 @@ use crate::report::Report;
 pub fn run(args: MergeArgs) -> Result<u8, Error> {
     let inputs: Vec<Option<&std::path::Path>> =
         args.results.iter().map(|p| Some(p.as_path())).collect();
-    common::refuse_overlaps(
-        &[Some(args.out.as_path()), args.output.output.as_deref()],
-        &inputs,
-    )?;
-    common::preflight_outputs(&[Some(args.out.as_path()), args.output.output.as_deref()])?;
+    common::check_reports(&args.reports)?;
+    let outputs: Vec<_> = std::iter::once(Some(args.out.as_path()))
+        .chain(common::report_paths(&args.output, &args.reports))
+        .collect();
+    common::refuse_overlaps(&outputs, &inputs)?;
+    common::preflight_outputs(&outputs)?;
     let mut parts = Vec::with_capacity(args.results.len());
     for path in &args.results {
         parts.push((path.clone(), crate::baseline::load(path)?));
@@ -54,6 +55,9 @@ pub fn run(args: MergeArgs) -> Result<u8, Error> {
             judged: None,
         },
         &args.output,
-    )?;
+        &args.reports.files,
+        &common::options(&args.reports, false),
+    )
+    .result()?;
     Ok(exit::PASS)
 }

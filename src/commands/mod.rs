@@ -8,6 +8,7 @@ mod demo;
 mod docs;
 mod gate;
 mod history;
+mod import;
 mod init;
 mod merge;
 mod paired;
@@ -15,6 +16,8 @@ mod record;
 mod report;
 mod run;
 mod stress;
+mod suite;
+mod watch;
 
 use crate::cli::Command;
 use crate::error::Error;
@@ -27,6 +30,7 @@ pub async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Record(a) => record::run(a).await,
         Command::Compare(a) => compare::run(a),
         Command::Merge(a) => merge::run(a),
+        Command::Import(a) => import::run(a),
         Command::Gate(a) => gate::run(a).await,
         Command::Calibrate(a) => calibrate::run(a).await,
         Command::Baselines(c) => baselines::run(c),
@@ -36,5 +40,6 @@ pub async fn dispatch(command: Command) -> Result<u8, Error> {
         Command::Stress(a) => stress::run(a).await,
         Command::Completions(a) => docs::completions(a),
         Command::Man => docs::man(),
+        Command::Watch(a) => watch::run(a).await,
     }
 }

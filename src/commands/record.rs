@@ -24,8 +24,7 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
                 .to_string(),
         });
     }
-    let scenario = common::load_scenario(&args.scenario, &args.target)?;
-    let path = baseline::path_for(&args.baselines, &scenario.baseline_name());
+    let suite = crate::scenario::suite::load(&args.scenario)?;
     if !args.baselines.is_dir() && args.baselines == std::path::Path::new(baseline::DEFAULT_DIR) {
         // The default folder is the project's: make it, as `git init` would. A folder the user
         // named and that does not exist is more likely a typo, and stays an error.
@@ -47,6 +46,11 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
             ),
         });
     }
+    if let Some(suite) = suite {
+        return crate::commands::suite::record(&args, &suite).await;
+    }
+    let scenario = common::load_scenario(&args.scenario, &args.target)?;
+    let path = baseline::path_for(&args.baselines, &scenario.baseline_name());
     common::preflight_outputs(&[Some(&path)])?;
     let resolved = common::resolve_target(&args.target, &scenario).await?;
     let runs = measure_all(&scenario, &resolved, args.runs).await;

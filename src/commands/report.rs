@@ -9,8 +9,10 @@ use crate::exit;
 use crate::report::Report;
 
 pub fn run(args: ReportArgs) -> Result<u8, Error> {
+    common::check_reports(&args.reports)?;
+    let outputs = common::report_paths(&args.output, &args.reports);
     common::refuse_overlaps(
-        &[args.output.output.as_deref()],
+        &outputs,
         &[
             Some(args.result.as_path()),
             args.baseline.as_deref(),
@@ -18,7 +20,8 @@ pub fn run(args: ReportArgs) -> Result<u8, Error> {
             args.calibration.as_deref(),
         ],
     )?;
-    common::preflight_outputs(&[args.output.output.as_deref()])?;
+    common::preflight_outputs(&outputs)?;
+    let options = common::options(&args.reports, false);
     match &args.baseline {
         Some(baseline) => {
             let j = compare::judge(
@@ -27,7 +30,7 @@ pub fn run(args: ReportArgs) -> Result<u8, Error> {
                 args.scenario.as_deref(),
                 args.calibration.as_deref(),
             )?;
-            common::emit(&j.report(), &args.output)?;
+            common::emit(&j.report(), &args.output, &args.reports.files, &options).result()?;
         }
         None => {
             let run = crate::baseline::load_result(&args.result)?;
@@ -37,7 +40,10 @@ pub fn run(args: ReportArgs) -> Result<u8, Error> {
                     judged: None,
                 },
                 &args.output,
-            )?;
+                &args.reports.files,
+                &options,
+            )
+            .result()?;
         }
     }
     Ok(exit::PASS)

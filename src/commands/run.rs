@@ -37,11 +37,12 @@ pub async fn run(args: RunArgs) -> Result<u8, Error> {
         None => None,
     };
     common::one_on_stdout(args.out.as_deref(), args.output.output.as_deref())?;
-    common::refuse_overlaps(
-        &[args.out.as_deref(), args.output.output.as_deref()],
-        &[Some(args.scenario.as_path())],
-    )?;
-    common::preflight_outputs(&[args.out.as_deref(), args.output.output.as_deref()])?;
+    common::check_reports(&args.reports)?;
+    let outputs: Vec<_> = std::iter::once(args.out.as_deref())
+        .chain(common::report_paths(&args.output, &args.reports))
+        .collect();
+    common::refuse_overlaps(&outputs, &[Some(args.scenario.as_path())])?;
+    common::preflight_outputs(&outputs)?;
     history::preflight(args.history.as_deref(), &scenario.name)?;
     let resolved = common::resolve_target(&args.target, &scenario).await?;
     let result = common::measure_shard(&scenario, &resolved, shard).await;
@@ -57,7 +58,10 @@ pub async fn run(args: RunArgs) -> Result<u8, Error> {
             judged: None,
         },
         &args.output,
-    )?;
+        &args.reports.files,
+        &common::options(&args.reports, false),
+    )
+    .result()?;
     if let Some(e) = common::nothing_sent(&scenario, &result) {
         return Err(e);
     }

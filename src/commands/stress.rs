@@ -134,6 +134,12 @@ fn settings(a: &StressArgs, scenario: &Scenario) -> Result<Settings, Error> {
 }
 
 pub async fn run(args: StressArgs) -> Result<u8, Error> {
+    if args.output.format == Format::Junit {
+        return Err(Error::Flag {
+            flag: "--format",
+            problem: "the stress report has no JUnit form (it has no gated metrics per test case); use table, json, markdown or html".to_string(),
+        });
+    }
     let scenario = common::load_scenario(&args.scenario, &args.target)?;
     let settings = settings(&args, &scenario)?;
     let path = store::path_for(&args.baselines, &scenario.baseline_name());

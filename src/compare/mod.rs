@@ -114,6 +114,9 @@ pub struct Comparison {
     pub runs: (usize, usize),
     /// Why the candidate run is unfit to judge (outlier seconds), if it is.
     pub unstable: Option<String>,
+    /// The candidate pools a confirmation re-run of a suspect regression (`gate --confirm`).
+    #[serde(default)]
+    pub confirmed: bool,
 }
 
 /// How one comparison is made.
@@ -130,7 +133,13 @@ pub struct Settings<'a> {
 /// Compares `run` with `baseline`. Either side may pool several runs (their windows concatenated,
 /// `meta.run_windows` telling where each run starts).
 pub fn compare(baseline: &RunResult, run: &RunResult, settings: Settings<'_>) -> Comparison {
+    let adapted = settings.policy.adapted_to(baseline, run);
+    let settings = Settings {
+        policy: &adapted,
+        ..settings
+    };
     let policy = settings.policy;
+    let benchmark = baseline.is_benchmark() || run.is_benchmark();
     let names: BTreeSet<&String> = baseline
         .requests
         .keys()
@@ -165,6 +174,8 @@ pub fn compare(baseline: &RunResult, run: &RunResult, settings: Settings<'_>) ->
             Metric::ALL
                 .into_iter()
                 .filter(|m| !m.is_service() || monitored || policy.gates(*m))
+                // A benchmark's iterations per second is its mean time per iteration, inverted.
+                .filter(|m| !(benchmark && *m == Metric::Throughput))
                 .collect()
         } else {
             per_request.clone()
@@ -185,6 +196,14 @@ pub fn compare(baseline: &RunResult, run: &RunResult, settings: Settings<'_>) ->
     .into_iter()
     .flatten()
     .collect();
+    let mut rows = rows;
+    // A micro-benchmark's histograms hold nanoseconds; rows speak µs like every other result.
+    for r in &mut rows {
+        if r.metric.unit() == Unit::Micros {
+            r.baseline = r.baseline.map(|v| v * baseline.micros_per_unit());
+            r.run = r.run.map(|v| v * run.micros_per_unit());
+        }
+    }
     let mut notes = notes(baseline, run);
     if let Some(l) = &baseline.learned {
         let skipped: Vec<String> = l
@@ -212,6 +231,7 @@ pub fn compare(baseline: &RunResult, run: &RunResult, settings: Settings<'_>) ->
         noise: settings.noise.source.clone(),
         runs: (baseline.runs(), run.runs()),
         unstable: stability::unstable(run),
+        confirmed: false,
     }
 }
 
@@ -256,8 +276,15 @@ fn notes(baseline: &RunResult, run: &RunResult) -> Vec<String> {
             bh.cpu_model, bh.cpus, rh.cpu_model, rh.cpus
         ));
     }
-    if baseline.meta.load != run.meta.load {
+    // An import's load settings are its length and sample width, not a load loadgate applied.
+    let imported = baseline.imported.is_some() || run.imported.is_some();
+    if baseline.meta.load != run.meta.load && !imported {
         notes.push("the baseline and the run used different load settings".to_string());
+    }
+    for (r, who) in [(baseline, "baseline"), (run, "run")] {
+        if let Some(i) = &r.imported {
+            notes.push(format!("the {who} was {}", i.describe()));
+        }
     }
     for (r, who) in [(baseline, "baseline"), (run, "run")] {
         if let Some(why) = &r.meta.stopped_early {
@@ -299,7 +326,11 @@ fn judge_row(
 ) -> Row {
     let policy = settings.policy;
     let req = request.map(String::as_str);
-    let gated = policy.gates(metric) && gateable;
+    // Several benchmarks pooled mean nothing together: each is gated on its own row.
+    let pooled_benchmarks = req.is_none()
+        && (s.baseline.is_benchmark() || s.run.is_benchmark())
+        && s.baseline.requests.len().max(s.run.requests.len()) > 1;
+    let gated = policy.gates(metric) && gateable && !pooled_benchmarks;
     let (thresholds, can_fail) = policy.for_row(req, metric);
     if metric.is_service() {
         // CPU is warn-only (docs/statistics.md §6): it follows load and code paths too closely to fail a build.
@@ -328,7 +359,28 @@ fn judge_row(
         (out.status, out.reason) = (short, side.to_string());
         return out;
     };
-    let need = metric.min_requests();
+    if s.baseline.is_benchmark() || s.run.is_benchmark() {
+        // A benchmark's values are its harness's samples (windows), not iterations.
+        let need = metric.min_samples();
+        let samples = (
+            s.b.map_or(0, |x| x.windows.len()),
+            s.r.map_or(0, |x| x.windows.len()),
+        );
+        if samples.0 < need || samples.1 < need {
+            out.status = Status::Info;
+            (out.gated, out.can_fail) = (false, false);
+            out.reason = format!(
+                "reported, not gated: {metric} needs {need} samples on each side (baseline {}, run {}); raise the harness's sample count (criterion's `sample_size`, hyperfine's `--runs`)",
+                samples.0, samples.1
+            );
+            return out;
+        }
+    }
+    let need = if s.baseline.is_benchmark() || s.run.is_benchmark() {
+        0
+    } else {
+        metric.min_requests()
+    };
     let counts = (s.b.map_or(0, |x| x.requests), s.r.map_or(0, |x| x.requests));
     // A run that completed few requests because most of them failed (a hung or dead service) is the
     // clearest regression there is: its error rate is still judged, by the same interval test, which
@@ -401,6 +453,9 @@ fn guarded(
     rv: f64,
     out: &mut Row,
 ) -> (Status, String) {
+    if s.baseline.summaries_only() || s.run.summaries_only() {
+        return thresholds_only(metric, thresholds, can_fail, bv, rv);
+    }
     let (Some(eb), Some(er)) = (
         s.eb.and_then(|e| e.get(&metric)),
         s.er.and_then(|e| e.get(&metric)),
@@ -479,6 +534,51 @@ fn guarded(
         Call::PassInconclusive => (Status::Pass, format!("{worse:+.1}%: within noise, but a regression of {} could hide in it (MDE {:.0}%)", thresholds.critical, j.mde * 100.0)),
     };
     (result.0, format!("{}{noisy}", result.1))
+}
+
+/// A row of a result that keeps only per-period summaries (Artillery): its within-run noise is
+/// unknown, so the change is held against the thresholds alone, and the reason says so.
+fn thresholds_only(
+    metric: Metric,
+    thresholds: crate::scenario::Thresholds,
+    can_fail: bool,
+    bv: f64,
+    rv: f64,
+) -> (Status, String) {
+    let lower = metric.direction() == Direction::LowerIsWorse;
+    let sign = if lower { -1.0 } else { 1.0 };
+    let d = sign * (rv.max(1e-9).ln() - bv.max(1e-9).ln());
+    let lt = LogThresholds::new(thresholds, lower);
+    let worse = if lower {
+        (1.0 - (-d).exp()) * 100.0
+    } else {
+        (d.exp() - 1.0) * 100.0
+    };
+    let why = "thresholds only: the result keeps only per-period summaries, so no noise guard can judge it";
+    if d >= lt.critical && can_fail {
+        (
+            Status::Critical,
+            format!(
+                "{worse:+.1}% worse, beyond the critical threshold {} ({why})",
+                thresholds.critical
+            ),
+        )
+    } else if d >= lt.warn {
+        (
+            Status::Warn,
+            format!(
+                "{worse:+.1}% worse, beyond the warn threshold {} ({why})",
+                thresholds.warn
+            ),
+        )
+    } else if d <= -lt.warn {
+        (Status::Improved, format!("{:.1}% better ({why})", -worse))
+    } else {
+        (
+            Status::Pass,
+            format!("{worse:+.1}%: within the thresholds ({why})"),
+        )
+    }
 }
 
 fn interval_text(i: Option<(f64, f64)>) -> String {
@@ -757,7 +857,30 @@ pub fn confirm(first: &Comparison, second: &Comparison, mut pooled: Comparison) 
     } else {
         format!("a confirmation run confirmed: {}", confirmed.join(", "))
     });
+    pooled.confirmed = true;
     pooled
+}
+
+/// Why two results cannot be compared at all (another tool's results, another unit), or `None`.
+pub fn incomparable(baseline: &RunResult, run: &RunResult) -> Option<String> {
+    let origin = |r: &RunResult| {
+        r.imported.as_ref().map_or_else(
+            || "loadgate's own load".to_string(),
+            |i| format!("{} output", i.format),
+        )
+    };
+    let (b, r) = (origin(baseline), origin(run));
+    if b != r {
+        return Some(format!(
+            "the baseline holds {b} and the result {r}: compare results of one kind (record a new baseline from the same tool)"
+        ));
+    }
+    if baseline.micros_per_unit() != run.micros_per_unit() {
+        return Some(
+            "the baseline and the result store their times in different units (ns and µs): re-import both with this version of loadgate".to_string(),
+        );
+    }
+    None
 }
 
 /// Whether a comparison calls for a confirmation run: something is suspect and nothing is decisive.
@@ -783,6 +906,9 @@ pub fn show(metric: Metric, v: f64) -> String {
         Unit::CpuPercent => format!("{v:.1}% CPU"),
     }
 }
+
+#[cfg(test)]
+mod imported_tests;
 
 #[cfg(test)]
 mod few_requests_tests {

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::result::metric::Metric;
+use crate::result::RunResult;
 use crate::scenario::{GateSpec, Slo, Thresholds};
 
 /// An error-rate change below 0.1 percentage points is never a warning, and below 0.5 points never
@@ -49,6 +50,27 @@ impl Policy {
             Some(t) => (*t, true),
             None => (self.thresholds, request.is_none()),
         }
+    }
+
+    /// The policy as it applies to this pair of results. For benchmarks (time per iteration) every
+    /// benchmark is its own row that may fail the build, as the aggregate may (the family's size
+    /// sets the Bonferroni level, so more benchmarks do not mean more false alarms); the latency
+    /// floor, which is about network jitter, does not apply; and throughput, the mean inverted, is
+    /// not gated twice. Load results keep the policy as it is.
+    pub fn adapted_to(&self, baseline: &RunResult, run: &RunResult) -> Policy {
+        let mut p = self.clone();
+        if !(baseline.is_benchmark() || run.is_benchmark()) {
+            return p;
+        }
+        p.metrics.retain(|m| *m != Metric::Throughput);
+        p.latency_floor_us = 0.0;
+        for name in baseline.requests.keys().chain(run.requests.keys()) {
+            let per = p.overrides.entry(name.clone()).or_default();
+            for &m in &p.metrics {
+                per.entry(m).or_insert(p.thresholds);
+            }
+        }
+        p
     }
 
     /// Whether `metric` decides the verdict.

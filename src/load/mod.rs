@@ -182,6 +182,7 @@ pub async fn run(
         requests,
         samples: Vec::new(),
         learned: None,
+        imported: None,
     })
 }
 

@@ -122,6 +122,32 @@ pub async fn judge_runs<E>(
     }
 }
 
+/// Judges a stored run (`gate --result`: a `run --out` file, or the merge of a sharded run) as
+/// [`judge_runs`] judges a first live run, minus what only a live load can do: an unstable run is
+/// not measured again (the verdict says it is unstable), and a suspect regression has no
+/// confirmation re-run, which a note says, naming the rows the verdict rests on alone.
+pub fn judge_stored(judge: Judge<'_>, run: &RunResult) -> Comparison {
+    let settings = Settings {
+        policy: judge.policy,
+        noise: judge.noise,
+        z_beta: Z_BETA,
+    };
+    let mut comparison = compare(judge.baseline, run, settings);
+    if needs_confirmation(&comparison) {
+        let suspects: Vec<String> = comparison
+            .rows
+            .iter()
+            .filter(|r| r.gated && r.suspect)
+            .map(|r| format!("{} {}", r.request.as_deref().unwrap_or("all"), r.metric))
+            .collect();
+        comparison.notes.push(format!(
+            "suspect regression in {}: a live gate would confirm it with another run, but a stored result has no confirmation re-run, so the verdict rests on this run alone",
+            suspects.join(", ")
+        ));
+    }
+    comparison
+}
+
 /// Whether a row is critical beyond any doubt, so that no rerun or confirmation may overturn it.
 fn decisive_critical(c: &Comparison) -> bool {
     c.rows

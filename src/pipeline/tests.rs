@@ -127,6 +127,49 @@ fn a_suspect_run_that_the_confirmation_does_not_repeat_is_not_critical() {
 }
 
 #[test]
+fn a_stored_run_is_judged_as_a_first_live_run_and_says_it_had_no_confirmation() {
+    let base = baseline(&MIX);
+    let policy = policy();
+    let noise = Noise::learned(base.learned.as_ref().expect("learned"));
+    let judge = Judge {
+        baseline: &base,
+        policy: &policy,
+        noise: &noise,
+        confirmations: 1,
+    };
+    let suspect = mix(1.16, 10);
+    let stored = judge_stored(judge, &suspect);
+    let live = compare(
+        &base,
+        &suspect,
+        Settings {
+            policy: &policy,
+            noise: &noise,
+            z_beta: Z_BETA,
+        },
+    );
+    assert!(needs_confirmation(&live), "the fixture is a suspect run");
+    assert_eq!(
+        stored.rows, live.rows,
+        "the same rows as a live gate's first run"
+    );
+    assert!(
+        stored
+            .notes
+            .iter()
+            .any(|n| n.contains("no confirmation re-run")),
+        "{:?}",
+        stored.notes
+    );
+    let unchanged = judge_stored(judge, &mix(1.0, 11));
+    assert!(
+        !unchanged.notes.iter().any(|n| n.contains("confirmation")),
+        "{:?}",
+        unchanged.notes
+    );
+}
+
+#[test]
 fn a_stalled_run_is_measured_again_and_the_rerun_is_judged() {
     let base = baseline(&MIX);
     let mut levels = vec![1.0; 20];

@@ -5,6 +5,7 @@
 //! Every piece of user data (scenario, request names, URLs, messages) goes through [`escape`]. The
 //! page is also well-formed XML (void elements self-closed), so tests can parse it whole.
 
+use crate::compare::Status;
 use crate::report::charts::{self, Chart, Colour, Line, XAxis};
 use crate::report::{
     headline, interval, mde, rate_warning, row_change, value, visible_rows, Report,
@@ -30,7 +31,7 @@ tr.s-incomplete td{background:#f3e5f5}tr.s-improved td{background:#e3f2fd}\
 .note{background:#fff8e1;border-left:4px solid #f9a825;padding:6px 10px;margin:6px 0;font-size:14px}\
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(540px,1fr));gap:12px}\
 figure{margin:0;background:#fff;border:1px solid #ddd;padding:4px}\
-figure svg{width:100%;height:auto}\
+figure svg{width:100%;height:auto}figure.change{max-width:780px;margin:8px 0}\
 footer{color:#777;font-size:12px;margin-top:24px}";
 
 /// HTML-escapes text for element content and attribute values.
@@ -120,7 +121,7 @@ fn run_table(run: &RunResult) -> String {
     let mut out = String::from(
         "<table>\n<tr><th>request</th><th>requests</th><th>errors</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>\n",
     );
-    let us = |v: u64| escape(&format_micros(v as f64));
+    let us = |v: u64| escape(&format_micros(v as f64 * run.micros_per_unit()));
     let rows = run
         .requests
         .iter()
@@ -184,6 +185,17 @@ fn figures(charts: &[Chart]) -> String {
     out
 }
 
+/// Request names with a warn or critical row, in name order.
+fn flagged_requests(c: &crate::compare::Comparison) -> Vec<&str> {
+    let names: std::collections::BTreeSet<&str> = c
+        .rows
+        .iter()
+        .filter(|r| matches!(r.status, Status::Warn | Status::Critical))
+        .filter_map(|r| r.request.as_deref())
+        .collect();
+    names.into_iter().collect()
+}
+
 /// Renders the HTML report: headline, comparison (or the run's statistics), notes, then charts.
 pub fn render(report: &Report<'_>) -> String {
     let run = report.run;
@@ -208,7 +220,13 @@ pub fn render(report: &Report<'_>) -> String {
     match report.judged {
         Some(j) => {
             body.push_str("<h2>Comparison with the baseline</h2>\n");
-            for r in &j.verdict.reasons {
+            // A reason with a row is that row's "why"; only those with none are listed apart.
+            for r in j.verdict.reasons.iter().filter(|r| {
+                !j.comparison
+                    .rows
+                    .iter()
+                    .any(|row| row.request == r.request && row.metric.name() == r.metric)
+            }) {
                 body.push_str(&format!(
                     "<p><span class=\"verdict {0}\">{0}</span> {1} {2}: {3}</p>\n",
                     r.status.name(),
@@ -216,6 +234,13 @@ pub fn render(report: &Report<'_>) -> String {
                     escape(&r.metric),
                     escape(&r.message)
                 ));
+            }
+            if let Some(svg) = crate::report::change_chart::svg(&j.comparison.rows) {
+                body.push_str(
+                    "<p class=\"meta\">Each gated metric's change with its 95% interval; dashed lines at ±10% and ±20% \
+                     (the default warn and critical thresholds).</p>\n",
+                );
+                body.push_str(&format!("<figure class=\"change\">{svg}</figure>\n"));
             }
             body.push_str(&comparison_table(&j));
             body.push_str(&format!(
@@ -237,6 +262,17 @@ pub fn render(report: &Report<'_>) -> String {
         body.push_str("<p class=\"meta\">Solid: this run. Dashed: the baseline.</p>\n");
     }
     body.push_str(&figures(&crate::report::series::all(run, baseline)));
+    if let Some(j) = report.judged {
+        let flagged = flagged_requests(j.comparison);
+        if !flagged.is_empty() {
+            body.push_str("<h2>Requests that warned or failed</h2>\n");
+            let charts: Vec<Chart> = flagged
+                .iter()
+                .map(|name| crate::report::series::request_latency_over_time(run, baseline, name))
+                .collect();
+            body.push_str(&figures(&charts));
+        }
+    }
     page(&format!("loadgate — {name}"), &body)
 }
 
@@ -392,9 +428,22 @@ mod tests {
         assert!(!html.to_lowercase().contains("<script"), "unescaped script");
         assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
         assert!(html.contains("a &amp; &lt;b&gt;"));
-        // Latency, HDR, throughput, errors, RSS, CPU.
+        // The change chart; latency, HDR, throughput, errors, RSS, CPU; then the latency of each
+        // of the two requests, which both regressed.
         let charts = svgs(&html);
-        assert_eq!(charts.len(), 6);
+        assert_eq!(charts.len(), 9);
+        assert!(html.contains("<figure class=\"change\"><svg"));
+        assert!(html.contains("Requests that warned or failed"));
+        assert!(html.contains("Latency of `ok` per window"));
+        // Every reason is said once: in its row's "why" cell, not in a list above the table too.
+        for r in &v.reasons {
+            assert_eq!(
+                html.matches(&escape(&r.message)).count(),
+                1,
+                "{}",
+                r.message
+            );
+        }
         for svg in &charts {
             roxmltree::Document::parse(svg).unwrap();
         }

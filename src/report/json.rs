@@ -29,6 +29,8 @@ struct JsonReport<'a> {
 #[derive(Serialize)]
 struct Summary<'a> {
     meta: &'a Meta,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    imported: Option<&'a crate::result::imported::Imported>,
     all: Stats<'a>,
     requests: BTreeMap<&'a str, Stats<'a>>,
 }
@@ -68,6 +70,7 @@ fn summary(run: &crate::result::RunResult) -> Summary<'_> {
     let secs = run.measured_seconds();
     Summary {
         meta: &run.meta,
+        imported: run.imported.as_ref(),
         all: stats(&run.all, secs),
         requests: run
             .requests

@@ -1,5 +1,6 @@
-//! JUnit XML (`gate --junit FILE`): one test case per gated metric, for CI test viewers. The only
-//! user of quick-junit. Pure like every renderer; the action in `action/ci.rs` writes the file.
+//! JUnit XML (`gate --junit FILE`, `--report junit=FILE`, `report --format junit`): one test case
+//! per gated metric, for CI test viewers. The only user of quick-junit. Pure like every renderer;
+//! the action in `action/ci.rs` and `--report` write the file.
 //!
 //! How statuses map, so that the test viewer agrees with the exit code:
 //! - critical → `<failure type="critical">`;
@@ -11,12 +12,14 @@
 //!
 //! Verdict-level reasons that belong to no row (an unstable run, too many metrics unjudged) become
 //! their own test case, so the file never shows all green when the gate failed.
-//! The failure message carries the numbers: baseline, run, change and the 95% interval.
+//! The failure message carries the numbers: baseline, run, change and the 95% interval. The suite
+//! carries the measured time and the run's start (`time`, `timestamp`), and says when the verdict
+//! pooled a confirmation re-run.
 
 use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 
 use crate::compare::{Row, Status};
-use crate::report::{interval, row_change, value, Report};
+use crate::report::{decides, interval, row_change, value, Report};
 
 /// The JUnit report could not be serialized.
 #[derive(Debug, thiserror::Error)]
@@ -26,17 +29,33 @@ pub struct JunitError(#[source] Box<dyn std::error::Error + Send + Sync>);
 /// Renders the JUnit XML of a judged report (an unjudged one gives an empty suite).
 /// `warn_fails`: `--fail-on warn` was given.
 pub fn render(report: &Report<'_>, warn_fails: bool) -> Result<String, JunitError> {
-    let scenario = report.run.meta.scenario_name.as_str();
+    let meta = &report.run.meta;
+    let scenario = meta.scenario_name.as_str();
     let mut suite = TestSuite::new(scenario);
+    // The suite took as long as the measured load (all pooled runs); the metrics are judged in no
+    // time of their own, so the cases carry none (a viewer would add them up).
+    let time = std::time::Duration::from_millis(meta.measured_duration_ms);
+    suite.set_time(time);
+    let started = chrono::DateTime::parse_from_rfc3339(&meta.started_at).ok();
+    if let Some(t) = started {
+        suite.set_timestamp(t);
+    }
     if let Some(j) = report.judged {
         suite.add_property(Property::new("verdict", j.verdict.outcome.name()));
-        for row in j.comparison.rows.iter().filter(|r| r.gated) {
+        let candidates = j.comparison.runs.1;
+        suite.add_property(Property::new("candidate_runs", candidates.to_string()));
+        if j.comparison.confirmed {
+            suite.set_system_out(format!(
+                "judged on {candidates} pooled candidate runs: the first showed a suspect regression, and a confirmation re-run was measured and pooled with it before the verdict"
+            ));
+        }
+        for row in j.comparison.rows.iter().filter(|r| decides(r)) {
             suite.add_test_case(case(scenario, row, warn_fails));
         }
         let orphan = j.verdict.reasons.iter().filter(|r| {
             r.status == Status::Incomplete
                 && !j.comparison.rows.iter().any(|row| {
-                    row.gated && row.request == r.request && row.metric.name() == r.metric
+                    decides(row) && row.request == r.request && row.metric.name() == r.metric
                 })
         });
         for r in orphan {
@@ -51,6 +70,10 @@ pub fn render(report: &Report<'_>, warn_fails: bool) -> Result<String, JunitErro
         }
     }
     let mut out = quick_junit::Report::new("loadgate");
+    out.set_time(time);
+    if let Some(t) = started {
+        out.set_timestamp(t);
+    }
     out.add_test_suite(suite);
     out.to_string().map_err(|e| JunitError(Box::new(e)))
 }
@@ -154,6 +177,51 @@ mod tests {
             !pass.contains("<failure") && !pass.contains("<error"),
             "{pass}"
         );
+    }
+
+    #[test]
+    fn the_suite_has_its_time_and_timestamp_and_shows_a_confirmation_run() {
+        let (base, run, c, v) = crate::report::fixture::judged();
+        let xml = render(
+            &Report {
+                run: &run,
+                judged: Some(crate::report::Judged {
+                    baseline: &base,
+                    comparison: &c,
+                    verdict: &v,
+                }),
+            },
+            false,
+        )
+        .unwrap();
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let suite = doc
+            .descendants()
+            .find(|n| n.has_tag_name("testsuite"))
+            .unwrap();
+        assert_eq!(suite.attribute("time"), Some("30.000"), "{xml}");
+        assert_eq!(
+            suite.attribute("timestamp"),
+            Some("2026-12-07T10:00:00.000+00:00"),
+            "{xml}"
+        );
+        assert!(xml.contains("name=\"candidate_runs\" value=\"2\""), "{xml}");
+        assert!(xml.contains("a confirmation re-run was measured"), "{xml}");
+        let mut single = c.clone();
+        single.confirmed = false;
+        let xml = render(
+            &Report {
+                run: &run,
+                judged: Some(crate::report::Judged {
+                    baseline: &base,
+                    comparison: &single,
+                    verdict: &v,
+                }),
+            },
+            false,
+        )
+        .unwrap();
+        assert!(!xml.contains("confirmation"), "{xml}");
     }
 
     #[test]

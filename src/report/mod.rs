@@ -1,7 +1,11 @@
 //! Stage 6a — render: every format from one [`Report`] value. Renderers are pure
 //! `fn(&Report) -> String`; writing to a file or stdout is the caller's job.
 
+pub mod annotations;
+pub mod change_chart;
 pub mod charts;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod history;
 pub mod html;
 pub mod json;
@@ -47,15 +51,103 @@ pub enum Format {
     Markdown,
     /// One self-contained HTML page with SVG charts (no script, no external URL).
     Html,
+    /// JUnit XML: one test case per gated metric, for CI test viewers.
+    Junit,
 }
 
-/// Renders `report` in `format`.
+impl Format {
+    /// The name used in flags (`--report markdown=perf.md`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Markdown => "markdown",
+            Format::Html => "html",
+            Format::Junit => "junit",
+        }
+    }
+}
+
+/// What some renderers need beyond the report itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// `--fail-on warn`: a warning is then a JUnit failure, as it fails the build.
+    pub warn_fails: bool,
+    /// Where the HTML report is published (`--report-url`): the Markdown report links to it.
+    pub report_url: Option<String>,
+}
+
+/// Renders `report` in `format`, with default [`Options`]. JUnit rendering cannot fail in
+/// practice (XML into memory); should it, the text is its error message, which names the bug.
 pub fn render(report: &Report<'_>, format: Format) -> String {
-    match format {
+    render_with(report, format, &Options::default()).unwrap_or_else(|e| e.to_string())
+}
+
+/// Renders `report` in `format` with `options`.
+pub fn render_with(
+    report: &Report<'_>,
+    format: Format,
+    options: &Options,
+) -> Result<String, junit::JunitError> {
+    Ok(match format {
         Format::Table => table::render(report),
         Format::Json => json::render(report),
-        Format::Markdown => markdown::render(report),
+        Format::Markdown => markdown::render(report, options.report_url.as_deref()),
         Format::Html => html::render(report),
+        Format::Junit => junit::render(report, options.warn_fails)?,
+    })
+}
+
+/// One `--report FORMAT=FILE`: a report to write to a file, atomically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportFile {
+    /// Format.
+    pub format: Format,
+    /// Destination (`-` for stdout).
+    pub path: std::path::PathBuf,
+}
+
+impl std::str::FromStr for ReportFile {
+    type Err = String;
+
+    /// `markdown=perf.md`; the format is one of [`Format`]'s names.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let formats = || {
+            [
+                Format::Table,
+                Format::Json,
+                Format::Markdown,
+                Format::Html,
+                Format::Junit,
+            ]
+        };
+        let names = formats().map(Format::name).join(", ");
+        let Some((name, path)) = s.split_once('=') else {
+            return Err(format!(
+                "`{s}` is not FORMAT=FILE; write e.g. `markdown=perf.md` (formats: {names})"
+            ));
+        };
+        let format = formats()
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(name.trim()))
+            .ok_or_else(|| format!("unknown report format `{name}`; use one of {names}"))?;
+        if path.trim().is_empty() {
+            return Err(format!(
+                "`{s}` names no file; write e.g. `{}=report.{}`",
+                format.name(),
+                match format {
+                    Format::Table => "txt",
+                    Format::Json => "json",
+                    Format::Markdown => "md",
+                    Format::Html => "html",
+                    Format::Junit => "xml",
+                }
+            ));
+        }
+        Ok(ReportFile {
+            format,
+            path: path.into(),
+        })
     }
 }
 
@@ -79,6 +171,12 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
             })
             .collect(),
     )
+}
+
+/// Whether a row takes part in the verdict: a gated row, or one critical anyway (an objective
+/// breached on a metric the baseline found too noisy to gate by change).
+pub fn decides(r: &Row) -> bool {
+    r.gated || r.status == Status::Critical
 }
 
 /// Rows worth a human's attention in a summary: the aggregate's metrics, and per-request rows that are
@@ -206,6 +304,23 @@ pub fn mde(r: &Row) -> String {
 /// One-line headline of a run: what, where, how much.
 pub fn headline(run: &RunResult) -> String {
     let m = &run.meta;
+    if let Some(i) = &run.imported {
+        // Another tool's load or benchmark: no users or rate of loadgate's to state, but where the
+        // numbers came from and (Artillery) what they cannot show.
+        let counted = if run.is_benchmark() {
+            "iterations"
+        } else {
+            "requests"
+        };
+        return format!(
+            "`{}`: {} {counted} in {} row(s), {} errors; {}",
+            m.scenario_name,
+            run.all.requests,
+            run.requests.len(),
+            run.all.errors.total(),
+            i.describe()
+        );
+    }
     let secs = run.measured_seconds();
     let achieved = (run.all.requests as f64) / secs;
     let rate = match (&m.open_model, m.load.rate_rps) {
@@ -300,6 +415,27 @@ mod tests {
         assert_eq!(count(1, "run"), "1 run");
         assert_eq!(count(3, "baseline run"), "3 baseline runs");
         assert_eq!(count(0, "stage"), "0 stages");
+    }
+
+    #[test]
+    fn report_files_parse_and_bad_ones_say_how_to_write_them() {
+        let r: ReportFile = "markdown=perf.md".parse().unwrap();
+        assert_eq!(r.format, Format::Markdown);
+        assert_eq!(r.path, std::path::PathBuf::from("perf.md"));
+        let r: ReportFile = "JUnit=out/a=b.xml".parse().unwrap();
+        assert_eq!(
+            (r.format, r.path.to_str()),
+            (Format::Junit, Some("out/a=b.xml"))
+        );
+        let e = "pdf=x.pdf".parse::<ReportFile>().unwrap_err();
+        assert!(
+            e.contains("unknown report format `pdf`") && e.contains("junit"),
+            "{e}"
+        );
+        let e = "perf.md".parse::<ReportFile>().unwrap_err();
+        assert!(e.contains("FORMAT=FILE"), "{e}");
+        let e = "html=".parse::<ReportFile>().unwrap_err();
+        assert!(e.contains("html=report.html"), "{e}");
     }
 
     #[test]

@@ -54,9 +54,21 @@ fn per_window(
     r: &RunResult,
     f: impl Fn(&crate::result::Window, f64) -> Option<f64>,
 ) -> Vec<(f64, f64)> {
+    per_window_of(r, None, f)
+}
+
+/// [`per_window`] for one request name (`None`: all requests together); no points when the run
+/// has no such request.
+fn per_window_of(
+    r: &RunResult,
+    request: Option<&str>,
+    f: impl Fn(&crate::result::Window, f64) -> Option<f64>,
+) -> Vec<(f64, f64)> {
     let w_s = r.meta.load.window_ms.max(1) as f64 / 1000.0;
-    let pts = r
-        .all
+    let Some(stats) = r.stats(request) else {
+        return Vec::new();
+    };
+    let pts = stats
         .windows
         .iter()
         .enumerate()
@@ -123,6 +135,33 @@ pub fn latency_over_time(run: &RunResult, baseline: Option<&RunResult>) -> Chart
     }
     chart(
         "Latency percentiles per window",
+        seconds_desc(),
+        "latency (ms)",
+        XAxis::Linear,
+        lines,
+    )
+}
+
+/// p50, p95 and p99 of each window of one request name, for a request that warned or failed.
+pub fn request_latency_over_time(
+    run: &RunResult,
+    baseline: Option<&RunResult>,
+    request: &str,
+) -> Chart {
+    let mut lines = Vec::new();
+    for (name, q, colour) in [
+        ("p50", 0.50, Colour::Blue),
+        ("p95", 0.95, Colour::Orange),
+        ("p99", 0.99, Colour::Red),
+    ] {
+        lines.extend(both(run, baseline, name, colour, |r| {
+            per_window_of(r, Some(request), |w, _| {
+                w.histogram.quantile_us(q).map(|us| us as f64 / 1e3)
+            })
+        }));
+    }
+    chart(
+        &format!("Latency of `{request}` per window"),
         seconds_desc(),
         "latency (ms)",
         XAxis::Linear,

@@ -94,7 +94,8 @@ pub struct Soak {
 /// Renders the report in `format`.
 pub fn render(r: &StressReport, format: Format) -> String {
     match format {
-        Format::Table => text(r, false),
+        // `stress --format junit` is refused before any load.
+        Format::Table | Format::Junit => text(r, false),
         Format::Markdown => text(r, true),
         // No charts for a search yet: the table, in a self-contained page.
         Format::Html => crate::report::html::history_page(

@@ -42,23 +42,28 @@ pub fn grid(header: &[&str], rows: Vec<Vec<String>>, right: &[usize]) -> String 
     crate::report::printable(&t.to_string()).into_owned()
 }
 
-fn stats_row(name: &str, s: &RequestStats, secs: f64) -> Vec<String> {
+fn stats_row(name: &str, s: &RequestStats, run: &crate::result::RunResult) -> Vec<String> {
     let l = &s.latency;
-    let us = |v: u64| format_micros(v as f64);
+    let scale = run.micros_per_unit();
+    // A benchmark's samples are not back to back in time: its rate is its own iterations per
+    // second of iterating, the mean time per iteration inverted.
+    let rate = if run.is_benchmark() {
+        1e6 / (l.mean_us * scale).max(1e-9)
+    } else {
+        s.requests.saturating_sub(s.errors.total()) as f64 / run.measured_seconds()
+    };
+    let us = |v: u64| format_micros(v as f64 * scale);
     vec![
         crate::report::printable(name).into_owned(),
         s.requests.to_string(),
         format!("{:.2}%", s.error_rate().unwrap_or(0.0) * 100.0),
-        format!(
-            "{:.1}",
-            s.requests.saturating_sub(s.errors.total()) as f64 / secs
-        ),
+        format!("{:.1}", rate),
         us(l.p50_us),
         us(l.p90_us),
         us(l.p95_us),
         us(l.p99_us),
         us(l.max_us),
-        format_micros(l.mean_us),
+        format_micros(l.mean_us * scale),
     ]
 }
 
@@ -162,7 +167,6 @@ fn colored_line(line: &str) -> String {
 
 fn render_text(report: &Report<'_>) -> String {
     let run = report.run;
-    let secs = run.measured_seconds();
     let mut out = format!("{}\n", headline(run));
     if let Some(w) = rate_warning(run) {
         out.push_str(&format!("warning: {w}\n"));
@@ -171,9 +175,9 @@ fn render_text(report: &Report<'_>) -> String {
         "request", "requests", "errors", "req/s", "p50", "p90", "p95", "p99", "max", "mean",
     ]);
     for (name, s) in &run.requests {
-        t.add_row(stats_row(name, s, secs));
+        t.add_row(stats_row(name, s, run));
     }
-    t.add_row(stats_row("all", &run.all, secs));
+    t.add_row(stats_row("all", &run.all, run));
     right(&mut t, 1);
     out.push_str(&format!("{t}\n"));
     let e = &run.all.errors;
@@ -273,7 +277,7 @@ pub fn baselines(entries: &[(&std::path::Path, &crate::result::RunResult)]) -> S
                 .unwrap_or_else(|| "-".to_string()),
             format!("{} ({} CPUs)", m.host.cpu_model, m.host.cpus),
             r.all.requests.to_string(),
-            format_micros(r.all.latency.p95_us as f64),
+            format_micros(r.all.latency.p95_us as f64 * r.micros_per_unit()),
             format!(
                 "{:.1}",
                 r.all.requests.saturating_sub(r.all.errors.total()) as f64 / r.measured_seconds()

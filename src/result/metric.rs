@@ -147,6 +147,19 @@ impl Metric {
         }
     }
 
+    /// Fewest harness samples for a benchmark's row to be gated: 10 for the median and mean (the
+    /// bootstrap's floor), and for a quantile q at least one sample beyond it, 1 / (1 − q): p95
+    /// needs 20, p99 100.
+    pub fn min_samples(self) -> usize {
+        match self {
+            Metric::P90 => 10,
+            Metric::P95 => 20,
+            Metric::P99 => 100,
+            Metric::Max => 1,
+            _ => 10,
+        }
+    }
+
     /// The metric's value for `stats` over `measured_seconds`; `None` when there is nothing to read.
     pub fn value_of(self, stats: &RequestStats, measured_seconds: f64) -> Option<f64> {
         let h = &stats.histogram;

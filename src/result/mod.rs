@@ -7,6 +7,7 @@ pub mod calibration;
 pub mod capacity;
 pub mod compact;
 pub mod histogram;
+pub mod imported;
 pub mod learned;
 pub mod merge;
 pub mod metric;
@@ -42,6 +43,10 @@ pub struct RunResult {
     /// in single results and in baselines recorded before loadgate learned them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub learned: Option<learned::Learned>,
+    /// Where a result made by another tool came from (`loadgate import`, a `[suite]`); absent for
+    /// loadgate's own runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<imported::Imported>,
 }
 
 /// Memory and CPU of the service over one run.
@@ -404,6 +409,9 @@ impl RunResult {
         };
         out.meta.run_windows = boundaries(first);
         for r in &runs[1..] {
+            // A benchmark's windows are samples whose width follows its run's length: the widest
+            // keeps the pooled duration covered by its windows.
+            out.meta.load.window_ms = out.meta.load.window_ms.max(r.meta.load.window_ms);
             out.meta.run_windows.extend(boundaries(r));
             out.meta.measured_duration_ms += r.meta.measured_duration_ms;
             out.meta.warmup_requests += r.meta.warmup_requests;
@@ -429,6 +437,25 @@ impl RunResult {
             o.target_rps = o.target_requests as f64 / secs;
         }
         Some(out)
+    }
+
+    /// Microseconds per unit of this result's histograms (1 unless an import stored nanoseconds).
+    pub fn micros_per_unit(&self) -> f64 {
+        self.imported
+            .as_ref()
+            .map_or(1.0, |i| i.value_unit.micros())
+    }
+
+    /// Whether each window is one harness sample of a benchmark (time per iteration), not a second.
+    pub fn is_benchmark(&self) -> bool {
+        self.imported
+            .as_ref()
+            .is_some_and(|i| i.measure == imported::Measure::TimePerIteration)
+    }
+
+    /// Whether the result holds only per-period summaries (thresholds only, no noise guard).
+    pub fn summaries_only(&self) -> bool {
+        self.imported.as_ref().is_some_and(|i| i.summaries_only)
     }
 
     /// Measured duration in seconds (never zero, to keep rates finite).
@@ -487,6 +514,7 @@ pub(crate) mod testing {
             requests: BTreeMap::new(),
             samples: Vec::new(),
             learned: None,
+            imported: None,
         }
     }
 

@@ -80,6 +80,39 @@ pub fn parse(text: &str) -> Scrape {
     })
 }
 
+/// Every sample of exposition text as (name, labels, value), a histogram's buckets flattened back
+/// into `NAME_bucket{le="…"}` series (how PromQL names them), for `loadgate watch`'s direct scrape.
+/// Lines the parser cannot read (a non-numeric value) are absent.
+pub fn flat_series(text: &str) -> Vec<(String, BTreeMap<String, String>, f64)> {
+    let mut out = Vec::new();
+    for s in parse(text).samples {
+        let labels: BTreeMap<String, String> = s
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        match s.value {
+            Value::Gauge(v) | Value::Counter(v) | Value::Untyped(v) => {
+                out.push((s.metric, labels, v));
+            }
+            Value::Histogram(buckets) => {
+                for b in buckets {
+                    let mut with_le = labels.clone();
+                    let le = if b.less_than.is_infinite() {
+                        "+Inf".to_string()
+                    } else {
+                        b.less_than.to_string()
+                    };
+                    with_le.insert("le".to_string(), le);
+                    out.push((format!("{}_bucket", s.metric), with_le, b.count));
+                }
+            }
+            Value::Summary(_) => {}
+        }
+    }
+    out
+}
+
 impl Sampler for PrometheusSampler {
     fn source(&self) -> String {
         self.shown.clone()
@@ -186,6 +219,29 @@ app_rss{instance=\"b\"} 200
             sampler(DEFAULT_MEMORY_METRIC, &[]).pick(&scrape, DEFAULT_MEMORY_METRIC),
             None
         );
+    }
+
+    #[test]
+    fn histograms_flatten_back_into_bucket_series() {
+        let text = "# TYPE req_seconds histogram
+req_seconds_bucket{route=\"/a\",le=\"0.1\"} 3
+req_seconds_bucket{route=\"/a\",le=\"+Inf\"} 4
+req_seconds_sum{route=\"/a\"} 0.5
+req_seconds_count{route=\"/a\"} 4
+# TYPE hits counter
+hits{code=\"200\"} 7
+hits{code=\"500\"} not-a-number
+";
+        let flat = flat_series(text);
+        let find = |name: &str, le: Option<&str>| {
+            flat.iter()
+                .find(|(n, l, _)| n == name && l.get("le").map(String::as_str) == le)
+                .map(|s| s.2)
+        };
+        assert_eq!(find("req_seconds_bucket", Some("0.1")), Some(3.0));
+        assert_eq!(find("req_seconds_bucket", Some("+Inf")), Some(4.0));
+        assert_eq!(find("hits", None), Some(7.0));
+        assert_eq!(flat.iter().filter(|s| s.0 == "hits").count(), 1);
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ pub mod check;
 pub mod feeder;
 pub mod file;
 pub mod starter;
+pub mod suite;
 pub mod template;
 pub mod units;
 pub mod validate;

@@ -66,8 +66,13 @@ pub fn format_micros(us: f64) -> String {
         format!("{:.1}ms", us / 1e3)
     } else if us >= 1e3 {
         format!("{:.2}ms", us / 1e3)
-    } else {
+    } else if us >= 10.0 || us.fract() == 0.0 {
         format!("{us:.0}us")
+    } else if us >= 1.0 {
+        // Micro-benchmarks: a few µs per iteration needs its decimals.
+        format!("{us:.2}us")
+    } else {
+        format!("{:.1}ns", us * 1e3)
     }
 }
 

@@ -1234,6 +1234,20 @@ fn metric(cx: &Ctx<'_>, key: &str, name: &str) -> Result<Metric, ScenarioError> 
         })
 }
 
+/// The `[gate]` of a `[suite]` file: as a scenario's, except that its rows (the benchmarks) are
+/// known only once the suite has run, so `[gate.overrides]` cannot name them.
+pub fn suite_gate(path: &Path, g: &GateFile) -> Result<GateSpec, ScenarioError> {
+    let env = |k: &str| std::env::var(k).ok();
+    let cx = Ctx {
+        path,
+        env: &env,
+        constants: BTreeMap::new(),
+        captures: Vec::new(),
+        feeders: Vec::new(),
+    };
+    gate(&cx, g, &[])
+}
+
 fn gate(cx: &Ctx<'_>, g: &GateFile, requests: &[RequestSpec]) -> Result<GateSpec, ScenarioError> {
     let defaults = Thresholds {
         warn: DEFAULT_WARN,

@@ -317,6 +317,8 @@ fn the_github_actions_example_runs_every_shard_then_merges() {
     assert!(
         runs(&wf["jobs"]["merge"]).contains("loadgate merge shards/shard-*.json --out merged.json")
     );
+    // The merged run gets the whole gate: verdict, reports and actions.
+    assert!(runs(&wf["jobs"]["merge"]).contains("loadgate gate \"$SCENARIO\" --result merged.json"));
     assert_eq!(wf["jobs"]["merge"]["needs"].as_str(), Some("shard"));
 }
 
@@ -346,7 +348,9 @@ fn the_kubernetes_example_is_an_indexed_job_of_n_shards_and_a_merge() {
     );
     let merge = command(job("loadgate-merge"));
     assert!(
-        merge.contains("loadgate merge /results/shard-*.json --out /results/merged.json"),
+        merge.contains("loadgate merge /results/shard-*.json --out /results/merged.json")
+            && merge
+                .contains("loadgate gate /scenario/checkout.toml --result /results/merged.json"),
         "{merge}"
     );
 

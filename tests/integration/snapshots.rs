@@ -132,6 +132,7 @@ fn result(started_at: &str, requests: [(&str, RequestStats); 2]) -> RunResult {
             .collect(),
         samples: Vec::new(),
         learned: None,
+        imported: None,
     }
 }
 

@@ -378,6 +378,7 @@ impl Test {
             "LOADGATE_SLACK_WEBHOOK",
             "LOADGATE_DISCORD_WEBHOOK",
             "LOADGATE_WEBHOOK_URL",
+            "LOADGATE_REPORT_URL",
         ]
         .into_iter()
         .chain(self.env_remove.iter().map(String::as_str))
