@@ -88,6 +88,9 @@ pub enum RollbackOn {
     Warn,
     /// On a critical verdict only.
     Critical,
+    /// On a critical or an incomplete verdict: fail safe, for a deploy that must be shown healthy
+    /// to stay (an incomplete watch rolls back too).
+    Incomplete,
 }
 
 /// When notifications are sent.

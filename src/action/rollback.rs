@@ -226,9 +226,12 @@ impl Action for RollbackHook {
         let on = match self.settings.on {
             RollbackOn::Warn => "warn or critical",
             RollbackOn::Critical => "critical",
+            RollbackOn::Incomplete => "critical or incomplete",
         };
         match (outcome, self.settings.on) {
-            (Outcome::Critical, _) | (Outcome::Warn, RollbackOn::Warn) => None,
+            (Outcome::Critical, _)
+            | (Outcome::Warn, RollbackOn::Warn)
+            | (Outcome::Incomplete, RollbackOn::Incomplete) => None,
             // An incomplete gate measured nothing conclusive: rolling back on it would let a noisy
             // runner undo good deploys. The exit code (3) already fails the job.
             (Outcome::Incomplete, _) => Some(format!(
@@ -453,6 +456,45 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("not on PATH"), "{e}");
+    }
+
+    #[test]
+    fn the_hook_runs_on_the_verdicts_its_trigger_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = script(dir.path(), "hook.sh", "exit 0", 0o755);
+        let hook = |on| {
+            let settings = Settings {
+                program: p.to_str().unwrap().to_string(),
+                args: Vec::new(),
+                on,
+                timeout: Duration::from_secs(5),
+                pass_env: Vec::new(),
+            };
+            RollbackHook::prepare(settings, &Env::default(), Secrets::default()).unwrap()
+        };
+        let runs = |on, o| hook(on).skip(o).is_none();
+        let all = [
+            Outcome::Pass,
+            Outcome::Warn,
+            Outcome::Incomplete,
+            Outcome::Critical,
+        ];
+        let on = |t| {
+            all.iter()
+                .filter(|o| runs(t, **o))
+                .copied()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(on(RollbackOn::Critical), [Outcome::Critical]);
+        assert_eq!(on(RollbackOn::Warn), [Outcome::Warn, Outcome::Critical]);
+        assert_eq!(
+            on(RollbackOn::Incomplete),
+            [Outcome::Incomplete, Outcome::Critical]
+        );
+        let why = hook(RollbackOn::Critical)
+            .skip(Outcome::Incomplete)
+            .unwrap();
+        assert!(why.contains("nothing is rolled back"), "{why}");
     }
 
     #[test]

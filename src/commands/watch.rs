@@ -47,10 +47,20 @@ pub async fn run(args: WatchArgs) -> Result<u8, Error> {
         });
     }
     spec.timeout = spec.timeout.min(spec.poll);
-    let settings = action::Settings {
+    let mut settings = action::Settings {
         secrets: spec.secrets.clone(),
         ..gate::action_settings(&args.actions)?
     };
+    if spec.rollback_on_incomplete {
+        // `--rollback-on warn` keeps its wider trigger; the file widens the default one.
+        if let Some(hook) = settings
+            .rollback
+            .as_mut()
+            .filter(|h| h.on == action::RollbackOn::Critical)
+        {
+            hook.on = action::RollbackOn::Incomplete;
+        }
+    }
     let plan = action::prepare(settings, &action::Env::capture())?;
     common::refuse_overlaps(
         &[

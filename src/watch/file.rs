@@ -44,6 +44,7 @@ struct WindowFile {
     compare: Option<String>,
     max_failed_polls: Option<u32>,
     min_requests: Option<u64>,
+    on_incomplete: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,6 +102,9 @@ pub struct WatchSpec {
     pub poll: Duration,
     /// Polls that may fail in a row before the watch gives up as incomplete.
     pub max_failed_polls: u32,
+    /// Whether an incomplete watch (no data, too little traffic, the source lost) rolls back too:
+    /// `window.on_incomplete = "rollback"`; by default it holds.
+    pub rollback_on_incomplete: bool,
     /// Compare with the same length of time before the watch began (Prometheus only).
     pub compare_before: bool,
     /// Fewest requests to judge a rate (`None`: the rule of three, docs/watch.md).
@@ -343,6 +347,17 @@ pub fn parse(
                 "write compare = \"before\" (the same length of time before the watch) or \"none\"",
             )),
         };
+    let rollback_on_incomplete = match w.on_incomplete.as_deref() {
+        None | Some("hold") => false,
+        Some("rollback") => true,
+        Some(other) => {
+            return Err(invalid(
+                "window.on_incomplete",
+                format!("`{other}` is not a choice"),
+                "write on_incomplete = \"hold\" (the default: incomplete never rolls back) or \"rollback\"",
+            ))
+        }
+    };
     let max_failed_polls = w.max_failed_polls.unwrap_or(3);
     if max_failed_polls == 0 {
         return Err(invalid(
@@ -484,6 +499,7 @@ pub fn parse(
         window,
         poll,
         max_failed_polls,
+        rollback_on_incomplete,
         compare_before,
         min_requests: w.min_requests,
         errors,
@@ -609,6 +625,23 @@ max = 0.9
         let e = err(&GOOD.replace("http://127.0.0.1:9090", "ftp://user:pw@host"));
         assert!(
             e.contains("`source.prometheus`") && !e.contains("pw"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_incomplete_watch_holds_unless_the_file_says_rollback() {
+        let s = parse(Path::new("w.toml"), GOOD, &env).unwrap();
+        assert!(!s.rollback_on_incomplete);
+        let text = GOOD.replace("[window]", "[window]\non_incomplete = \"rollback\"");
+        assert!(
+            parse(Path::new("w.toml"), &text, &env)
+                .unwrap()
+                .rollback_on_incomplete
+        );
+        let e = err(&GOOD.replace("[window]", "[window]\non_incomplete = \"panic\""));
+        assert!(
+            e.contains("`window.on_incomplete`") && e.contains("\"hold\""),
             "{e}"
         );
     }
