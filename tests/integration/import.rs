@@ -122,3 +122,47 @@ fn a_suite_is_recorded_and_gated_by_running_its_command() {
         .code(2)
         .stderr_has(&["suite command `sh bench.sh` failed", "broken"]);
 }
+
+/// The real hyperfine (Debian's package; `.ci/run` installs it): its own `--export-json` imports,
+/// an unchanged command passes and a 50% slower one is critical. Skips itself, loudly, where
+/// hyperfine is not installed, unless CI requires it.
+#[test]
+fn real_hyperfine_output_gates_a_slower_command() {
+    let installed = std::process::Command::new("hyperfine")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed && std::env::var_os("LOADGATE_REQUIRE_TOOLS").is_none() {
+        eprintln!(
+            "SKIPPED real_hyperfine_output_gates_a_slower_command: no `hyperfine` on PATH \
+             (install the Debian package `hyperfine`; .ci/run does)"
+        );
+        return;
+    }
+    let t = Test::new();
+    // Three exports of one named command: two of the same build, one 50% slower. Sleeps, so the
+    // times are the command's own and not the machine's load.
+    for (out, seconds) in [
+        ("a.json", "0.02"),
+        ("b.json", "0.02"),
+        ("slow.json", "0.03"),
+    ] {
+        let status = std::process::Command::new("hyperfine")
+            .current_dir(t.dir())
+            .args(["--runs", "20", "--warmup", "2", "--style", "none"])
+            .args(["--command-name", "work", "--export-json", out])
+            .arg(format!("sleep {seconds}"))
+            .output()
+            .expect("run hyperfine");
+        assert!(status.status.success(), "{status:?}");
+        let imported = out.replace(".json", ".result.json");
+        t.run(&["import", "hyperfine", out, "--out", &imported])
+            .code(0)
+            .stderr_has(&["imported from hyperfine"]);
+    }
+    t.run(&["compare", "a.result.json", "b.result.json"])
+        .code(0);
+    t.run(&["compare", "a.result.json", "slow.result.json"])
+        .code(1)
+        .stdout_has(&["work", "CRITICAL"]);
+}
