@@ -143,9 +143,9 @@ fn real_hyperfine_output_gates_a_slower_command() {
     // Three exports of one named command: two of the same build, one 50% slower. Sleeps, so the
     // times are the command's own and not the machine's load.
     for (out, seconds) in [
-        ("a.json", "0.02"),
-        ("b.json", "0.02"),
-        ("slow.json", "0.03"),
+        ("a.json", "0.05"),
+        ("b.json", "0.05"),
+        ("slow.json", "0.075"),
     ] {
         let status = std::process::Command::new("hyperfine")
             .current_dir(t.dir())
