@@ -555,6 +555,10 @@ fn scenarios_results_and_reports_with_checks_match_their_schemas() {
         "shop".into(),
         shop_scenario("http://127.0.0.1:1", "http = \"2\"\ncookies = true", checks),
     ));
+    texts.push((
+        "a [suite] file".into(),
+        "name = \"queue\"\n[suite]\ncommand = [\"cargo\", \"bench\"]\nformat = \"criterion\"\nresults = [\"target/criterion\"]\ntimeout = \"10m\"\n[gate]\ncritical = \"20%\"\n".into(),
+    ));
     for (name, text) in &texts {
         let value: serde_json::Value = toml::from_str(text).expect("TOML");
         assert_valid(&scenario_schema, &value, name);
