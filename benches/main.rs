@@ -151,6 +151,7 @@ fn policy() -> Policy {
         },
         metrics: loadgate::scenario::validate::DEFAULT_METRICS.to_vec(),
         slos: Vec::new(),
+        request_slos: BTreeMap::new(),
         latency_floor: Duration::from_micros(200),
         record_max_error_rate: Percent::from_fraction(0.01),
         overrides: BTreeMap::new(),

@@ -396,22 +396,20 @@ fn judge_row(
         );
         return out;
     }
-    if req.is_none() {
-        if let Some(slo) = policy.slos.iter().find(|x| x.metric == metric) {
-            let breached = match metric.direction() {
-                Direction::HigherIsWorse => rv > slo.limit,
-                Direction::LowerIsWorse => rv < slo.limit,
-            };
-            if breached {
-                out.status = Status::Critical;
-                out.decisive = true;
-                out.reason = format!(
-                    "SLO breached: {metric} is {} against an objective of {}",
-                    show(metric, rv),
-                    show(metric, slo.limit)
-                );
-                return out;
-            }
+    if let Some(slo) = policy.slos_for(req).iter().find(|x| x.metric == metric) {
+        let breached = match metric.direction() {
+            Direction::HigherIsWorse => rv > slo.limit,
+            Direction::LowerIsWorse => rv < slo.limit,
+        };
+        if breached {
+            out.status = Status::Critical;
+            out.decisive = true;
+            out.reason = format!(
+                "SLO breached: {metric} is {} against an objective of {}",
+                show(metric, rv),
+                show(metric, slo.limit)
+            );
+            return out;
         }
     }
     let (status, reason) = if metric == Metric::ErrorRate {
@@ -975,5 +973,64 @@ mod few_requests_tests {
         let row = error_rate_row(&side(750, 0), &side(48, 2));
         assert_ne!(row.status, Status::Critical, "{}", row.reason);
         assert!(row.reason.contains("too few requests"), "{}", row.reason);
+    }
+}
+
+#[cfg(test)]
+mod request_slo_tests {
+    use super::*;
+    use crate::result::testing::run_of;
+    use crate::scenario::Slo;
+
+    fn judge(p95_limit_us: f64) -> Comparison {
+        let base = run_of(&[(10_000, 1)], 100, 20, 1.0, 1);
+        let run = run_of(&[(10_000, 1)], 100, 20, 1.0, 2);
+        let mut policy = Policy::from_gate(&crate::scenario::validate::default_gate());
+        policy.request_slos.insert(
+            "all of it".into(),
+            vec![Slo {
+                metric: Metric::P95,
+                limit: p95_limit_us,
+            }],
+        );
+        compare(
+            &base,
+            &run,
+            Settings {
+                policy: &policy,
+                noise: &Noise::defaults(),
+                z_beta: guard::Z_BETA,
+            },
+        )
+    }
+
+    fn p95(c: &Comparison, request: Option<&str>) -> Row {
+        c.rows
+            .iter()
+            .find(|r| r.request.as_deref() == request && r.metric == Metric::P95)
+            .cloned()
+            .unwrap_or_else(|| panic!("no p95 row for {request:?}"))
+    }
+
+    #[test]
+    fn a_request_breaching_its_own_objective_is_critical_whatever_the_baseline() {
+        // Unchanged from the baseline (p95 ≈ 10.5 ms), but the request's objective is 5 ms.
+        let c = judge(5_000.0);
+        let row = p95(&c, Some("all of it"));
+        assert_eq!(row.status, Status::Critical, "{}", row.reason);
+        assert!(
+            row.decisive && row.reason.contains("SLO breached"),
+            "{}",
+            row.reason
+        );
+        // The aggregate has no objective: it is judged against the baseline only.
+        assert_ne!(p95(&c, None).status, Status::Critical);
+        assert_eq!(
+            crate::verdict::decide(&c).outcome,
+            crate::verdict::Outcome::Critical
+        );
+        // Within its objective: the request's row is judged as before.
+        let c = judge(50_000.0);
+        assert_ne!(p95(&c, Some("all of it")).status, Status::Critical);
     }
 }

@@ -21,6 +21,8 @@ pub struct Policy {
     pub metrics: Vec<Metric>,
     /// Absolute objectives on the aggregate.
     pub slos: Vec<Slo>,
+    /// Absolute objectives per request name.
+    pub request_slos: BTreeMap<String, Vec<Slo>>,
     /// Latency changes below this many µs are jitter.
     pub latency_floor_us: f64,
     /// Per request, per metric thresholds (such rows may go critical).
@@ -34,8 +36,17 @@ impl Policy {
             thresholds: g.thresholds,
             metrics: g.metrics.clone(),
             slos: g.slos.clone(),
+            request_slos: g.request_slos.clone(),
             latency_floor_us: g.latency_floor.as_micros() as f64,
             overrides: g.overrides.clone(),
+        }
+    }
+
+    /// The objectives of a row: the aggregate's, or those of its request name.
+    pub fn slos_for(&self, request: Option<&str>) -> &[Slo] {
+        match request {
+            None => &self.slos,
+            Some(r) => self.request_slos.get(r).map_or(&[], Vec::as_slice),
         }
     }
 

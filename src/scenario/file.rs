@@ -232,7 +232,18 @@ pub struct GateFile {
     pub latency_floor: Option<String>,
     pub record_max_error_rate: Option<String>,
     #[serde(default)]
-    pub overrides: BTreeMap<String, BTreeMap<String, ThresholdFile>>,
+    pub overrides: BTreeMap<String, OverrideFile>,
+}
+
+/// `[gate.overrides."name"]`: per-metric thresholds, and that request's own objectives.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct OverrideFile {
+    /// `slo = { p95 = "500ms" }`, as `[gate] slo`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub slo: BTreeMap<String, toml::Value>,
+    /// Every other key is a metric's thresholds (an unknown metric is named by validation).
+    #[serde(flatten)]
+    pub metrics: BTreeMap<String, ThresholdFile>,
 }
 
 /// A per-request, per-metric threshold override.

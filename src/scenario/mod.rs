@@ -340,7 +340,8 @@ pub struct Thresholds {
     pub critical: Percent,
 }
 
-/// An absolute service-level objective on the aggregate: breaching it is critical whatever the baseline.
+/// An absolute service-level objective, on the aggregate or on one request name: breaching it is
+/// critical whatever the baseline.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Slo {
     /// Metric it bounds.
@@ -356,8 +357,10 @@ pub struct GateSpec {
     pub thresholds: Thresholds,
     /// Metrics that decide the verdict.
     pub metrics: Vec<Metric>,
-    /// Absolute objectives.
+    /// Absolute objectives on the aggregate.
     pub slos: Vec<Slo>,
+    /// Absolute objectives of one request name (`[gate.overrides."name"] slo`).
+    pub request_slos: BTreeMap<String, Vec<Slo>>,
     /// A latency change smaller than this is never a regression (µs jitter on a tiny latency).
     pub latency_floor: Duration,
     /// `record` refuses a run with a higher error rate.

@@ -63,6 +63,7 @@ pub fn default_gate() -> GateSpec {
         },
         metrics: DEFAULT_METRICS.to_vec(),
         slos: Vec::new(),
+        request_slos: BTreeMap::new(),
         latency_floor: DEFAULT_LATENCY_FLOOR,
         record_max_error_rate: DEFAULT_RECORD_MAX_ERROR_RATE,
         overrides: BTreeMap::new(),
@@ -1248,39 +1249,16 @@ pub fn suite_gate(path: &Path, g: &GateFile) -> Result<GateSpec, ScenarioError> 
     gate(&cx, g, &[])
 }
 
-fn gate(cx: &Ctx<'_>, g: &GateFile, requests: &[RequestSpec]) -> Result<GateSpec, ScenarioError> {
-    let defaults = Thresholds {
-        warn: DEFAULT_WARN,
-        critical: DEFAULT_CRITICAL,
-    };
-    let top = ThresholdFile {
-        warn: g.warn.clone(),
-        critical: g.critical.clone(),
-    };
-    let thresholds = thresholds(cx, "gate", &top, defaults)?;
-    let metrics = match &g.metrics {
-        None => DEFAULT_METRICS.to_vec(),
-        Some(names) => {
-            let mut ms = Vec::new();
-            for n in names {
-                let m = metric(cx, "gate.metrics", n)?;
-                if !ms.contains(&m) {
-                    ms.push(m);
-                }
-            }
-            if ms.is_empty() {
-                return Err(cx.invalid(
-                    "gate.metrics",
-                    "an empty list gates nothing, so every gate would end incomplete",
-                    "list the metrics to gate, or remove the key for the defaults",
-                ));
-            }
-            ms
-        }
-    };
+/// `slo = { ... }` under `prefix` (`gate` or `gate.overrides."name"`): latency bounds, a maximum
+/// error rate, a minimum throughput.
+fn slo_list(
+    cx: &Ctx<'_>,
+    prefix: &str,
+    table: &BTreeMap<String, toml::Value>,
+) -> Result<Vec<Slo>, ScenarioError> {
     let mut slos = Vec::new();
-    for (name, value) in &g.slo {
-        let key = format!("gate.slo.{name}");
+    for (name, value) in table {
+        let key = format!("{prefix}.slo.{name}");
         let m = metric(cx, &key, name)?;
         if m.is_service() {
             return Err(cx.invalid(
@@ -1324,8 +1302,43 @@ fn gate(cx: &Ctx<'_>, g: &GateFile, requests: &[RequestSpec]) -> Result<GateSpec
         };
         slos.push(Slo { metric: m, limit });
     }
+    Ok(slos)
+}
+
+fn gate(cx: &Ctx<'_>, g: &GateFile, requests: &[RequestSpec]) -> Result<GateSpec, ScenarioError> {
+    let defaults = Thresholds {
+        warn: DEFAULT_WARN,
+        critical: DEFAULT_CRITICAL,
+    };
+    let top = ThresholdFile {
+        warn: g.warn.clone(),
+        critical: g.critical.clone(),
+    };
+    let thresholds = thresholds(cx, "gate", &top, defaults)?;
+    let metrics = match &g.metrics {
+        None => DEFAULT_METRICS.to_vec(),
+        Some(names) => {
+            let mut ms = Vec::new();
+            for n in names {
+                let m = metric(cx, "gate.metrics", n)?;
+                if !ms.contains(&m) {
+                    ms.push(m);
+                }
+            }
+            if ms.is_empty() {
+                return Err(cx.invalid(
+                    "gate.metrics",
+                    "an empty list gates nothing, so every gate would end incomplete",
+                    "list the metrics to gate, or remove the key for the defaults",
+                ));
+            }
+            ms
+        }
+    };
+    let slos = slo_list(cx, "gate", &g.slo)?;
     let mut overrides = BTreeMap::new();
-    for (request, per_metric) in &g.overrides {
+    let mut request_slos = BTreeMap::new();
+    for (request, per_request) in &g.overrides {
         if !requests.iter().any(|r| &r.name == request) {
             return Err(cx.invalid(
                 format!("gate.overrides.\"{request}\""),
@@ -1333,20 +1346,28 @@ fn gate(cx: &Ctx<'_>, g: &GateFile, requests: &[RequestSpec]) -> Result<GateSpec
                 "use the `name` of a `[[request]]`",
             ));
         }
+        let prefix = format!("gate.overrides.\"{request}\"");
+        let own = slo_list(cx, &prefix, &per_request.slo)?;
+        if !own.is_empty() {
+            request_slos.insert(request.clone(), own);
+        }
         let mut map = BTreeMap::new();
-        for (m, t) in per_metric {
+        for (m, t) in &per_request.metrics {
             let key = format!("gate.overrides.\"{request}\".{m}");
             map.insert(
                 metric(cx, &key, m)?,
                 self::thresholds(cx, &key, t, thresholds)?,
             );
         }
-        overrides.insert(request.clone(), map);
+        if !map.is_empty() {
+            overrides.insert(request.clone(), map);
+        }
     }
     Ok(GateSpec {
         thresholds,
         metrics,
         slos,
+        request_slos,
         latency_floor: cx.duration(
             "gate.latency_floor",
             g.latency_floor.as_ref(),

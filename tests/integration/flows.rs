@@ -556,6 +556,10 @@ fn scenarios_results_and_reports_with_checks_match_their_schemas() {
         shop_scenario("http://127.0.0.1:1", "http = \"2\"\ncookies = true", checks),
     ));
     texts.push((
+        "a request's own objectives".into(),
+        "name = \"t\"\n[[request]]\nname = \"search\"\npath = \"/\"\n[gate.overrides.search]\nslo = { p95 = \"500ms\", error_rate = \"1%\" }\np99 = { critical = \"30%\" }\n".into(),
+    ));
+    texts.push((
         "a [suite] file".into(),
         "name = \"queue\"\n[suite]\ncommand = [\"cargo\", \"bench\"]\nformat = \"criterion\"\nresults = [\"target/criterion\"]\ntimeout = \"10m\"\n[gate]\ncritical = \"20%\"\n".into(),
     ));

@@ -167,6 +167,7 @@ pub(crate) fn default_policy() -> Policy {
         },
         metrics: DEFAULT_METRICS.to_vec(),
         slos: Vec::new(),
+        request_slos: BTreeMap::new(),
         latency_floor: DEFAULT_LATENCY_FLOOR,
         record_max_error_rate: DEFAULT_RECORD_MAX_ERROR_RATE,
         overrides: BTreeMap::new(),

@@ -99,6 +99,31 @@ fn minimal_with(extra: &str) -> String {
 }
 
 #[test]
+fn a_request_has_its_own_objectives_beside_its_thresholds() {
+    let s = ok(&minimal_with(
+        "[gate.overrides.home]\nslo = { p95 = \"500ms\", error_rate = \"2%\" }\np99 = { critical = \"30%\" }",
+    ));
+    let g = &s.gate;
+    assert!(g.slos.is_empty(), "the aggregate has none: {:?}", g.slos);
+    let home = &g.request_slos["home"];
+    assert_eq!(home.len(), 2);
+    assert!(home.contains(&crate::scenario::Slo {
+        metric: Metric::P95,
+        limit: 500_000.0
+    }));
+    assert!(home.contains(&crate::scenario::Slo {
+        metric: Metric::ErrorRate,
+        limit: 0.02
+    }));
+    assert_eq!(g.overrides["home"].len(), 1);
+    // An objective alone adds no thresholds: the request's rows still warn at most.
+    let s = ok(&minimal_with(
+        "[gate.overrides.home]\nslo = { p95 = \"500ms\" }",
+    ));
+    assert!(!s.gate.overrides.contains_key("home"));
+}
+
+#[test]
 fn full_scenario_parses_with_its_values() {
     let s = ok(FULL);
     assert_eq!(s.path, Path::new("s.toml"));
@@ -245,6 +270,7 @@ fn minimal_scenario_gets_the_documented_defaults() {
             },
             metrics: DEFAULT_METRICS.to_vec(),
             slos: Vec::new(),
+            request_slos: BTreeMap::new(),
             latency_floor: DEFAULT_LATENCY_FLOOR,
             record_max_error_rate: DEFAULT_RECORD_MAX_ERROR_RATE,
             overrides: BTreeMap::new(),
@@ -653,6 +679,18 @@ fn error_cases() -> Vec<Case> {
             minimal_with("[gate.overrides.home]\np42 = { warn = \"15%\" }"),
             "gate.overrides.\"home\".p42",
             &["p42", "known metrics"],
+        ),
+        invalid(
+            "a request's latency objective that is not a duration",
+            minimal_with("[gate.overrides.home]\nslo = { p95 = \"fast\" }"),
+            "gate.overrides.\"home\".slo.p95",
+            &["fast"],
+        ),
+        invalid(
+            "a request's objective on an unknown metric",
+            minimal_with("[gate.overrides.home]\nslo = { p42 = \"1s\" }"),
+            "gate.overrides.\"home\".slo.p42",
+            &["p42"],
         ),
         invalid(
             "override with warn above critical",
