@@ -641,7 +641,7 @@ pub struct ActionArgs {
         allow_hyphen_values = true
     )]
     pub rollback_hook_args: Vec<String>,
-    /// Lowest verdict that runs the rollback hook (an incomplete verdict never does).
+    /// Lowest verdict that runs the rollback hook (an incomplete verdict only with `incomplete`).
     #[arg(long, value_enum, value_name = "VERDICT", default_value = "critical")]
     pub rollback_on: crate::action::RollbackOn,
     /// Kill the rollback hook, with its process group, after this long.
