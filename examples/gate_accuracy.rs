@@ -17,14 +17,14 @@
 //!
 //! `cargo run --release --example gate_accuracy -- SCENARIO DIR`
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::error::Error;
 use std::path::Path;
 
 use loadgate::compare::learn::recorded;
 use loadgate::compare::stats::{wilson, SplitMix64};
 use loadgate::compare::{Noise, Policy};
-use loadgate::pipeline::{judge_runs, Judge};
+use loadgate::pipeline::{judge_runs, Judge, Stored};
 use loadgate::result::metric::Metric;
 use loadgate::result::{LatencyHistogram, LatencySummary, RequestStats, RunResult};
 use loadgate::verdict::{decide, Outcome};
@@ -189,16 +189,8 @@ fn gate(
         noise,
         confirmations: 1,
     };
-    let mut queue: VecDeque<RunResult> = candidates.into();
-    let (_, comparison, effort) = rt.block_on(judge_runs(
-        judge,
-        async || {
-            queue
-                .pop_front()
-                .ok_or("not enough stored runs for this gate")
-        },
-        |_| {},
-    ))?;
+    let mut queue = Stored::new(candidates);
+    let (_, comparison, effort) = rt.block_on(judge_runs(judge, &mut queue, |_| {}))?;
     let verdict = decide(&comparison);
     if verdict.outcome == Outcome::Critical && std::env::var_os("GATE_ACCURACY_SHOW").is_some() {
         for r in verdict.reasons.iter().take(3) {

@@ -150,6 +150,17 @@ pub fn decide(c: &Comparison) -> Verdict {
     }
 }
 
+/// The process exit code of a verdict (README "Exit codes"): a critical verdict fails the build, a
+/// warning only when `warn_fails` (`--fail-on warn`), and an incomplete one has its own code.
+pub fn exit_code(outcome: Outcome, warn_fails: bool) -> u8 {
+    use crate::exit;
+    match (outcome, warn_fails) {
+        (Outcome::Critical, _) | (Outcome::Warn, true) => exit::REGRESSION,
+        (Outcome::Incomplete, _) => exit::INCOMPLETE,
+        (Outcome::Pass | Outcome::Warn, _) => exit::PASS,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

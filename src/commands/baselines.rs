@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use crate::baseline;
 use crate::cli::BaselinesCommand;
-use crate::commands::common;
 use crate::error::Error;
 use crate::exit;
 use crate::report::{self, Format, Report};
@@ -28,7 +27,7 @@ pub fn run(command: BaselinesCommand) -> Result<u8, Error> {
                 .iter()
                 .filter_map(|(p, r)| r.as_ref().ok().map(|r| (p.as_path(), r)))
                 .collect();
-            common::print(&report::table::baselines(&ok))?;
+            crate::pipeline::outputs::print(&report::table::baselines(&ok))?;
             Ok(exit::PASS)
         }
         BaselinesCommand::Show { name, dir } => {
@@ -38,8 +37,8 @@ pub fn run(command: BaselinesCommand) -> Result<u8, Error> {
                 baseline::path_for(&dir, &name)
             };
             let r = baseline::load(&path)?;
-            common::print(&provenance(&path, &r))?;
-            common::print(&report::render(
+            crate::pipeline::outputs::print(&provenance(&path, &r))?;
+            crate::pipeline::outputs::print(&report::render(
                 &Report {
                     run: &r,
                     judged: None,

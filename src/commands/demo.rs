@@ -3,18 +3,17 @@
 use std::time::Duration;
 
 use crate::cli::DemoArgs;
-use crate::commands::common;
 use crate::error::Error;
 use crate::exit;
 use crate::load::{self, demo};
 
 pub async fn run(args: DemoArgs) -> Result<u8, Error> {
-    let knobs = common::knobs(&args.knobs)?;
+    let knobs = crate::pipeline::measure::knobs(&args.knobs)?;
     let server = demo::start((args.bind, args.port).into(), knobs.clone())
         .await
         .map_err(load::LoadError::from)?;
     // The first stdout line is the URL, so scripts and tests can start the demo on port 0 and read it.
-    common::print(&format!("{}\n", server.url()))?;
+    crate::pipeline::outputs::print(&format!("{}\n", server.url()))?;
     eprintln!(
         "loadgate demo: serving {} (Ctrl-C to stop): {}",
         server.url(),

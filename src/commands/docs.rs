@@ -5,7 +5,6 @@
 use clap::CommandFactory;
 
 use crate::cli::{Cli, CompletionsArgs};
-use crate::commands::common;
 use crate::error::Error;
 use crate::exit;
 
@@ -14,14 +13,14 @@ pub fn completions(args: CompletionsArgs) -> Result<u8, Error> {
     let mut cmd = Cli::command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "loadgate", &mut script);
-    common::print(&String::from_utf8_lossy(&script))?;
+    crate::pipeline::outputs::print(&String::from_utf8_lossy(&script))?;
     Ok(exit::PASS)
 }
 
 /// Prints the man page (roff) of `loadgate` and, one after the other, of each subcommand.
 pub fn man() -> Result<u8, Error> {
     let page = render_man().map_err(Error::Stdout)?;
-    common::print(&page)?;
+    crate::pipeline::outputs::print(&page)?;
     Ok(exit::PASS)
 }
 

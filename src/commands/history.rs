@@ -1,12 +1,11 @@
 //! `loadgate history`: read the history folder, prune it when asked, show each scenario's trends and
-//! change points. Also the `--history DIR` step of `run` and `gate`: preflight, then append.
+//! change points.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::HistoryArgs;
-use crate::commands::common;
 use crate::error::Error;
 use crate::exit;
 use crate::history::retention::{self, Retention};
@@ -117,23 +116,6 @@ pub fn run(args: HistoryArgs) -> Result<u8, Error> {
         dir: &dir,
         scenarios: &shown,
     };
-    common::print(&render(&report, format))?;
+    crate::pipeline::outputs::print(&render(&report, format))?;
     Ok(exit::PASS)
-}
-
-/// `--history DIR` preflight: the scenario's folder exists (created) and takes a new file.
-pub fn preflight(dir: Option<&Path>, scenario: &str) -> Result<(), Error> {
-    if let Some(dir) = dir {
-        history::store::prepare(dir, scenario)?;
-    }
-    Ok(())
-}
-
-/// `--history DIR` after a complete run: appends the result and says where.
-pub fn append(dir: Option<&Path>, result: &RunResult) -> Result<(), Error> {
-    if let Some(dir) = dir {
-        let path = history::append(dir, result)?;
-        eprintln!("loadgate: appended the run to history: {}", path.display());
-    }
-    Ok(())
 }

@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use crate::cli::ImportArgs;
-use crate::commands::common;
 use crate::error::Error;
 use crate::exit;
 use crate::import::{self, Context};
@@ -18,18 +17,21 @@ pub fn run(args: ImportArgs) -> Result<u8, Error> {
         .map(|p| Some(p.as_path()))
         .chain(inputs.iter().map(|i| Some(i.path.as_path())))
         .collect();
-    common::refuse_overlaps(
+    crate::pipeline::outputs::refuse_overlaps(
         &[Some(args.out.as_path()), args.output.output.as_deref()],
         &named,
     )?;
-    common::preflight_outputs(&[Some(args.out.as_path()), args.output.output.as_deref()])?;
+    crate::pipeline::outputs::preflight_outputs(&[
+        Some(args.out.as_path()),
+        args.output.output.as_deref(),
+    ])?;
     let ctx = Context {
         name: args
             .name
             .clone()
             .unwrap_or_else(|| args.format.name().to_string()),
         host: crate::sample::host::current(),
-        git_commit: common::git_commit(),
+        git_commit: crate::pipeline::measure::git_commit(),
         imported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     };
@@ -37,8 +39,8 @@ pub fn run(args: ImportArgs) -> Result<u8, Error> {
     if let Some(i) = &result.imported {
         eprintln!("loadgate: {}", i.describe());
     }
-    common::write_result(&args.out, &result)?;
-    common::emit(
+    crate::pipeline::outputs::write_result(&args.out, &result)?;
+    crate::pipeline::outputs::emit(
         &Report {
             run: &result,
             judged: None,

@@ -4,7 +4,6 @@
 use std::io::Write;
 
 use crate::cli::InitArgs;
-use crate::commands::common;
 use crate::error::Error;
 use crate::exit;
 use crate::scenario::starter;
@@ -44,7 +43,7 @@ pub fn run(args: InitArgs) -> Result<u8, Error> {
                 source,
             },
         })?;
-    common::print(&format!("{}\n", path.display()))?;
+    crate::pipeline::outputs::print(&format!("{}\n", path.display()))?;
     let p = path.display();
     eprintln!(
         "loadgate: wrote {p} (baselines go to {}/)\nnext:\n  loadgate run {p}      # try it, look at the latencies\n  loadgate record {p}   # record the baseline, then commit it\n  loadgate gate {p}     # gate every change (in CI)",

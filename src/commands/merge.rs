@@ -2,7 +2,6 @@
 //! (`result::merge`), write the merged result atomically and print it. No load, no verdict.
 
 use crate::cli::MergeArgs;
-use crate::commands::common;
 use crate::error::Error;
 use crate::exit;
 use crate::report::Report;
@@ -10,12 +9,15 @@ use crate::report::Report;
 pub fn run(args: MergeArgs) -> Result<u8, Error> {
     let inputs: Vec<Option<&std::path::Path>> =
         args.results.iter().map(|p| Some(p.as_path())).collect();
-    common::check_reports(&args.reports)?;
+    crate::pipeline::outputs::check_reports(&args.reports)?;
     let outputs: Vec<_> = std::iter::once(Some(args.out.as_path()))
-        .chain(common::report_paths(&args.output, &args.reports))
+        .chain(crate::pipeline::outputs::report_paths(
+            &args.output,
+            &args.reports,
+        ))
         .collect();
-    common::refuse_overlaps(&outputs, &inputs)?;
-    common::preflight_outputs(&outputs)?;
+    crate::pipeline::outputs::refuse_overlaps(&outputs, &inputs)?;
+    crate::pipeline::outputs::preflight_outputs(&outputs)?;
     let mut parts = Vec::with_capacity(args.results.len());
     for path in &args.results {
         parts.push((path.clone(), crate::baseline::load(path)?));
@@ -48,15 +50,15 @@ pub fn run(args: MergeArgs) -> Result<u8, Error> {
             );
         }
     }
-    common::write_result(&args.out, &merged)?;
-    common::emit(
+    crate::pipeline::outputs::write_result(&args.out, &merged)?;
+    crate::pipeline::outputs::emit(
         &Report {
             run: &merged,
             judged: None,
         },
         &args.output,
         &args.reports.files,
-        &common::options(&args.reports, false),
+        &crate::pipeline::outputs::options(&args.reports, false),
     )
     .result()?;
     Ok(exit::PASS)

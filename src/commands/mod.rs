@@ -1,8 +1,8 @@
-//! Wiring: each subcommand validates its flags and calls the stages in order. No business logic here.
+//! Wiring: each subcommand turns its flags into one call of the pipeline (`crate::pipeline`) or a
+//! stage. No business logic here, and no command imports another.
 
 mod baselines;
 mod calibrate;
-mod common;
 mod compare;
 mod demo;
 mod docs;
@@ -11,12 +11,10 @@ mod history;
 mod import;
 mod init;
 mod merge;
-mod paired;
 mod record;
 mod report;
 mod run;
 mod stress;
-mod suite;
 mod watch;
 
 use crate::cli::Command;

@@ -3,15 +3,15 @@
 //! the verdict (gating is `compare`'s and `gate`'s job).
 
 use crate::cli::ReportArgs;
-use crate::commands::{common, compare};
 use crate::error::Error;
 use crate::exit;
+use crate::pipeline::compare;
 use crate::report::Report;
 
 pub fn run(args: ReportArgs) -> Result<u8, Error> {
-    common::check_reports(&args.reports)?;
-    let outputs = common::report_paths(&args.output, &args.reports);
-    common::refuse_overlaps(
+    crate::pipeline::outputs::check_reports(&args.reports)?;
+    let outputs = crate::pipeline::outputs::report_paths(&args.output, &args.reports);
+    crate::pipeline::outputs::refuse_overlaps(
         &outputs,
         &[
             Some(args.result.as_path()),
@@ -20,8 +20,8 @@ pub fn run(args: ReportArgs) -> Result<u8, Error> {
             args.calibration.as_deref(),
         ],
     )?;
-    common::preflight_outputs(&outputs)?;
-    let options = common::options(&args.reports, false);
+    crate::pipeline::outputs::preflight_outputs(&outputs)?;
+    let options = crate::pipeline::outputs::options(&args.reports, false);
     match &args.baseline {
         Some(baseline) => {
             let j = compare::judge(
@@ -30,11 +30,17 @@ pub fn run(args: ReportArgs) -> Result<u8, Error> {
                 args.scenario.as_deref(),
                 args.calibration.as_deref(),
             )?;
-            common::emit(&j.report(), &args.output, &args.reports.files, &options).result()?;
+            crate::pipeline::outputs::emit(
+                &j.report(),
+                &args.output,
+                &args.reports.files,
+                &options,
+            )
+            .result()?;
         }
         None => {
             let run = crate::baseline::load_result(&args.result)?;
-            common::emit(
+            crate::pipeline::outputs::emit(
                 &Report {
                     run: &run,
                     judged: None,

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use crate::action::context::Counts;
 use crate::action::{self, ActionContext, Worst};
 use crate::cli::{FailOn, WatchArgs};
-use crate::commands::{common, gate};
 use crate::error::Error;
 use crate::exit;
 use crate::fsutil::write_atomic;
@@ -49,7 +48,7 @@ pub async fn run(args: WatchArgs) -> Result<u8, Error> {
     spec.timeout = spec.timeout.min(spec.poll);
     let mut settings = action::Settings {
         secrets: spec.secrets.clone(),
-        ..gate::action_settings(&args.actions)?
+        ..crate::pipeline::actions::settings(&args.actions)?
     };
     if spec.rollback_on_incomplete {
         // `--rollback-on warn` keeps its wider trigger; the file widens the default one.
@@ -62,7 +61,7 @@ pub async fn run(args: WatchArgs) -> Result<u8, Error> {
         }
     }
     let plan = action::prepare(settings, &action::Env::capture())?;
-    common::refuse_overlaps(
+    crate::pipeline::outputs::refuse_overlaps(
         &[
             args.output.as_deref(),
             args.actions.actions_json.as_deref(),
@@ -70,7 +69,10 @@ pub async fn run(args: WatchArgs) -> Result<u8, Error> {
         ],
         &[Some(args.file.as_path())],
     )?;
-    common::preflight_outputs(&[args.output.as_deref(), args.actions.actions_json.as_deref()])?;
+    crate::pipeline::outputs::preflight_outputs(&[
+        args.output.as_deref(),
+        args.actions.actions_json.as_deref(),
+    ])?;
     let fetcher = Fetcher::new(&spec)?;
     for w in fetcher.preflight().await? {
         eprintln!("warning: {w}");
@@ -144,7 +146,7 @@ pub async fn run(args: WatchArgs) -> Result<u8, Error> {
         );
         return Ok(exit::INTERRUPTED);
     }
-    let code = gate::exit_code(outcome, args.fail_on);
+    let code = crate::verdict::exit_code(outcome, args.fail_on == FailOn::Warn);
     let report = WatchReport::of(
         &state,
         started_at.to_rfc3339(),

@@ -1,159 +1,26 @@
-//! The gate's measuring loop, between the commands and the stages: measure, compare, rerun an
-//! unstable run, confirm a suspect regression with another run, and stop when there is something to
-//! judge. It takes its runs from any source, so `gate`, the accuracy benchmark and the unit tests
-//! run the very same decisions: live loads for one, stored runs for the others.
+//! The pipeline layer, between the commands (which parse flags) and the stages (scenario, load,
+//! compare, verdict, report, action): each command's algorithm, in the stages' order. `measure`
+//! resolves the target and loads it; `judge` is the gate's loop (rerun an unstable run, confirm a
+//! suspect regression) over any source of runs ([`Runs`]), so `gate`, the accuracy benchmark and the
+//! unit tests run the very same decisions; `record`, `calibrate`, `paired`, `stress`, `suite`,
+//! `compare` and `gate` are the commands' whole flows; `outputs`, `noise`, `history` and `actions`
+//! are the steps they share.
 
-use crate::compare::guard::{Z_BETA, Z_BETA_CONFIRMED};
-use crate::compare::learn;
-use crate::compare::{
-    compare, confirm, needs_confirmation, Comparison, Noise, Policy, Settings, Status,
+pub mod actions;
+pub mod calibrate;
+pub mod compare;
+pub mod gate;
+pub mod history;
+pub mod judge;
+pub mod measure;
+pub mod noise;
+pub mod outputs;
+pub mod paired;
+pub mod record;
+pub mod run;
+pub mod stress;
+pub mod suite;
+
+pub use judge::{
+    judge_runs, judge_stored, Effort, Judge, NoMoreRuns, Runs, Stored, UNSTABLE_RERUNS,
 };
-use crate::result::RunResult;
-
-/// An unstable run (outlier seconds) is measured again this many times before the gate gives up
-/// on it (the verdict is then incomplete: a disturbed run).
-pub const UNSTABLE_RERUNS: u32 = 1;
-
-/// What the loop did, for the reader of the log and for the accuracy benchmark.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Effort {
-    /// Candidate runs measured in all (judged or rerun).
-    pub runs: u32,
-    /// Unstable runs measured again.
-    pub reruns: u32,
-    /// Confirmation runs made for a suspect regression.
-    pub confirmations: u32,
-}
-
-/// What the gate judges with.
-#[derive(Debug, Clone, Copy)]
-pub struct Judge<'a> {
-    /// The baseline (one or several pooled runs).
-    pub baseline: &'a RunResult,
-    /// Thresholds, metrics, objectives.
-    pub policy: &'a Policy,
-    /// Run-to-run noise.
-    pub noise: &'a Noise,
-    /// Confirmation runs allowed for a suspect regression (`gate --confirm`).
-    pub confirmations: u32,
-}
-
-/// Measures (with `measure`) until there is something to judge, and judges it: reruns an unstable
-/// run once, and re-measures a suspect regression up to `confirmations` times, pooling the candidate
-/// runs. Returns the pooled candidate, its comparison, and the effort it took. `say` receives the
-/// loop's progress lines.
-pub async fn judge_runs<E>(
-    judge: Judge<'_>,
-    mut measure: impl AsyncFnMut() -> Result<RunResult, E>,
-    mut say: impl FnMut(&str),
-) -> Result<(RunResult, Comparison, Effort), E> {
-    let settings = |z_beta| Settings {
-        policy: judge.policy,
-        noise: judge.noise,
-        z_beta,
-    };
-    let base = judge.baseline;
-    let mut effort = Effort::default();
-    let mut runs: Vec<RunResult> = Vec::new();
-    let mut first: Option<Comparison> = None;
-    loop {
-        let result = measure().await?;
-        effort.runs += 1;
-        if let Some(why) = crate::compare::stability::unstable(&result) {
-            // A decisive critical (an error-rate jump, an SLO breach, a gross change) stands however
-            // unsteady the run (`verdict::decide`). Rerunning would only hide it: a burst of 500s
-            // may not come back, and a target that crashed fails the rerun's preflight.
-            let stands = decisive_critical(&compare(base, &result, settings(Z_BETA)));
-            if effort.reruns < UNSTABLE_RERUNS && !stands {
-                effort.reruns += 1;
-                say(&format!("unstable run ({why}); measuring again"));
-                continue;
-            }
-        }
-        runs.push(result);
-        let Some(pooled) = RunResult::pool(&runs) else {
-            continue;
-        };
-        let z_beta = if runs.len() > 1 {
-            Z_BETA_CONFIRMED
-        } else {
-            Z_BETA
-        };
-        // A confirmation run and the first run are two runs of one build: A/A evidence the
-        // baseline's learned noise takes in before the pooled verdict.
-        let taught = match (&base.learned, runs.len() > 1 && judge.noise.learned) {
-            (Some(l), true) => Some(Noise::learned(&learn::with_candidate_runs(
-                l,
-                &runs,
-                judge.policy,
-            ))),
-            _ => None,
-        };
-        let pooled_settings = Settings {
-            noise: taught.as_ref().unwrap_or(judge.noise),
-            ..settings(z_beta)
-        };
-        let current = compare(base, &pooled, pooled_settings);
-        let current = match (&first, runs.last()) {
-            (Some(f), Some(last)) => {
-                let alone = compare(base, last, settings(Z_BETA));
-                confirm(f, &alone, current)
-            }
-            _ => current,
-        };
-        let again = first.is_none()
-            && (runs.len() as u32) <= judge.confirmations
-            && needs_confirmation(&current);
-        if !again {
-            return Ok((pooled, current, effort));
-        }
-        let suspects: Vec<String> = current
-            .rows
-            .iter()
-            .filter(|r| r.gated && r.suspect)
-            .map(|r| format!("{} {}", r.request.as_deref().unwrap_or("all"), r.metric))
-            .collect();
-        say(&format!(
-            "suspect regression in {}; confirming with another run",
-            suspects.join(", ")
-        ));
-        effort.confirmations += 1;
-        first = Some(current);
-    }
-}
-
-/// Judges a stored run (`gate --result`: a `run --out` file, or the merge of a sharded run) as
-/// [`judge_runs`] judges a first live run, minus what only a live load can do: an unstable run is
-/// not measured again (the verdict says it is unstable), and a suspect regression has no
-/// confirmation re-run, which a note says, naming the rows the verdict rests on alone.
-pub fn judge_stored(judge: Judge<'_>, run: &RunResult) -> Comparison {
-    let settings = Settings {
-        policy: judge.policy,
-        noise: judge.noise,
-        z_beta: Z_BETA,
-    };
-    let mut comparison = compare(judge.baseline, run, settings);
-    if needs_confirmation(&comparison) {
-        let suspects: Vec<String> = comparison
-            .rows
-            .iter()
-            .filter(|r| r.gated && r.suspect)
-            .map(|r| format!("{} {}", r.request.as_deref().unwrap_or("all"), r.metric))
-            .collect();
-        comparison.notes.push(format!(
-            "suspect regression in {}: a live gate would confirm it with another run, but a stored result has no confirmation re-run, so the verdict rests on this run alone",
-            suspects.join(", ")
-        ));
-    }
-    comparison
-}
-
-/// Whether a row is critical beyond any doubt, so that no rerun or confirmation may overturn it.
-fn decisive_critical(c: &Comparison) -> bool {
-    c.rows
-        .iter()
-        .any(|r| r.decisive && r.status == Status::Critical)
-}
-
-#[cfg(test)]
-mod tests;

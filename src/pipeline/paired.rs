@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use crate::commands::common::{self, Resolved};
 use crate::compare::guard::Z_BETA;
 use crate::compare::{compare, Comparison, Noise, Policy, Settings};
 use crate::error::Error;
 use crate::load::{target, Target};
+use crate::pipeline::measure::Resolved;
 use crate::result::RunResult;
 use crate::scenario::Scenario;
 
@@ -43,7 +43,7 @@ pub async fn judge(
                 i + 1,
                 if is_base { "baseline" } else { "candidate" }
             );
-            let run = common::measure(&segment, resolved).await?;
+            let run = crate::pipeline::measure::measure(&segment, resolved).await?;
             if is_base {
                 a.push(run)
             } else {

@@ -1,8 +1,6 @@
 //! The gate's decisions on fixture runs: the same loop `gate` runs, fed stored runs instead of live
 //! loads, so each test's verdict is exact and independent of the machine.
 
-use std::collections::VecDeque;
-
 use super::*;
 use crate::compare::learn::learn;
 use crate::result::testing::{run_of, run_with_levels};
@@ -43,20 +41,12 @@ fn gate(base: &RunResult, candidates: Vec<RunResult>) -> Gated {
         noise: &noise,
         confirmations: 1,
     };
-    let mut queue: VecDeque<RunResult> = candidates.into();
+    let mut queue = Stored::new(candidates);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");
     let (_, comparison, effort) = rt
-        .block_on(judge_runs(
-            judge,
-            async || {
-                queue
-                    .pop_front()
-                    .ok_or("the loop asked for more runs than the test has")
-            },
-            |_| {},
-        ))
+        .block_on(judge_runs(judge, &mut queue, |_| {}))
         .expect("enough runs");
     Gated {
         outcome: decide(&comparison).outcome,

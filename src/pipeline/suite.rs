@@ -3,7 +3,6 @@
 
 use crate::baseline;
 use crate::cli::RecordArgs;
-use crate::commands::common;
 use crate::compare::Policy;
 use crate::error::Error;
 use crate::exit;
@@ -11,6 +10,16 @@ use crate::import::Context;
 use crate::report::{Format, Report};
 use crate::result::RunResult;
 use crate::scenario::suite::Suite;
+
+/// A suite's command, run again for every run the gate asks for.
+pub struct Command<'a>(pub &'a Suite);
+
+impl crate::pipeline::Runs for Command<'_> {
+    type Error = Error;
+    async fn next(&mut self) -> Result<RunResult, Error> {
+        measure(self.0).await
+    }
+}
 
 /// One run of the suite: its command, then the import of its fresh results.
 pub async fn measure(suite: &Suite) -> Result<RunResult, Error> {
@@ -22,7 +31,7 @@ pub async fn measure(suite: &Suite) -> Result<RunResult, Error> {
     let ctx = Context {
         name: suite.name.clone(),
         host: crate::sample::host::current(),
-        git_commit: common::git_commit(),
+        git_commit: crate::pipeline::measure::git_commit(),
         imported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     };
@@ -32,7 +41,7 @@ pub async fn measure(suite: &Suite) -> Result<RunResult, Error> {
 /// `record SUITE [--runs N]`: N runs of the suite, pooled, with what their spread teaches.
 pub async fn record(args: &RecordArgs, suite: &Suite) -> Result<u8, Error> {
     let path = baseline::path_for(&args.baselines, &suite.name);
-    common::preflight_outputs(&[Some(&path)])?;
+    crate::pipeline::outputs::preflight_outputs(&[Some(&path)])?;
     let mut runs = Vec::new();
     for i in 0..args.runs {
         if args.runs > 1 {
@@ -50,7 +59,7 @@ pub async fn record(args: &RecordArgs, suite: &Suite) -> Result<u8, Error> {
             path: path.clone(),
             reason: "no run was made".to_string(),
         })?;
-    common::print(&crate::report::render(
+    crate::pipeline::outputs::print(&crate::report::render(
         &Report {
             run: &result,
             judged: None,

@@ -1,0 +1,84 @@
+//! Where a gate's run-to-run noise comes from: a calibration file, the baseline's learned noise,
+//! or the priors, with the note a reader needs about which one was used.
+
+use std::path::Path;
+
+use crate::error::Error;
+use crate::result::RunResult;
+use crate::scenario::Scenario;
+
+/// The run-to-run noise to use, best evidence first: a calibration from `explicit`, or beside the
+/// baseline, when it matches this scenario and machine; else what the baseline's own runs taught
+/// (`record`), when they were made on this machine; else the documented defaults. The note says why
+/// better evidence was passed over.
+pub fn noise_for(
+    scenario: Option<&Scenario>,
+    explicit: Option<&Path>,
+    beside: Option<&Path>,
+    baseline: Option<&RunResult>,
+) -> Result<(crate::compare::Noise, Option<String>), Error> {
+    let (calibrated, note) = calibration_noise(scenario, explicit, beside)?;
+    if let Some(n) = calibrated {
+        return Ok((n, None));
+    }
+    let (learned, learned_note) = learned_noise(baseline);
+    let notes: Vec<String> = note.into_iter().chain(learned_note).collect();
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
+    Ok((
+        learned.unwrap_or_else(crate::compare::Noise::defaults),
+        note,
+    ))
+}
+
+/// The noise a baseline's runs taught, when they were made on this machine.
+fn learned_noise(baseline: Option<&RunResult>) -> (Option<crate::compare::Noise>, Option<String>) {
+    match baseline {
+        Some(b) => {
+            crate::compare::Noise::of_baseline(b, &crate::sample::host::current().fingerprint)
+        }
+        None => (None, None),
+    }
+}
+
+/// A calibration from `explicit`, or beside the baseline, when it matches this scenario and machine.
+fn calibration_noise(
+    scenario: Option<&Scenario>,
+    explicit: Option<&Path>,
+    beside: Option<&Path>,
+) -> Result<(Option<crate::compare::Noise>, Option<String>), Error> {
+    use crate::compare::Noise;
+    let path = match (explicit, beside) {
+        (Some(p), _) => p,
+        (None, Some(p)) => p,
+        (None, None) => return Ok((None, None)),
+    };
+    let Some(c) = crate::baseline::calibration::load(path)? else {
+        if explicit.is_some() {
+            return Err(crate::baseline::BaselineError::NotFound {
+                path: path.to_path_buf(),
+                what: "calibration",
+                fix: "measure one with `loadgate calibrate SCENARIO`, or drop `--calibration` for the noise the baseline learned",
+            }
+            .into());
+        }
+        return Ok((None, None));
+    };
+    let host = crate::sample::host::current();
+    if c.host.fingerprint != host.fingerprint {
+        let note = format!(
+            "calibration {} was measured on another machine ({}, {} CPUs) and is not used: noise does not transfer \
+             between machines; run `loadgate calibrate` on this runner class",
+            path.display(),
+            c.host.cpu_model,
+            c.host.cpus
+        );
+        return Ok((None, Some(note)));
+    }
+    if let Some(s) = scenario {
+        if c.scenario_hash != s.hash {
+            let note = format!("calibration {} was measured for another version of the scenario and is not used; re-run `loadgate calibrate`", path.display());
+            return Ok((None, Some(note)));
+        }
+    }
+    Ok((Some(Noise::calibrated(&c)), None))
+}
