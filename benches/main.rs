@@ -281,7 +281,7 @@ fn render_html(c: &mut Criterion) {
 /// feeder row, a captured token and the user's id, then judging the response (status, a JSON check,
 /// a capture), against the cost of a static request (nothing to render, status only).
 fn flows(c: &mut Criterion) {
-    use loadgate::load::flow::{judge, render, Feeds, UserState};
+    use loadgate::load::flow::{check_response, render, Feeds, UserState};
     use loadgate::scenario::check::Response;
     let dir = std::env::temp_dir().join(format!("loadgate-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
@@ -324,7 +324,7 @@ path = "/fast"
         body: br#"{"token":"t-123"}"#,
         len: 17,
     };
-    let _ = judge(&scenario.requests[0], &login, Some(&mut user));
+    let _ = check_response(&scenario.requests[0], &login, Some(&mut user));
     let ok = Response {
         status: 200,
         header: &header,
@@ -343,11 +343,11 @@ path = "/fast"
                 &scenario.captures,
             );
             black_box(&r);
-            black_box(judge(&scenario.requests[1], &ok, Some(&mut user)))
+            black_box(check_response(&scenario.requests[1], &ok, Some(&mut user)))
         })
     });
     g.bench_function("judge_static", |b| {
-        b.iter(|| black_box(judge(&scenario.requests[2], &ok, None)))
+        b.iter(|| black_box(check_response(&scenario.requests[2], &ok, None)))
     });
     g.finish();
 }

@@ -103,6 +103,14 @@ pub enum Error {
     /// A report could not be rendered.
     #[error(transparent)]
     Render(#[from] crate::report::junit::JunitError),
+    /// The action outcomes could not be added to a written JSON report.
+    #[error("cannot add the action outcomes to the JSON report {}: {problem}", path.display())]
+    ReportOutcomes {
+        /// The report file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        problem: String,
+    },
     /// Writing to stdout failed (other than a closed pipe).
     #[error("cannot write to stdout: {0}")]
     Stdout(#[source] std::io::Error),

@@ -35,7 +35,7 @@
 //! goose appears only in `load/goose.rs`, comfy-table only in `report/table.rs`, sysinfo only in
 //! `sample/`, octocrab only in `action/github.rs`, plotters only in `report/charts.rs`, indicatif only
 //! in `load/progress.rs`, anstream and anstyle only in `terminal.rs`, clap_complete and
-//! clap_mangen only in `commands/docs.rs`.
+//! clap_mangen only in `commands/docs.rs`, regex only in `scenario/check.rs`.
 
 pub mod action;
 pub mod baseline;

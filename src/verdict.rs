@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::compare::{Comparison, Status};
+use crate::result::metric::Metric;
 
 /// The gate's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -31,17 +32,73 @@ impl Outcome {
     }
 }
 
+/// What a reason is about: a metric's row, or the gate or the run as a whole. Written as the
+/// metric's name, `gate` or `run` in every report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// A row of the comparison.
+    Metric(Metric),
+    /// The gate as a whole (too few metrics judged).
+    Gate,
+    /// The candidate run (unstable).
+    Run,
+}
+
+impl Subject {
+    /// The name reports show.
+    pub fn name(self) -> &'static str {
+        match self {
+            Subject::Metric(m) => m.name(),
+            Subject::Gate => "gate",
+            Subject::Run => "run",
+        }
+    }
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Subject {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Subject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        match name.as_str() {
+            "gate" => Ok(Subject::Gate),
+            "run" => Ok(Subject::Run),
+            other => other
+                .parse::<Metric>()
+                .map(Subject::Metric)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 /// Why the verdict is what it is: one line per row that moved it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reason {
     /// Request name, `None` for the aggregate.
     pub request: Option<String>,
-    /// Metric name.
-    pub metric: String,
+    /// The metric (or the gate, or the run) it is about.
+    pub metric: Subject,
     /// Row status.
     pub status: Status,
     /// Explanation.
     pub message: String,
+}
+
+impl Reason {
+    /// Whether this reason is the one of `row`.
+    pub fn is_about(&self, row: &crate::compare::Row) -> bool {
+        self.request == row.request && self.metric == Subject::Metric(row.metric)
+    }
 }
 
 /// The decision with its reasons, worst first.
@@ -72,7 +129,7 @@ pub fn decide(c: &Comparison) -> Verdict {
         })
         .map(|r| Reason {
             request: r.request.clone(),
-            metric: r.metric.to_string(),
+            metric: Subject::Metric(r.metric),
             status: if matches!(r.status, Status::Pass | Status::Improved) {
                 Status::Info
             } else {
@@ -96,7 +153,7 @@ pub fn decide(c: &Comparison) -> Verdict {
     if !eligible.is_empty() && judged == 0 && !already {
         reasons.push(Reason {
             request: None,
-            metric: "gate".to_string(),
+            metric: Subject::Gate,
             status: Status::Incomplete,
             message: format!(
                 "none of the {} critical metrics could be judged (too little data, or too noisy to gate at their thresholds): lengthen `load.duration` or record more baseline runs",
@@ -106,7 +163,7 @@ pub fn decide(c: &Comparison) -> Verdict {
     } else if !eligible.is_empty() && 2 * missing >= eligible.len() && !already {
         reasons.push(Reason {
             request: None,
-            metric: "gate".to_string(),
+            metric: Subject::Gate,
             status: Status::Incomplete,
             message: format!(
                 "{missing} of {} critical metrics could not be judged (too little data)",
@@ -122,7 +179,7 @@ pub fn decide(c: &Comparison) -> Verdict {
         if !decisive {
             reasons.push(Reason {
                 request: None,
-                metric: "run".to_string(),
+                metric: Subject::Run,
                 status: Status::Incomplete,
                 message: format!("unstable run, not judged: {why}; run the gate again"),
             });
@@ -164,6 +221,22 @@ pub fn exit_code(outcome: Outcome, warn_fails: bool) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reason_names_its_subject_as_a_string_in_json() {
+        for (subject, name) in [
+            (Subject::Metric(Metric::P95), "\"p95\""),
+            (Subject::Metric(Metric::ErrorRate), "\"error_rate\""),
+            (Subject::Gate, "\"gate\""),
+            (Subject::Run, "\"run\""),
+        ] {
+            let json = serde_json::to_string(&subject).expect("serializes");
+            assert_eq!(json, name);
+            let back: Subject = serde_json::from_str(&json).expect("reads back");
+            assert_eq!(back, subject);
+        }
+        assert!(serde_json::from_str::<Subject>("\"p97\"").is_err());
+    }
     use crate::compare::Row;
     use crate::result::metric::Metric;
 

@@ -114,13 +114,13 @@ impl ActionContext {
             .take(WORST_MAX)
             .map(|r| Worst {
                 request: r.request.clone(),
-                metric: r.metric.clone(),
+                metric: r.metric.to_string(),
                 status: r.status,
                 change: judged
                     .comparison
                     .rows
                     .iter()
-                    .find(|row| row.request == r.request && row.metric.name() == r.metric)
+                    .find(|row| r.is_about(row))
                     .and_then(|row| row.change)
                     .filter(|c| c.is_finite()),
                 message: r.message.clone(),

@@ -118,11 +118,11 @@ pub enum CiOutputs {
 /// The actions asked for, validated from flags (durations parsed, enums chosen); what still depends
 /// on the environment is checked by [`prepare`].
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct Requested {
     /// Rollback hook.
-    pub rollback: Option<rollback::Settings>,
+    pub rollback: Option<rollback::Hook>,
     /// Sticky PR comment.
-    pub github: Option<pull_request::Settings>,
+    pub github: Option<pull_request::CommentTarget>,
     /// Job summary and step outputs.
     pub ci_outputs: CiOutputs,
     /// JUnit XML file.
@@ -177,8 +177,8 @@ pub struct Plan {
 
 /// Checks everything the actions need that can be checked before any load, and builds them in the
 /// order they are reported: CI outputs, JUnit, PR comment, notifications, rollback hook.
-pub fn prepare(settings: Settings, env: &Env) -> Result<Plan, ActionError> {
-    let Settings {
+pub fn prepare(settings: Requested, env: &Env) -> Result<Plan, ActionError> {
+    let Requested {
         rollback,
         github,
         ci_outputs,

@@ -19,7 +19,7 @@ use crate::action::Env;
 
 /// The PR comment as asked for by the flags.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct CommentTarget {
     /// `--github-repo` (else `GITHUB_REPOSITORY`).
     pub repo: Option<String>,
     /// `--github-pr` (else from the event file).
@@ -105,7 +105,7 @@ pub enum PullRequestError {
 }
 
 /// Works out the pull request from `settings` and `env`.
-pub fn resolve(settings: &Settings, env: &Env) -> Result<PullRequest, PullRequestError> {
+pub fn resolve(settings: &CommentTarget, env: &Env) -> Result<PullRequest, PullRequestError> {
     let (from, repo) = match (&settings.repo, env.get("GITHUB_REPOSITORY")) {
         (Some(r), _) => ("--github-repo", r.as_str()),
         (None, Some(r)) => ("GITHUB_REPOSITORY", r),
@@ -212,8 +212,8 @@ fn split_repo(repo: &str) -> Option<(&str, &str)> {
 mod tests {
     use super::*;
 
-    fn settings() -> Settings {
-        Settings {
+    fn settings() -> CommentTarget {
+        CommentTarget {
             repo: None,
             pr: None,
             allow_fork: false,
@@ -248,7 +248,7 @@ mod tests {
     #[test]
     fn flags_win_over_the_environment() {
         let env = Env::of([("GITHUB_REPOSITORY", "acme/api")]);
-        let s = Settings {
+        let s = CommentTarget {
             repo: Some("acme/other".into()),
             pr: Some(3),
             ..settings()
@@ -266,7 +266,7 @@ mod tests {
         ]);
         let pr = resolve(&settings(), &env).unwrap();
         assert_eq!(pr.head, Head::Fork("mallory/api".into()));
-        let allowed = Settings {
+        let allowed = CommentTarget {
             allow_fork: true,
             ..settings()
         };
@@ -292,7 +292,7 @@ mod tests {
             ("GITHUB_REPOSITORY", "acme/api"),
             ("GITHUB_EVENT_PATH", &same),
         ]);
-        let other = Settings {
+        let other = CommentTarget {
             pr: Some(9),
             ..settings()
         };
@@ -319,7 +319,7 @@ mod tests {
 
     #[test]
     fn bad_input_says_what_to_do() {
-        let cases: [(Env, Settings, &str); 4] = [
+        let cases: [(Env, CommentTarget, &str); 4] = [
             (Env::default(), settings(), "--github-repo OWNER/NAME"),
             (
                 Env::of([("GITHUB_REPOSITORY", "acme")]),
@@ -333,7 +333,7 @@ mod tests {
             ),
             (
                 Env::default(),
-                Settings {
+                CommentTarget {
                     repo: Some("a/b/c".into()),
                     ..settings()
                 },

@@ -51,7 +51,7 @@ const OUTPUT_GRACE: Duration = Duration::from_secs(1);
 
 /// The hook as asked for by the flags.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct Hook {
     /// Program: a path (with a `/`) or a name looked up on `PATH`.
     pub program: String,
     /// Its arguments, passed as they are.
@@ -147,14 +147,14 @@ impl HookError {
 #[derive(Debug)]
 pub struct RollbackHook {
     program: PathBuf,
-    settings: Settings,
+    settings: Hook,
     /// Variables holding these are withheld from the hook (unless `--hook-env` names them).
     secrets: Secrets,
 }
 
 impl RollbackHook {
     /// Finds the program and checks that it can be run.
-    pub fn prepare(settings: Settings, env: &Env, secrets: Secrets) -> Result<Self, ActionError> {
+    pub fn prepare(settings: Hook, env: &Env, secrets: Secrets) -> Result<Self, ActionError> {
         let program = locate(&settings.program, env.get("PATH"))?;
         Ok(Self {
             program,
@@ -463,7 +463,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = script(dir.path(), "hook.sh", "exit 0", 0o755);
         let hook = |on| {
-            let settings = Settings {
+            let settings = Hook {
                 program: p.to_str().unwrap().to_string(),
                 args: Vec::new(),
                 on,

@@ -15,7 +15,7 @@ use crate::result::metric::Metric;
 use crate::result::RunResult;
 
 /// Validated `history` flags.
-struct Settings {
+struct HistoryOptions {
     dir: PathBuf,
     scenarios: Vec<String>,
     metrics: Vec<Metric>,
@@ -24,7 +24,7 @@ struct Settings {
     retention: Retention,
 }
 
-impl TryFrom<HistoryArgs> for Settings {
+impl TryFrom<HistoryArgs> for HistoryOptions {
     type Error = Error;
     fn try_from(a: HistoryArgs) -> Result<Self, Error> {
         let HistoryArgs {
@@ -66,14 +66,14 @@ impl TryFrom<HistoryArgs> for Settings {
 }
 
 pub fn run(args: HistoryArgs) -> Result<u8, Error> {
-    let Settings {
+    let HistoryOptions {
         dir,
         scenarios,
         metrics,
         last,
         format,
         retention,
-    } = Settings::try_from(args)?;
+    } = HistoryOptions::try_from(args)?;
     let known = history::scenarios(&dir)?;
     let named = !scenarios.is_empty();
     let names = if named { scenarios } else { known };

@@ -24,7 +24,7 @@ pub fn run(args: ReportArgs) -> Result<u8, Error> {
     let options = crate::pipeline::outputs::options(&args.reports, false);
     match &args.baseline {
         Some(baseline) => {
-            let j = compare::judge(
+            let j = compare::judge_files(
                 baseline,
                 &args.result,
                 args.scenario.as_deref(),

@@ -46,7 +46,7 @@ pub async fn run(args: WatchArgs) -> Result<u8, Error> {
         });
     }
     spec.timeout = spec.timeout.min(spec.poll);
-    let mut settings = action::Settings {
+    let mut settings = action::Requested {
         secrets: spec.secrets.clone(),
         ..crate::pipeline::actions::settings(&args.actions)?
     };

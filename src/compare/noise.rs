@@ -259,9 +259,27 @@ fn winsorized_sd(xs: &[f64]) -> f64 {
     (w.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0).max(1.0)).sqrt()
 }
 
+/// The smallest change a one-run-against-one-run gate can tell from run-to-run noise `tau` alone,
+/// as a fraction (0.12 is +12%): (z_c + z_β)·τ·√2 on the log scale. Within-run noise only adds to
+/// it, so this is a floor: what `calibrate` prints per metric.
+pub fn run_to_run_mde(tau: f64, lv: crate::compare::guard::Levels) -> f64 {
+    ((lv.z_critical + lv.z_beta) * tau * 2f64.sqrt()).exp() - 1.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_run_to_run_mde_grows_with_tau_and_is_zero_without_noise() {
+        use crate::compare::guard::{Levels, Z_BETA};
+        let lv = Levels::new(6, 6, Z_BETA);
+        assert_eq!(run_to_run_mde(0.0, lv), 0.0);
+        // z_c (α 0.01 over 6 rows ≈ 2.94) + z_β 1.645 ≈ 4.58; × 0.02 × √2 ≈ 0.130 → +13.9%.
+        let mde = run_to_run_mde(0.02, lv);
+        assert!((mde - 0.139).abs() < 0.005, "{mde}");
+        assert!(run_to_run_mde(0.04, lv) > mde);
+    }
 
     #[test]
     fn winsorizing_tames_one_outlier() {

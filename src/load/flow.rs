@@ -235,7 +235,7 @@ pub fn render(
 }
 
 /// The verdict on one response: the error kind (if any) and the failing check's index.
-pub fn judge(
+pub fn check_response(
     spec: &RequestSpec,
     response: &Response<'_>,
     user: Option<&mut UserState>,
@@ -414,7 +414,7 @@ mod tests {
             body: br#"{"token":"abc"}"#,
             len: 15,
         };
-        assert_eq!(judge(&login, &ok, Some(&mut user)), (None, None));
+        assert_eq!(check_response(&login, &ok, Some(&mut user)), (None, None));
         assert_eq!(
             render(&use_it, &[], &mut user, &feeds, &names)
                 .unwrap()
@@ -429,7 +429,7 @@ mod tests {
             len: 17,
         };
         assert_eq!(
-            judge(&login, &wrong, Some(&mut user)),
+            check_response(&login, &wrong, Some(&mut user)),
             (Some(ErrorKind::Check), Some(0))
         );
         let bad_status = Response {
@@ -439,7 +439,7 @@ mod tests {
             len: 0,
         };
         assert_eq!(
-            judge(&login, &bad_status, Some(&mut user)),
+            check_response(&login, &bad_status, Some(&mut user)),
             (Some(ErrorKind::Status), None)
         );
         let no_capture = RequestSpec {
@@ -447,7 +447,7 @@ mod tests {
             ..login.clone()
         };
         assert_eq!(
-            judge(&no_capture, &wrong, Some(&mut user)),
+            check_response(&no_capture, &wrong, Some(&mut user)),
             (Some(ErrorKind::Capture), None)
         );
     }

@@ -315,7 +315,11 @@ fn transaction(req: Arc<Prepared>, shared: Arc<Shared>) -> Result<Transaction, L
                                 body: &body.kept,
                                 len: body.len,
                             };
-                            flow::judge(&req.spec, &seen, user.get_session_data_mut::<UserState>())
+                            flow::check_response(
+                                &req.spec,
+                                &seen,
+                                user.get_session_data_mut::<UserState>(),
+                            )
                         }
                     };
                     if left_host && error == Some(ErrorKind::Status) {

@@ -9,7 +9,7 @@ use crate::scenario::units::parse_duration;
 
 /// `ActionArgs` → validated action settings (durations parsed, webhooks collected). What depends on
 /// the environment (token, PR, hook on disk) is checked by `action::prepare`.
-pub fn settings(a: &ActionArgs) -> Result<action::Settings, Error> {
+pub fn settings(a: &ActionArgs) -> Result<action::Requested, Error> {
     let ActionArgs {
         rollback_hook,
         rollback_hook_args,
@@ -56,9 +56,9 @@ pub fn settings(a: &ActionArgs) -> Result<action::Settings, Error> {
             })
     })
     .collect();
-    Ok(action::Settings {
+    Ok(action::Requested {
         rollback: match rollback_hook {
-            Some(program) => Some(action::rollback::Settings {
+            Some(program) => Some(action::rollback::Hook {
                 program: program.clone(),
                 args: rollback_hook_args.clone(),
                 on: *rollback_on,
@@ -68,7 +68,7 @@ pub fn settings(a: &ActionArgs) -> Result<action::Settings, Error> {
             None => None,
         },
         github: match github_comment {
-            true => Some(action::pull_request::Settings {
+            true => Some(action::pull_request::CommentTarget {
                 repo: github_repo.clone(),
                 pr: *github_pr,
                 allow_fork: *github_allow_fork,

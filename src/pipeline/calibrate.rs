@@ -55,8 +55,7 @@ pub async fn run(args: CalibrateArgs) -> Result<u8, Error> {
         path.display()
     );
     for (m, (tau, sd)) in &measured.all {
-        // MDE of a 1-vs-1 gate from τ alone (within-run noise only adds to it).
-        let mde = ((lv.z_critical + lv.z_beta) * tau * 2f64.sqrt()).exp() - 1.0;
+        let mde = crate::compare::noise::run_to_run_mde(*tau, lv);
         text.push_str(&format!(
             "  {:<11} τ {:.4}  A/A sd {:.4}  run-to-run MDE ≥ {:.1}%\n",
             m.name(),

@@ -25,7 +25,7 @@ pub fn run(args: CompareArgs) -> Result<u8, Error> {
         ],
     )?;
     crate::pipeline::outputs::preflight_outputs(&outputs)?;
-    let j = judge(
+    let j = judge_files(
         &args.baseline,
         &args.result,
         args.scenario.as_deref(),
@@ -69,7 +69,7 @@ impl Judgement {
 
 /// Loads both files and compares them: the policy from `scenario` (else loadgate's defaults), the
 /// noise from `calibration` (else the uncalibrated defaults). Shared by `compare` and `report`.
-pub fn judge(
+pub fn judge_files(
     baseline_path: &Path,
     result_path: &Path,
     scenario: Option<&Path>,

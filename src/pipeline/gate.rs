@@ -29,7 +29,7 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
         return run_suite(&args, &suite, &plan).await;
     }
     let scenario = measure::load_scenario(&args.scenario, &args.target)?;
-    let settings = action::Settings {
+    let settings = action::Requested {
         secrets: scenario.secrets.clone(),
         ..crate::pipeline::actions::settings(&args.actions)?
     };
@@ -142,7 +142,9 @@ async fn run_paired(
         measure::finish(resolved).await;
         return Err(e.into());
     }
-    let judged = crate::pipeline::paired::judge(scenario, &resolved, base_url, args.segments).await;
+    let judged =
+        crate::pipeline::paired::measure_and_compare(scenario, &resolved, base_url, args.segments)
+            .await;
     measure::finish(resolved).await;
     let (base, cand, comparison) = judged?;
     let stored = store(args, &cand);
@@ -393,7 +395,7 @@ fn stored_file(p: &std::path::Path) -> bool {
 
 /// Adds the action outcomes to a written JSON report as its `actions` field (atomically).
 fn embed_outcomes(path: &std::path::Path, outcomes: &[action::ActionOutcome]) -> Result<(), Error> {
-    let corrupt = |problem: String| crate::baseline::BaselineError::Corrupt {
+    let corrupt = |problem: String| Error::ReportOutcomes {
         path: path.to_path_buf(),
         problem,
     };

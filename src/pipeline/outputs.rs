@@ -242,6 +242,34 @@ fn format_name(f: Format) -> &'static str {
     }
 }
 
+/// The baselines folder a baseline is about to be written to: the default one (`baselines/`) is
+/// created, as `git init` would; a folder the user named and that does not exist is more likely a
+/// typo, and is refused with the fix.
+pub fn baselines_folder(dir: &Path) -> Result<(), Error> {
+    if !dir.is_dir() && dir == std::path::Path::new(crate::baseline::DEFAULT_DIR) {
+        // The default folder is the project's: make it, as `git init` would. A folder the user
+        // named and that does not exist is more likely a typo, and stays an error.
+        std::fs::create_dir_all(dir).map_err(|e| Error::Flag {
+            flag: "--baselines",
+            problem: format!(
+                "cannot create the folder {}: {e}; create it yourself or pass another --baselines DIR",
+                dir.display()
+            ),
+        })?;
+        eprintln!("loadgate: created {}/", dir.display());
+    }
+    if !dir.is_dir() {
+        return Err(Error::Flag {
+            flag: "--baselines",
+            problem: format!(
+                "folder {} does not exist; create it (mkdir -p) or pass another --baselines DIR",
+                dir.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

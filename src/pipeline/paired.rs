@@ -14,7 +14,7 @@ use crate::result::RunResult;
 use crate::scenario::Scenario;
 
 /// Measures both builds in `segments` segments each and compares them.
-pub async fn judge(
+pub async fn measure_and_compare(
     scenario: &Scenario,
     candidate: &Resolved,
     base_url: &str,

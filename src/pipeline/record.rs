@@ -11,7 +11,7 @@ use crate::report::{Format, Report};
 use crate::result::learned::Learned;
 use crate::result::metric::Metric;
 use crate::result::RunResult;
-use crate::scenario::Scenario;
+use crate::scenario::{GateSpec, Scenario};
 
 /// The whole flow of `loadgate record`; returns the process exit code.
 pub async fn run(args: RecordArgs) -> Result<u8, Error> {
@@ -25,27 +25,7 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
         });
     }
     let suite = crate::scenario::suite::load(&args.scenario)?;
-    if !args.baselines.is_dir() && args.baselines == std::path::Path::new(baseline::DEFAULT_DIR) {
-        // The default folder is the project's: make it, as `git init` would. A folder the user
-        // named and that does not exist is more likely a typo, and stays an error.
-        std::fs::create_dir_all(&args.baselines).map_err(|e| Error::Flag {
-            flag: "--baselines",
-            problem: format!(
-                "cannot create the folder {}: {e}; create it yourself or pass another --baselines DIR",
-                args.baselines.display()
-            ),
-        })?;
-        eprintln!("loadgate: created {}/", args.baselines.display());
-    }
-    if !args.baselines.is_dir() {
-        return Err(Error::Flag {
-            flag: "--baselines",
-            problem: format!(
-                "folder {} does not exist; create it (mkdir -p) or pass another --baselines DIR",
-                args.baselines.display()
-            ),
-        });
-    }
+    crate::pipeline::outputs::baselines_folder(&args.baselines)?;
     if let Some(suite) = suite {
         return crate::pipeline::suite::record(&args, &suite).await;
     }
@@ -70,7 +50,7 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
         Format::Table,
     ))?;
     for (i, run) in runs.iter().enumerate() {
-        if let Some(reason) = unfit(&scenario, run) {
+        if let Some(reason) = unfit(&scenario.gate, run) {
             let which = if runs.len() > 1 {
                 format!("run {} of {}: ", i + 1, runs.len())
             } else {
@@ -84,7 +64,7 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
     }
     if let Some(learned) = &result.learned {
         eprint!("{}", describe(learned));
-        if let Some(reason) = nothing_gateable(&scenario, learned) {
+        if let Some(reason) = nothing_gateable(&scenario.gate, learned) {
             // Still a baseline: its error rate and objectives gate (a short smoke scenario), but
             // the person recording it must know its latencies will not.
             eprintln!("warning: {reason}; gates against this baseline judge only the error rate and the objectives in `[gate] slo`");
@@ -116,8 +96,8 @@ async fn measure_all(
 }
 
 /// Why a run cannot serve as a baseline, if it cannot.
-fn unfit(scenario: &Scenario, r: &RunResult) -> Option<String> {
-    let limit = scenario.gate.record_max_error_rate;
+fn unfit(gate: &GateSpec, r: &RunResult) -> Option<String> {
+    let limit = gate.record_max_error_rate;
     let rate = r.all.error_rate().unwrap_or(1.0);
     if r.all.requests == 0 {
         return Some("the run completed no requests".to_string());
@@ -129,7 +109,7 @@ fn unfit(scenario: &Scenario, r: &RunResult) -> Option<String> {
         ));
     }
     let secs = r.measured_seconds();
-    for &m in &scenario.gate.metrics {
+    for &m in &gate.metrics {
         if m.is_service() {
             if let Some(why) = crate::compare::memory::unusable(&r.samples, "run") {
                 return Some(format!("gated metric `{m}` cannot be judged later: {why}"));
@@ -138,8 +118,7 @@ fn unfit(scenario: &Scenario, r: &RunResult) -> Option<String> {
     }
     // A quantile the rate cannot reach is not gated (found by `learn`, reported at every gate); but
     // a run too thin for any latency metric describes nothing.
-    let judgeable = scenario
-        .gate
+    let judgeable = gate
         .metrics
         .iter()
         .filter(|m| !m.is_service() && **m != Metric::ErrorRate)
@@ -156,9 +135,8 @@ fn unfit(scenario: &Scenario, r: &RunResult) -> Option<String> {
 
 /// Why a baseline would gate no latency or throughput at all, if it would: said when recording,
 /// not discovered at the first gate.
-fn nothing_gateable(scenario: &Scenario, l: &Learned) -> Option<String> {
-    let wanted: Vec<Metric> = scenario
-        .gate
+fn nothing_gateable(gate: &GateSpec, l: &Learned) -> Option<String> {
+    let wanted: Vec<Metric> = gate
         .metrics
         .iter()
         .copied()
@@ -192,4 +170,59 @@ fn describe(l: &Learned) -> String {
         text.push_str(&format!("loadgate: not gated: {line}\n"));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::testing::{result, run_of};
+    use crate::scenario::validate::default_gate;
+
+    fn healthy() -> RunResult {
+        run_of(&[(10_000, 3), (20_000, 2), (30_000, 1)], 150, 20, 1.0, 7)
+    }
+
+    #[test]
+    fn a_healthy_run_is_fit_to_be_a_baseline() {
+        assert_eq!(unfit(&default_gate(), &healthy()), None);
+    }
+
+    #[test]
+    fn an_empty_a_failing_or_a_thin_run_is_refused_with_the_fix() {
+        let gate = default_gate();
+        let empty = result();
+        assert!(unfit(&gate, &empty).is_some_and(|why| why.contains("no requests")));
+
+        let mut failing = healthy();
+        failing.all.errors.status = failing.all.requests / 2;
+        let why = unfit(&gate, &failing).expect("refused");
+        assert!(why.contains("record_max_error_rate"), "{why}");
+
+        let thin = run_of(&[(10_000, 1)], 2, 3, 1.0, 7);
+        let why = unfit(&gate, &thin).expect("refused");
+        assert!(why.contains("load.duration"), "{why}");
+    }
+
+    #[test]
+    fn a_gated_service_metric_without_samples_is_refused() {
+        let mut gate = default_gate();
+        gate.metrics.push(Metric::PeakRss);
+        let why = unfit(&gate, &healthy()).expect("refused");
+        assert!(why.contains("peak_rss"), "{why}");
+    }
+
+    #[test]
+    fn a_baseline_that_gates_no_latency_is_said_at_record_time() {
+        let gate = default_gate();
+        let runs: Vec<RunResult> = (0..3)
+            .map(|s| run_of(&[(10_000, 1)], 150, 20, 1.0, s))
+            .collect();
+        let policy = Policy::from_gate(&gate);
+        let taught = recorded(&runs, &policy).expect("a baseline");
+        let learned = taught.learned.expect("three runs teach");
+        // Three steady runs gate their latencies: nothing to warn about.
+        assert_eq!(nothing_gateable(&gate, &learned), None);
+        let text = describe(&learned);
+        assert!(text.contains("learned from 3 runs"), "{text}");
+    }
 }

@@ -26,7 +26,7 @@ const DEFAULT_START_RPS: u32 = 50;
 const DEFAULT_SOAK_FRACTION: f64 = 0.7;
 
 /// Validated flags.
-struct Settings {
+struct StressPlan {
     search: Option<SearchSpec>,
     step: Duration,
     warmup: Duration,
@@ -51,7 +51,7 @@ fn duration(flag: &'static str, v: &str, min: Duration) -> Result<Duration, Erro
         })
 }
 
-fn settings(a: &StressArgs, scenario: &Scenario) -> Result<Settings, Error> {
+fn settings(a: &StressArgs, scenario: &Scenario) -> Result<StressPlan, Error> {
     let flag = |flag, problem: String| Err(Error::Flag { flag, problem });
     if !(a.step_factor > 1.0 && a.step_factor <= 10.0) {
         return flag(
@@ -115,7 +115,7 @@ fn settings(a: &StressArgs, scenario: &Scenario) -> Result<Settings, Error> {
             })
         }
     };
-    Ok(Settings {
+    Ok(StressPlan {
         search: (!a.no_search).then(|| SearchSpec {
             start_rps: a
                 .start_rate
@@ -144,14 +144,8 @@ pub async fn run(args: StressArgs) -> Result<u8, Error> {
     let scenario = crate::pipeline::measure::load_scenario(&args.scenario, &args.target)?;
     let settings = settings(&args, &scenario)?;
     let path = store::path_for(&args.baselines, &scenario.baseline_name());
-    if args.record && !args.baselines.is_dir() {
-        return Err(Error::Flag {
-            flag: "--baselines",
-            problem: format!(
-                "folder {} does not exist; create it (mkdir -p) or pass another --baselines DIR",
-                args.baselines.display()
-            ),
-        });
+    if args.record {
+        crate::pipeline::outputs::baselines_folder(&args.baselines)?;
     }
     let stored = match args.record {
         true => None,
@@ -231,7 +225,7 @@ fn step_of(run: &RunResult, target: u32, broke: Option<String>) -> Step {
 async fn stress(
     scenario: &Scenario,
     resolved: &mut Resolved,
-    settings: &Settings,
+    settings: &StressPlan,
     stored: Option<&Capacity>,
 ) -> Result<(StressReport, Found, Vec<(&'static str, RunResult)>), Error> {
     let mut steps = Vec::new();
@@ -430,7 +424,7 @@ fn leak_verdict(run: &RunResult) -> (Option<Slope>, Judged) {
 fn record(
     path: &std::path::Path,
     scenario: &Scenario,
-    settings: &Settings,
+    settings: &StressPlan,
     found: Found,
 ) -> Result<(), Error> {
     let refuse = |reason: String| Error::RecordRefused {

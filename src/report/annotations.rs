@@ -19,11 +19,7 @@ pub fn render(report: &Report<'_>) -> String {
             _ => continue,
         };
         let scope = r.request.as_deref().unwrap_or("all");
-        let row = j
-            .comparison
-            .rows
-            .iter()
-            .find(|row| row.request == r.request && row.metric.name() == r.metric);
+        let row = j.comparison.rows.iter().find(|row| r.is_about(row));
         let message = match row {
             Some(row) => format!(
                 "{scope} {}: baseline {}, run {}, change {} (95% interval {}): {}",

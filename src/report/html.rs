@@ -221,17 +221,17 @@ pub fn render(report: &Report<'_>) -> String {
         Some(j) => {
             body.push_str("<h2>Comparison with the baseline</h2>\n");
             // A reason with a row is that row's "why"; only those with none are listed apart.
-            for r in j.verdict.reasons.iter().filter(|r| {
-                !j.comparison
-                    .rows
-                    .iter()
-                    .any(|row| row.request == r.request && row.metric.name() == r.metric)
-            }) {
+            for r in j
+                .verdict
+                .reasons
+                .iter()
+                .filter(|r| !j.comparison.rows.iter().any(|row| r.is_about(row)))
+            {
                 body.push_str(&format!(
                     "<p><span class=\"verdict {0}\">{0}</span> {1} {2}: {3}</p>\n",
                     r.status.name(),
                     escape(r.request.as_deref().unwrap_or("all")),
-                    escape(&r.metric),
+                    escape(r.metric.name()),
                     escape(&r.message)
                 ));
             }

@@ -54,9 +54,11 @@ pub fn render(report: &Report<'_>, warn_fails: bool) -> Result<String, JunitErro
         }
         let orphan = j.verdict.reasons.iter().filter(|r| {
             r.status == Status::Incomplete
-                && !j.comparison.rows.iter().any(|row| {
-                    decides(row) && row.request == r.request && row.metric.name() == r.metric
-                })
+                && !j
+                    .comparison
+                    .rows
+                    .iter()
+                    .any(|row| decides(row) && r.is_about(row))
         });
         for r in orphan {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);

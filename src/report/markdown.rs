@@ -122,11 +122,7 @@ pub fn render(report: &Report<'_>, report_url: Option<&str>) -> String {
         .verdict
         .reasons
         .iter()
-        .filter(|r| {
-            !rows
-                .iter()
-                .any(|row| row.request == r.request && row.metric.name() == r.metric)
-        })
+        .filter(|r| !rows.iter().any(|row| r.is_about(row)))
         .collect();
     if !orphans.is_empty() {
         out.push('\n');
@@ -135,7 +131,7 @@ pub fn render(report: &Report<'_>, report_url: Option<&str>) -> String {
         out.push_str(&format!(
             "- **{}** {}: {}\n",
             status(r.status),
-            cell(&r.metric),
+            cell(r.metric.name()),
             cell(&r.message)
         ));
     }
@@ -216,18 +212,18 @@ fn summary_line(j: &crate::report::Judged<'_>) -> String {
         })
         .map(|r| {
             let scope = cell(r.request.as_deref().unwrap_or("all"));
-            let row = j
-                .comparison
-                .rows
-                .iter()
-                .find(|row| row.request == r.request && row.metric.name() == r.metric);
+            let row = j.comparison.rows.iter().find(|row| r.is_about(row));
             match row {
                 Some(row) => (
                     r.status,
                     severity(row).1,
-                    format!("`{scope}` {} {}", cell(&r.metric), row_change(row)),
+                    format!("`{scope}` {} {}", cell(r.metric.name()), row_change(row)),
                 ),
-                None => (r.status, 0.0, format!("`{scope}` {}", cell(&r.metric))),
+                None => (
+                    r.status,
+                    0.0,
+                    format!("`{scope}` {}", cell(r.metric.name())),
+                ),
             }
         })
         .collect();

@@ -247,7 +247,7 @@ impl State {
                 for (i, v) in values.into_iter().enumerate() {
                     self.check_values[i].push(v);
                 }
-                let verdict = self.judge(t_s, false);
+                let verdict = self.judge_signals(t_s, false);
                 match verdict {
                     Some(o) => Step::Stop(o),
                     None => Step::Continue,
@@ -284,7 +284,7 @@ impl State {
             );
             return Outcome::Incomplete;
         }
-        self.judge(t_s, true).unwrap_or(Outcome::Incomplete)
+        self.judge_signals(t_s, true).unwrap_or(Outcome::Incomplete)
     }
 
     /// Every counter advanced by `snap`, all or nothing; the checks' values.
@@ -328,7 +328,7 @@ impl State {
     }
 
     /// Judges every signal, records the points, and folds.
-    fn judge(&mut self, t_s: f64, end: bool) -> Option<Outcome> {
+    fn judge_signals(&mut self, t_s: f64, end: bool) -> Option<Outcome> {
         let mut results: Vec<(Judgement, Point)> = Vec::new();
         let point = |requests, bad, value, outcome| Point {
             t_s,
