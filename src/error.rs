@@ -100,6 +100,9 @@ pub enum Error {
     /// The watch's source cannot be used.
     #[error(transparent)]
     WatchSource(#[from] crate::watch::SourceError),
+    /// The demo service could not start, or its knobs are out of range.
+    #[error(transparent)]
+    Demo(#[from] crate::demo::DemoError),
     /// A report could not be rendered.
     #[error(transparent)]
     Render(#[from] crate::report::junit::JunitError),

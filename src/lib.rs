@@ -23,6 +23,7 @@
 //! | `report` | `result`, `scenario`, `compare`, `verdict`, `history` (the data types of the stages above) |
 //! | `action` | `result`, `compare`, `verdict`, `report` |
 //! | `watch` | `verdict`, `sample` (the Prometheus text parser), `scenario` (units), `load` (URL redaction), `action` |
+//! | `demo` | `scenario` (duration units): the built-in target, loaded like any other service |
 //! | `cli` | `scenario`, `result`, `baseline`, `history`, `report`, `action` (flag types and defaults) |
 //! | `error` | every stage (it gathers their errors for the commands) |
 //! | `pipeline` | everything but `commands` (each command's flow, in the stages' order) |
@@ -42,6 +43,7 @@ pub mod baseline;
 pub mod cli;
 pub mod commands;
 pub mod compare;
+pub mod demo;
 pub mod error;
 pub mod exit;
 pub mod fsutil;
@@ -77,7 +79,7 @@ mod layering {
             "history", "report", "action", "watch", "logging",
         ];
         let mut everything: Vec<&str> = stages.to_vec();
-        everything.extend(["cli", "error"]);
+        everything.extend(["cli", "error", "demo"]);
         BTreeMap::from([
             ("result", vec![]),
             ("scenario", vec!["result"]),
@@ -104,7 +106,12 @@ mod layering {
                     "scenario", "result", "baseline", "history", "report", "action",
                 ],
             ),
-            ("error", stages.to_vec()),
+            ("demo", vec!["scenario"]),
+            ("error", {
+                let mut v = stages.to_vec();
+                v.push("demo");
+                v
+            }),
             ("pipeline", everything.clone()),
             ("commands", {
                 let mut v = everything.clone();

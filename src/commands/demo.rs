@@ -3,15 +3,14 @@
 use std::time::Duration;
 
 use crate::cli::DemoArgs;
+use crate::demo;
 use crate::error::Error;
 use crate::exit;
-use crate::load::{self, demo};
+use crate::load;
 
 pub async fn run(args: DemoArgs) -> Result<u8, Error> {
     let knobs = crate::pipeline::measure::knobs(&args.knobs)?;
-    let server = demo::start((args.bind, args.port).into(), knobs.clone())
-        .await
-        .map_err(load::LoadError::from)?;
+    let server = demo::start((args.bind, args.port).into(), knobs.clone()).await?;
     // The first stdout line is the URL, so scripts and tests can start the demo on port 0 and read it.
     crate::pipeline::outputs::print(&format!("{}\n", server.url()))?;
     eprintln!(

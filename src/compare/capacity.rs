@@ -1,6 +1,6 @@
 //! Stage 4 — capacity: the search for the highest sustainable rate, the judgement of each step,
 //! and the gate of a found capacity against a stored one (higher is better). Pure functions over
-//! step outcomes and [`RunResult`]s; `commands/stress.rs` runs the steps.
+//! step outcomes and [`RunResult`]s; `pipeline/stress.rs` runs the steps.
 //!
 //! Search: geometric steps from a start rate (×factor) until a step breaks or the maximum is
 //! reached, then `refine` bisection steps between the last good and the first bad rate. The

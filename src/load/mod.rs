@@ -6,10 +6,8 @@
 pub mod arrival;
 pub mod body;
 pub mod client;
-pub mod demo;
 pub mod flow;
 mod goose;
-pub mod limiter;
 pub mod progress;
 pub mod recorder;
 pub mod shard;
@@ -240,7 +238,4 @@ pub enum LoadError {
     /// Ctrl-C or SIGTERM.
     #[error("interrupted: the run was stopped before its end; nothing was recorded or judged")]
     Interrupted,
-    /// The demo service failed.
-    #[error(transparent)]
-    Demo(#[from] demo::DemoError),
 }

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::cli::{KnobArgs, TargetArgs};
+use crate::demo::{self, DemoKnobs, DemoServer};
 use crate::error::Error;
-use crate::load::demo::{self, DemoKnobs, DemoServer};
 use crate::load::{self, target, Provenance, Target};
 use crate::result::RunResult;
 use crate::sample::process::{ProcessSampler, Service};
@@ -51,7 +51,7 @@ pub fn knobs(k: &KnobArgs) -> Result<DemoKnobs, Error> {
         leak_bytes: k.leak_bytes,
         capacity_rps: k.capacity,
     };
-    knobs.validate().map_err(load::LoadError::from)?;
+    knobs.validate()?;
     Ok(knobs)
 }
 
@@ -146,9 +146,7 @@ pub async fn resolve_target(args: &TargetArgs, scenario: &Scenario) -> Result<Re
         });
     }
     if args.demo {
-        let server = demo::start(([127, 0, 0, 1], 0).into(), knobs)
-            .await
-            .map_err(load::LoadError::from)?;
+        let server = demo::start(([127, 0, 0, 1], 0).into(), knobs).await?;
         let target = Target::parse(&server.url(), "--demo")?;
         let monitor = monitor_for(args, scenario)?;
         return Ok(Resolved {

@@ -20,7 +20,7 @@ mod notify;
 
 use std::path::Path;
 
-use loadgate::load::demo::DemoKnobs;
+use loadgate::demo::DemoKnobs;
 use loadgate::report::{Judged, Report};
 use serde_json::Value;
 use wiremock::{Mock, MockServer};

@@ -6,7 +6,7 @@
 //! A verdict that rests on latencies runs alone ([`Test::exclusive`]), and again when loadgate says
 //! the machine disturbed it ([`judged`]).
 
-use loadgate::load::demo::DemoKnobs;
+use loadgate::demo::DemoKnobs;
 
 use crate::support::{judged, scenario, Demo, Test, SCENARIO};
 

@@ -1,7 +1,7 @@
 //! `loadgate record` and `loadgate baselines`: a healthy run becomes `baselines/<name>.json`, written
 //! whole; an unfit run never replaces the stored baseline.
 
-use loadgate::load::demo::DemoKnobs;
+use loadgate::demo::DemoKnobs;
 
 use crate::support::{scenario, Demo, Test, BASELINE, SCENARIO};
 

@@ -1,6 +1,6 @@
 //! `loadgate run`: load an in-process demo service, print the measurements, keep the full result.
 
-use loadgate::load::demo::DemoKnobs;
+use loadgate::demo::DemoKnobs;
 
 use crate::support::{scenario, Demo, Test, SCENARIO};
 

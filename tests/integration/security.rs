@@ -16,7 +16,7 @@
 
 use std::path::{Path, PathBuf};
 
-use loadgate::load::demo::DemoKnobs;
+use loadgate::demo::DemoKnobs;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
-use loadgate::load::demo::{self, DemoKnobs, DemoServer};
+use loadgate::demo::{self, DemoKnobs, DemoServer};
 
 /// Scenario file written by [`Test::scenario`], relative to the test's directory.
 pub const SCENARIO: &str = "scenarios/t.toml";

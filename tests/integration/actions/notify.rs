@@ -4,7 +4,7 @@
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use loadgate::load::demo::DemoKnobs;
+use loadgate::demo::DemoKnobs;
 
 use super::{against, critical, failing_demo, gate, make_executable, Api};
 use crate::faults::Stored;

@@ -1,4 +1,5 @@
-//! Stage 2 helper — the built-in demo target: a small HTTP/1.1 service (hyper) that loadgate can
+//! The built-in demo target, beside the pipeline rather than in it (it is what the load stage
+//! loads, not part of loading): a small HTTP/1.1 service (hyper) that loadgate can
 //! load without any other software, so a newcomer can watch the gate pass, then catch a regression.
 //!
 //! `loadgate demo` runs it standalone; `--demo` starts it inside the load generator's process on
@@ -31,7 +32,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::load::limiter::{Admission, Limiter, MAX_QUEUE_WAIT};
+pub mod limiter;
+
+use limiter::{Admission, Limiter, MAX_QUEUE_WAIT};
 
 /// Endpoints, for docs and `--help`: (method, path, description). Keep in sync with `route`
 /// (a test checks that every entry is routable).

@@ -1,4 +1,4 @@
-//! Stage 2 helper — the demo service's capacity knob (`--capacity RPS`): a token bucket in its
+//! The demo service's capacity knob (`--capacity RPS`): a token bucket in its
 //! virtual-scheduling form (GCRA), so the demo behaves like a service with a fixed throughput.
 //!
 //! Each request is given the next free service slot, 1/RPS after the previous one: it waits until
