@@ -598,7 +598,7 @@ pub struct HistoryArgs {
     pub last: Option<u32>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
-    pub format: crate::report::history::HistoryFormat,
+    pub format: HistoryFormat,
     /// Prune first: delete all but the N most recent runs of each scenario shown (unreadable
     /// files are never deleted).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -708,4 +708,30 @@ pub struct ActionArgs {
     /// Lowest verdict that sends notifications.
     #[arg(long, value_enum, value_name = "VERDICT", default_value = "critical")]
     pub notify_on: crate::action::NotifyOn,
+}
+
+/// Formats of `loadgate history` (the report formats but JUnit: a history has no test cases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HistoryFormat {
+    /// Human table.
+    Table,
+    /// Versioned JSON (schemas/history.schema.json).
+    Json,
+    /// Markdown, for CI job summaries.
+    Markdown,
+    /// One self-contained page: a chart per metric, change points marked.
+    Html,
+}
+
+impl HistoryFormat {
+    /// The report format it names.
+    pub fn format(self) -> crate::report::Format {
+        use crate::report::Format;
+        match self {
+            HistoryFormat::Table => Format::Table,
+            HistoryFormat::Json => Format::Json,
+            HistoryFormat::Markdown => Format::Markdown,
+            HistoryFormat::Html => Format::Html,
+        }
+    }
 }

@@ -105,7 +105,7 @@ pub enum Error {
     Demo(#[from] crate::demo::DemoError),
     /// A report could not be rendered.
     #[error(transparent)]
-    Render(#[from] crate::report::junit::JunitError),
+    Render(#[from] crate::report::ExportError),
     /// The action outcomes could not be added to a written JSON report.
     #[error("cannot add the action outcomes to the JSON report {}: {problem}", path.display())]
     ReportOutcomes {

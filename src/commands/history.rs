@@ -6,11 +6,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::HistoryArgs;
+use crate::cli::HistoryFormat;
 use crate::error::Error;
 use crate::exit;
 use crate::history::retention::{self, Retention};
 use crate::history::{self, HistoryError};
-use crate::report::history::{render, HistoryFormat, HistoryReport};
+use crate::report::history::HistoryReport;
+use crate::report::{export, Options, View};
 use crate::result::metric::Metric;
 use crate::result::RunResult;
 
@@ -116,6 +118,10 @@ pub fn run(args: HistoryArgs) -> Result<u8, Error> {
         dir: &dir,
         scenarios: &shown,
     };
-    crate::pipeline::outputs::print(&render(&report, format))?;
+    crate::pipeline::outputs::print(&export(
+        &View::History(&report),
+        format.format(),
+        &Options::default(),
+    )?)?;
     Ok(exit::PASS)
 }

@@ -204,7 +204,7 @@ pub fn emit(
         None => output.format,
     };
     for file in main.iter().chain(reports) {
-        let written = report::render_with(report, file.format, options)
+        let written = report::export(&report::View::Run(report), file.format, options)
             .map_err(Error::from)
             .and_then(|text| Ok(write_atomic(&file.path, text.as_bytes())?));
         match written {
@@ -222,7 +222,7 @@ pub fn emit(
     // Colour only on stdout: a file keeps the plain table.
     let printed = match stdout_format {
         Format::Table => print(&report::table::render_colored(report)),
-        _ => report::render_with(report, stdout_format, options)
+        _ => report::export(&report::View::Run(report), stdout_format, options)
             .map_err(Error::from)
             .and_then(|text| print(&text)),
     };

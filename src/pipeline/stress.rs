@@ -178,15 +178,18 @@ pub async fn run(args: StressArgs) -> Result<u8, Error> {
     if args.record {
         record(&path, &scenario, &settings, found)?;
     }
-    let text = crate::report::stress::render(&report, args.output.format);
+    let options = crate::report::Options::default();
+    let view = crate::report::View::Stress(&report);
+    let text = crate::report::export(&view, args.output.format, &options)?;
     match &args.output.output {
         Some(p) => {
             write_atomic(p, text.as_bytes())?;
             eprintln!("loadgate: wrote the stress report to {}", p.display());
-            crate::pipeline::outputs::print(&crate::report::stress::render(
-                &report,
+            crate::pipeline::outputs::print(&crate::report::export(
+                &view,
                 Format::Table,
-            ))?;
+                &options,
+            )?)?;
         }
         None => crate::pipeline::outputs::print(&text)?,
     }

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::history::{ChangePoint, ScenarioHistory, Skipped, Summary, Trend, TrendPoint};
+use crate::report::Format;
 use crate::report::{change, sparkline, value};
 use crate::result::metric::{Direction, Metric};
 
@@ -16,19 +17,6 @@ pub const HISTORY_SCHEMA_VERSION: u32 = 1;
 const SPARK_WIDTH: usize = 30;
 /// Characters of a commit shown beside a change point (git's default short hash).
 const SHORT_COMMIT: usize = 7;
-
-/// Formats of the history view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum HistoryFormat {
-    /// Human table.
-    Table,
-    /// Versioned JSON (schemas/history.schema.json).
-    Json,
-    /// Markdown, for CI job summaries.
-    Markdown,
-    /// One self-contained page: a chart per metric, change points marked.
-    Html,
-}
 
 /// What the history view shows.
 #[derive(Debug, Clone, Copy)]
@@ -40,12 +28,13 @@ pub struct HistoryReport<'a> {
 }
 
 /// Renders `report` in `format`.
-pub fn render(report: &HistoryReport<'_>, format: HistoryFormat) -> String {
+/// JUnit has no history form: [`crate::report::export`] refuses it before this is called.
+pub(crate) fn render(report: &HistoryReport<'_>, format: Format) -> String {
     match format {
-        HistoryFormat::Table => text(report, false),
-        HistoryFormat::Markdown => text(report, true),
-        HistoryFormat::Json => json(report),
-        HistoryFormat::Html => html(report),
+        Format::Table | Format::Junit => text(report, false),
+        Format::Markdown => text(report, true),
+        Format::Json => json(report),
+        Format::Html => html(report),
     }
 }
 
@@ -420,12 +409,12 @@ mod tests {
             dir: Path::new("history"),
             scenarios: &h,
         };
-        let table = render(&report, HistoryFormat::Table);
+        let table = render(&report, Format::Table);
         assert!(table.starts_with("checkout — 12 runs, 2026-11-01 05:00 → 2026-11-12 05:00\n"));
         assert!(table.contains("2026-11-09 05:00 09abcde: 1.00ms → 1.25ms (+25.0%, worse)"));
         assert!(table.contains("1 file(s) skipped"));
         assert!(table.contains("no values for peak_rss"));
-        let md = render(&report, HistoryFormat::Markdown);
+        let md = render(&report, Format::Markdown);
         assert!(md.contains("#### `checkout` — 12 runs"));
         assert!(
             md.contains("| p95 | 12 | 1.25ms | 1.00ms | +25.0% |"),
@@ -436,7 +425,7 @@ mod tests {
                 dir: Path::new("h"),
                 scenarios: &[],
             },
-            HistoryFormat::Table,
+            Format::Table,
         );
         assert!(empty.starts_with("No runs in h yet"));
     }
@@ -448,8 +437,8 @@ mod tests {
             dir: Path::new("history"),
             scenarios: &h,
         };
-        insta::assert_snapshot!("history_table", render(&report, HistoryFormat::Table));
-        insta::assert_snapshot!("history_markdown", render(&report, HistoryFormat::Markdown));
+        insta::assert_snapshot!("history_table", render(&report, Format::Table));
+        insta::assert_snapshot!("history_markdown", render(&report, Format::Markdown));
     }
 
     #[test]
@@ -459,8 +448,7 @@ mod tests {
             dir: Path::new("history"),
             scenarios: &h,
         };
-        let v: serde_json::Value =
-            serde_json::from_str(&render(&report, HistoryFormat::Json)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&render(&report, Format::Json)).unwrap();
         assert_eq!(v["schema_version"], 1);
         let t = &v["scenarios"][0]["trends"][0];
         assert_eq!(t["direction"], "higher_is_worse");

@@ -77,14 +77,56 @@ pub struct Options {
     pub report_url: Option<String>,
 }
 
+/// What a report describes: one run (judged against a baseline or not), a stress search, or the
+/// history of nightly runs. Every command renders through [`export`].
+#[derive(Debug, Clone, Copy)]
+pub enum View<'a> {
+    /// `run`, `gate`, `compare`, `report`, `merge`.
+    Run(&'a Report<'a>),
+    /// `stress`.
+    Stress(&'a stress::StressReport),
+    /// `history`.
+    History(&'a history::HistoryReport<'a>),
+}
+
+/// Why a report could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The JUnit document could not be built.
+    #[error(transparent)]
+    Junit(#[from] junit::JunitError),
+    /// This view has no such form.
+    #[error("the {view} report has no {format} form (it has no gated metrics per test case); use table, json, markdown or html")]
+    Unsupported {
+        /// The view (`stress`, `history`).
+        view: &'static str,
+        /// The format asked for.
+        format: &'static str,
+    },
+}
+
+/// The one entry point of every report: `view` in `format`, with `options`.
+pub fn export(view: &View<'_>, format: Format, options: &Options) -> Result<String, ExportError> {
+    let unsupported = |view| ExportError::Unsupported {
+        view,
+        format: format.name(),
+    };
+    match view {
+        View::Run(report) => Ok(render_run(report, format, options)?),
+        View::Stress(_) if format == Format::Junit => Err(unsupported("stress")),
+        View::Stress(r) => Ok(stress::render(r, format)),
+        View::History(_) if format == Format::Junit => Err(unsupported("history")),
+        View::History(r) => Ok(history::render(r, format)),
+    }
+}
+
 /// Renders `report` in `format`, with default [`Options`]. JUnit rendering cannot fail in
 /// practice (XML into memory); should it, the text is its error message, which names the bug.
 pub fn render(report: &Report<'_>, format: Format) -> String {
-    render_with(report, format, &Options::default()).unwrap_or_else(|e| e.to_string())
+    render_run(report, format, &Options::default()).unwrap_or_else(|e| e.to_string())
 }
 
-/// Renders `report` in `format` with `options`.
-pub fn render_with(
+fn render_run(
     report: &Report<'_>,
     format: Format,
     options: &Options,

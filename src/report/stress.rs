@@ -91,8 +91,8 @@ pub struct Soak {
     pub leak: Judged,
 }
 
-/// Renders the report in `format`.
-pub fn render(r: &StressReport, format: Format) -> String {
+/// Renders the report in `format`; JUnit has no stress form ([`crate::report::export`] refuses it).
+pub(crate) fn render(r: &StressReport, format: Format) -> String {
     match format {
         // `stress --format junit` is refused before any load.
         Format::Table | Format::Junit => text(r, false),
