@@ -20,6 +20,7 @@ pub mod record;
 pub mod run;
 pub mod stress;
 pub mod suite;
+pub mod watch;
 
 pub use judge::{
     judge_runs, judge_stored, Effort, Judge, NoMoreRuns, Runs, Stored, UNSTABLE_RERUNS,
