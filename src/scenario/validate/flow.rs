@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::Ctx;
+use super::context::Ctx;
 use crate::scenario::check::{valid_pointer, Capture, CaptureFrom, Check, CheckKind, Pattern};
 use crate::scenario::feeder::{read_csv, FeedOrder, FeederSpec, OnEnd, Table};
 use crate::scenario::file::{CaptureFile, CheckFile, FeederFile, RequestFile, ScenarioFile};

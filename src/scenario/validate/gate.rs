@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use super::context::Ctx;
 use super::defaults::{
     DEFAULT_CRITICAL, DEFAULT_LATENCY_FLOOR, DEFAULT_METRICS, DEFAULT_RECORD_MAX_ERROR_RATE,
     DEFAULT_WARN,
 };
-use super::Ctx;
 use crate::result::metric::Metric;
 use crate::scenario::file::{GateFile, ThresholdFile};
 use crate::scenario::units::Percent;

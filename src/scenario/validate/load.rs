@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
+use super::context::{validate_name, Ctx};
 use super::defaults::{
     DEFAULT_DURATION, DEFAULT_MAX_REQUESTS, DEFAULT_RAMP_UP, DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_USERS, DEFAULT_WINDOW,
 };
-use super::{validate_name, Ctx};
 use crate::scenario::file::{LoadFile, ScenarioFile, StageFile};
 use crate::scenario::{LoadOverrides, LoadSpec, ScenarioError, Stage, StageTarget};
 

@@ -1,9 +1,11 @@
 //! Scenario file → validated [`Scenario`]: defaults, ranges, `${env:NAME}` expansion, the scenario hash.
 //!
-//! Every error names the file, the key and the fix. Defaults are defined in `defaults`, once; each
+//! Every error names the file, the key and the fix. Defaults are defined in `defaults`, once. Each
 //! TOML table is validated in a module of its own (`target`, `load`, `request`, `flow`, `gate`,
-//! `monitor`), and this module holds the entry points and what they share.
+//! `monitor`) with what `context` shares between them; this module holds the entry points, the TOML
+//! parse and the scenario hash.
 
+mod context;
 mod defaults;
 mod flow;
 mod gate;
@@ -14,10 +16,11 @@ mod target;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+pub use self::context::EnvLookup;
+use self::context::{validate_name, Ctx};
 pub use self::defaults::{
     default_gate, DEFAULT_CRITICAL, DEFAULT_DURATION, DEFAULT_LATENCY_FLOOR, DEFAULT_MAX_REQUESTS,
     DEFAULT_METRICS, DEFAULT_MONITOR_INTERVAL, DEFAULT_RAMP_UP, DEFAULT_RECORD_MAX_ERROR_RATE,
@@ -25,8 +28,6 @@ pub use self::defaults::{
 };
 pub use self::gate::suite_gate;
 use crate::scenario::file::{FeederFile, LoadFile, RequestFile, ScenarioFile};
-use crate::scenario::template::{self, Names, Template};
-use crate::scenario::units::{parse_duration, Percent};
 use crate::scenario::{LoadOverrides, Scenario, ScenarioError, SCENARIO_SCHEMA_VERSION};
 // The tests reach the defaults and the validated types through this module, as they did when it
 // was one file.
@@ -34,127 +35,6 @@ use crate::scenario::{LoadOverrides, Scenario, ScenarioError, SCENARIO_SCHEMA_VE
 use self::defaults::{DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_RETRIES, DEFAULT_HEALTH_TIMEOUT};
 #[cfg(test)]
 use crate::scenario::{GateSpec, HealthSpec, LoadSpec, Slo, Thresholds};
-
-/// Environment lookup, injected so tests do not touch the process environment.
-pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-struct Ctx<'a> {
-    path: &'a Path,
-    env: EnvLookup<'a>,
-    /// `[vars]`, expanded.
-    constants: BTreeMap<String, String>,
-    /// Captured variable names (slots).
-    captures: Vec<String>,
-    /// Feeder names and columns.
-    feeders: Vec<(String, Vec<String>)>,
-}
-
-impl Ctx<'_> {
-    fn invalid(
-        &self,
-        key: impl Into<String>,
-        problem: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> ScenarioError {
-        ScenarioError::Invalid {
-            path: self.path.to_path_buf(),
-            key: key.into(),
-            problem: problem.into(),
-            fix: fix.into(),
-        }
-    }
-
-    fn duration(
-        &self,
-        key: &str,
-        value: Option<&String>,
-        default: Duration,
-    ) -> Result<Duration, ScenarioError> {
-        match value {
-            None => Ok(default),
-            Some(v) => parse_duration(v).map_err(|e| {
-                self.invalid(
-                    key,
-                    e.to_string(),
-                    "see scenarios/README.md for its unit and range",
-                )
-            }),
-        }
-    }
-
-    fn percent(
-        &self,
-        key: &str,
-        value: Option<&String>,
-        default: Percent,
-    ) -> Result<Percent, ScenarioError> {
-        match value {
-            None => Ok(default),
-            Some(v) => v.parse().map_err(|e: crate::scenario::units::UnitError| {
-                self.invalid(
-                    key,
-                    e.to_string(),
-                    "see scenarios/README.md for its unit and range",
-                )
-            }),
-        }
-    }
-
-    /// Parses `${...}` in a request field: environment and constants are filled in now, per-user
-    /// values (captures, feeders, `user.*`) later.
-    fn template(&self, key: &str, text: &str) -> Result<Template, ScenarioError> {
-        let names = Names {
-            constants: &self.constants,
-            captures: &self.captures,
-            feeders: &self.feeders,
-            env: self.env,
-        };
-        template::parse(text, &names).map_err(|e| {
-            let (problem, fix) = e.explain();
-            self.invalid(key, problem, fix)
-        })
-    }
-
-    /// Expands `${env:NAME}`; any other `${..}` is refused so a typo is not sent verbatim.
-    fn expand(&self, key: &str, text: &str) -> Result<String, ScenarioError> {
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 2..];
-            let end = after.find('}').ok_or_else(|| {
-                self.invalid(
-                    key,
-                    "`${` without a closing `}`",
-                    "write `${env:NAME}`, or remove the `${`",
-                )
-            })?;
-            let inner = &after[..end];
-            let name = inner.strip_prefix("env:").ok_or_else(|| {
-                self.invalid(
-                    key,
-                    format!("unknown variable `${{{inner}}}`"),
-                    "only environment variables are supported: write `${env:NAME}`",
-                )
-            })?;
-            if !super::template::is_env_name(name) {
-                let (problem, fix) = super::template::env_name_problem(name);
-                return Err(self.invalid(key, problem, fix));
-            }
-            let value = (self.env)(name).ok_or_else(|| {
-                self.invalid(
-                    key,
-                    format!("environment variable `{name}` is not set"),
-                    format!("export {name}=... before running loadgate (or remove it from the scenario)"),
-                )
-            })?;
-            out.push_str(&value);
-            rest = &after[end + 1..];
-        }
-        out.push_str(rest);
-        Ok(out)
-    }
-}
 
 /// Parses and validates scenario text read from `path`.
 pub fn from_toml(path: &Path, text: &str, env: EnvLookup<'_>) -> Result<Scenario, ScenarioError> {
@@ -282,31 +162,6 @@ fn check_schema_version(cx: &Ctx<'_>, file: &ScenarioFile) -> Result<(), Scenari
         ));
     }
     Ok(())
-}
-
-/// A scenario or profile name: it becomes a baseline file name, and `.` is reserved for what is
-/// derived from it (`<name>.<profile>`, `<name>.capacity`), so that no scenario's baseline can be
-/// another's profile (`rob.smoke` against profile `smoke` of `rob`).
-fn validate_name(cx: &Ctx<'_>, name: &str) -> Result<(), ScenarioError> {
-    let ok = !name.is_empty()
-        && name.len() <= 100
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
-    if ok {
-        return Ok(());
-    }
-    let (problem, fix) = match name.contains('.') {
-        true => (
-            format!("`{name}` holds a `.`, which separates a profile from its scenario in baseline file names (`{name}` could share one with another scenario's profile)"),
-            "use letters, digits, `-` and `_` (e.g. `checkout-api`); rename the baseline file too",
-        ),
-        false => (
-            format!("`{name}` cannot name a baseline file"),
-            "use letters, digits, `-` and `_` (e.g. `checkout-api`)",
-        ),
-    };
-    Err(cx.invalid("name", problem, fix))
 }
 
 /// Hash of what determines the load: requests and load settings, before env expansion. Gate settings,

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use super::context::Ctx;
 use super::defaults::DEFAULT_MONITOR_INTERVAL;
-use super::Ctx;
 use crate::scenario::file::MonitorFile;
 use crate::scenario::{MonitorSource, MonitorSpec, ScenarioError};
 

@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::context::Ctx;
 use super::flow::{captures, checks};
-use super::Ctx;
 use crate::scenario::file::RequestFile;
 use crate::scenario::template::{self, Template, Var};
 use crate::scenario::{Method, Phase, RequestSpec, ScenarioError};

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
+use super::context::Ctx;
 use super::defaults::{DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_RETRIES, DEFAULT_HEALTH_TIMEOUT};
 use super::request::{check_path, headers};
-use super::Ctx;
 use crate::scenario::file::TargetFile;
 use crate::scenario::{HealthSpec, HttpVersion, ScenarioError, TargetSpec};
 
