@@ -15,6 +15,7 @@ use crate::report::history::HistoryReport;
 use crate::report::{export, Options, View};
 use crate::result::metric::Metric;
 use crate::result::RunResult;
+use crate::scenario::units::parse_duration;
 
 /// Validated `history` flags.
 struct HistoryOptions {
@@ -40,9 +41,9 @@ impl TryFrom<HistoryArgs> for HistoryOptions {
         } = a;
         let max_age: Option<Duration> = max_age
             .map(|text| {
-                retention::parse_age(&text).map_err(|e| Error::Flag {
+                parse_duration(&text).map_err(|e| Error::Flag {
                     flag: "--max-age",
-                    problem: format!("{e}; days and weeks work too, e.g. 90d or 2w"),
+                    problem: format!("{e}; e.g. --max-age 90d or --max-age 2w"),
                 })
             })
             .transpose()?;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::history::store::Loaded;
 use crate::history::HistoryError;
-use crate::scenario::units::{parse_duration, UnitError};
+use crate::scenario::units::format_duration;
 
 /// How much history to keep per scenario; `None` bounds nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,28 +27,6 @@ pub struct Removed {
     pub path: PathBuf,
     /// Which bound it was beyond.
     pub why: String,
-}
-
-/// Parses an age: `90d`, `2w`, or any duration the scenario format accepts (`12h`, `30m`).
-pub fn parse_age(text: &str) -> Result<Duration, UnitError> {
-    const DAY_SECONDS: f64 = 86_400.0;
-    let t = text.trim();
-    let days = |num: &str, per: f64| {
-        num.trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite() && *v >= 0.0 && *v * per < 1e6)
-            .map(|v| Duration::from_secs_f64(v * per * DAY_SECONDS))
-            .ok_or_else(|| UnitError::Duration(text.to_string()))
-    };
-    // The scenario format stops at hours: a day or a week is an unambiguous addition here only.
-    if let Some(n) = t.strip_suffix('d') {
-        return days(n, 1.0);
-    }
-    if let Some(n) = t.strip_suffix('w') {
-        return days(n, 7.0);
-    }
-    parse_duration(t)
 }
 
 /// Deletes the runs of `loaded` beyond `retention` (as of `now`) and drops them from it. Returns what
@@ -78,7 +56,7 @@ pub fn prune(
             cutoff.filter(|c| entry.started < *c).map(|_| {
                 format!(
                     "older than {}",
-                    retention.max_age.map_or_else(String::new, describe)
+                    retention.max_age.map_or_else(String::new, format_duration)
                 )
             })
         });
@@ -100,16 +78,6 @@ pub fn prune(
         });
     }
     Ok(out)
-}
-
-/// An age as the user probably wrote it: whole days as `90d`, else the scenario format.
-fn describe(age: Duration) -> String {
-    let secs = age.as_secs();
-    if secs >= 86_400 && secs % 86_400 == 0 && age.subsec_nanos() == 0 {
-        format!("{}d", secs / 86_400)
-    } else {
-        crate::scenario::units::format_duration(age)
-    }
 }
 
 #[cfg(test)]
@@ -142,17 +110,6 @@ mod tests {
         DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
             .unwrap()
             .with_timezone(&Utc)
-    }
-
-    #[test]
-    fn ages_parse_with_days_and_weeks() {
-        assert_eq!(parse_age("90d").unwrap(), Duration::from_secs(90 * 86_400));
-        assert_eq!(parse_age("2w").unwrap(), Duration::from_secs(14 * 86_400));
-        assert_eq!(parse_age("12h").unwrap(), Duration::from_secs(12 * 3_600));
-        for bad in ["", "d", "-1d", "90", "1y", "nand"] {
-            assert!(parse_age(bad).is_err(), "{bad}");
-        }
-        assert_eq!(describe(Duration::from_secs(90 * 86_400)), "90d");
     }
 
     #[test]
@@ -190,7 +147,7 @@ mod tests {
         let mut h = history(dir.path(), &[1, 25, 29]);
         let age = Retention {
             keep: Some(10),
-            max_age: Some(parse_age("10d").unwrap()),
+            max_age: Some(crate::scenario::units::parse_duration("10d").unwrap()),
         };
         let removed = prune(&mut h, &age, now()).unwrap();
         assert_eq!(removed.len(), 1);
