@@ -38,13 +38,15 @@ run_one() {
     # The fixture crate's criterion benchmark, its work per iteration ×factor by the code itself,
     # imported by loadgate's own importer. `criterion` times the benchmark thread's CPU, and
     # `criterion-wall` criterion's usual wall clock (the same runs, disturbed by other processes).
-    local clock=cpu fixture=tests/fixtures/criterion-bench
+    # Absolute: criterion runs the benchmark in the fixture's folder and reads CARGO_TARGET_DIR too.
+    local clock=cpu fixture=tests/fixtures/criterion-bench targets
+    targets=$(realpath -m "$root/criterion-target")
     [ "$shape" = criterion-wall ] && clock=wall
-    if CARGO_TARGET_DIR="$root/criterion-target" LOADGATE_FIXTURE_FACTOR="$factor" LOADGATE_FIXTURE_CLOCK="$clock" \
+    if CARGO_TARGET_DIR="$targets" LOADGATE_FIXTURE_FACTOR="$factor" LOADGATE_FIXTURE_CLOCK="$clock" \
       cargo bench --locked --quiet --manifest-path "$fixture/Cargo.toml" --bench work -- \
       --warm-up-time 0.2 --measurement-time 0.5 --sample-size 20 --nresamples 1000 --noplot \
       >/dev/null 2>"${out%.json}.log"; then
-      "$bin" import criterion "$root/criterion-target/criterion" --out "$out" --name shape-criterion \
+      "$bin" import criterion "$targets/criterion" --out "$out" --name shape-criterion \
         >/dev/null 2>>"${out%.json}.log" || true
     fi
     return 0
