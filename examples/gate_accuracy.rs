@@ -11,6 +11,10 @@
 //! the kinds of regression the service cannot produce here (a tail only, one endpoint, throughput,
 //! errors) are injected into the unchanged runs' per-second histograms, through the same loop.
 //!
+//! SCENARIO may also be a `[suite]` file: its runs are then imported benchmark results (criterion's,
+//! through `loadgate import`), recorded and judged as `record` and `gate` do on a suite, and no
+//! regression is injected.
+//!
 //! Prints one Markdown row per case. "Fails the build" counts critical *and* incomplete (exit 1 and
 //! exit 3 both fail a CI job). Trials share runs (12 runs give 108 A/A trials), so they are not
 //! independent; the Wilson bounds treat them as if they were and are optimistic for that reason.
@@ -251,8 +255,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     let (Some(scenario), Some(dir)) = (args.get(1), args.get(2)) else {
         return Err("usage: gate_accuracy SCENARIO DIR".into());
     };
-    let scenario = loadgate::scenario::load(Path::new(scenario))?;
-    let policy = Policy::from_gate(&scenario.gate);
+    // A `[suite]` file (a micro-benchmark suite, its runs imported) or a load scenario.
+    let (name, policy, suite) = match loadgate::scenario::suite::load(Path::new(scenario))? {
+        Some(s) => (s.name.clone(), Policy::from_gate(&s.gate), true),
+        None => {
+            let s = loadgate::scenario::load(Path::new(scenario))?;
+            (s.name.clone(), Policy::from_gate(&s.gate), false)
+        }
+    };
     let dir = Path::new(dir);
     let a = load_runs(dir, "a")?;
     if a.len() < 3 + DRAWS {
@@ -265,11 +275,17 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     let host = a[0].meta.host.fingerprint.clone();
     let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    // `record` on a suite learns with the policy as benchmarks are judged (`commands::suite`).
+    let learning = if suite {
+        policy.adapted_to(&a[0], &a[0])
+    } else {
+        policy.clone()
+    };
     let mut baselines: Vec<(Vec<usize>, RunResult)> = Vec::new();
     for i in 0..a.len() {
         let idx: Vec<usize> = (0..3).map(|k| (i + k) % a.len()).collect();
         let runs: Vec<RunResult> = idx.iter().map(|&k| a[k].clone()).collect();
-        let base = recorded(&runs, &policy).ok_or("no runs")?;
+        let base = recorded(&runs, &learning).ok_or("no runs")?;
         baselines.push((idx, base));
     }
     let mut cases: Vec<(String, Tally)> = Vec::new();
@@ -318,12 +334,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     // Regressions injected into the unchanged runs' per-second histograms: kinds a service's own
     // knob cannot produce here (a tail, one endpoint, throughput, errors), with exact ground truth.
-    for case in [
+    // A benchmark's windows are samples, not seconds of requests: none of these applies.
+    let injected = [
         Case::Tail(3.0),
         Case::OneEndpoint(1.2),
         Case::Throughput(0.8),
         Case::Errors(0.009),
-    ] {
+    ];
+    for case in injected.into_iter().filter(|_| !suite) {
         let mut t = Tally::default();
         for (bi, (idx, base)) in baselines.iter().enumerate() {
             let (noise, _) = Noise::of_baseline(base, &host);
@@ -346,7 +364,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     println!(
         "| {} ({} unchanged runs) | trials | pass | warn | critical | incomplete | fails the build | 95% bound | runs per gate |",
-        scenario.name,
+        name,
         a.len()
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");

@@ -166,3 +166,88 @@ fn real_hyperfine_output_gates_a_slower_command() {
         .code(1)
         .stdout_has(&["work", "CRITICAL"]);
 }
+
+/// The real criterion, through the fixture crate tests/fixtures/criterion-bench (its own workspace
+/// and lock file, criterion pinned to the main crate's dev-dependency, so no download beyond what
+/// this crate's tests already need). As a `[suite]`: `record` runs `cargo bench` three times, `gate`
+/// on the same code passes, and on code doing 25% more work per iteration is critical. The fixture
+/// measures its thread's CPU time (a criterion custom measurement), so other builds on a shared
+/// machine do not decide the verdict. Its own
+/// target folder, so the nested cargo never waits for the lock of the build running this test.
+/// Skips itself, loudly, where cargo cannot build the fixture, unless CI requires it.
+#[test]
+fn real_criterion_suite_gates_a_slower_build() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let manifest =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/criterion-bench/Cargo.toml");
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixture-criterion");
+    // Compiled once here (criterion's build, about 1.5 CPU-minutes cold), not inside the timed runs.
+    let built = std::process::Command::new(&cargo)
+        .args([
+            "bench",
+            "--locked",
+            "--quiet",
+            "--no-run",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .env("CARGO_TARGET_DIR", &target)
+        .output();
+    let built = match built {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(String::from_utf8_lossy(&o.stderr).into_owned()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(why) = built {
+        assert!(
+            std::env::var_os("LOADGATE_REQUIRE_TOOLS").is_none(),
+            "the criterion fixture does not build: {why}"
+        );
+        eprintln!(
+            "SKIPPED real_criterion_suite_gates_a_slower_build: `{cargo} bench` cannot build \
+             tests/fixtures/criterion-bench (no cargo, or criterion not downloadable): {why}"
+        );
+        return;
+    }
+    let suite = |factor: &str| {
+        let line = [
+            "env",
+            &format!("CARGO_TARGET_DIR={}", target.display()),
+            &format!("LOADGATE_FIXTURE_FACTOR={factor}"),
+            &cargo,
+            "bench",
+            "--locked",
+            "--quiet",
+            "--manifest-path",
+            &manifest.display().to_string(),
+            "--bench",
+            "work",
+            "--",
+            "--warm-up-time",
+            "0.2",
+            "--measurement-time",
+            "0.5",
+            "--nresamples",
+            "1000",
+            "--sample-size",
+            "20",
+            "--noplot",
+        ]
+        .map(|a| format!("{a:?}"))
+        .join(", ");
+        format!(
+            "name = \"fixture\"\n[suite]\ncommand = [{line}]\nformat = \"criterion\"\nresults = [{:?}]\ntimeout = \"5m\"\n",
+            target.join("criterion").display().to_string()
+        )
+    };
+    let t = Test::new().exclusive().write("suite.toml", suite("1"));
+    t.run(&["record", "suite.toml"])
+        .code(0)
+        .stderr_has(&["baseline run 3 of 3"])
+        .stdout_has(&["fixture/mix"]);
+    t.run(&["gate", "suite.toml"]).code(0);
+    t.put("suite.toml", suite("1.25"));
+    t.run(&["gate", "suite.toml"])
+        .code(1)
+        .stdout_has(&["fixture/mix", "CRITICAL"]);
+}
