@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use loadgate::compare::bootstrap::{bootstrap, RESAMPLES, WARN_ONLY_RESAMPLES};
 use loadgate::compare::guard::Z_BETA;
-use loadgate::compare::stats::SplitMix64;
 use loadgate::compare::{compare, Noise, Policy, Settings};
 use loadgate::load::recorder::{Outcome, Recorder, Timing};
 use loadgate::report::{self, Format, Judged, Report};
@@ -22,6 +21,7 @@ use loadgate::result::{
     Host, LatencyHistogram, LatencySummary, LoadSettings, Meta, RequestStats, RunResult, Window,
 };
 use loadgate::scenario::{GateSpec, Percent, Thresholds};
+use loadgate::stats::SplitMix64;
 
 fn timing() -> Timing {
     let now = Instant::now();

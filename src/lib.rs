@@ -49,6 +49,7 @@ pub mod result;
 pub mod sample;
 pub mod scenario;
 pub mod secret;
+pub mod stats;
 pub mod terminal;
 pub mod verdict;
 pub mod watch;

@@ -8,7 +8,7 @@ use crate::baseline::capacity as store;
 use crate::cli::StressArgs;
 use crate::commands::common::{self, Monitor, Resolved};
 use crate::compare::capacity::{gate_capacity, step_breaks, Found, Search, SearchSpec};
-use crate::compare::memory::{self, Slope};
+use crate::compare::memory;
 use crate::compare::Status;
 use crate::error::Error;
 use crate::exit;
@@ -16,9 +16,11 @@ use crate::fsutil::write_atomic;
 use crate::report::stress::{Judged, Soak, Step, StressReport, STRESS_SCHEMA_VERSION};
 use crate::report::Format;
 use crate::result::capacity::{Capacity, CAPACITY_SCHEMA_VERSION};
+use crate::result::service;
 use crate::result::RunResult;
 use crate::scenario::units::{parse_duration, Percent};
 use crate::scenario::Scenario;
+use crate::stats::Slope;
 
 /// Without a scenario rate, the search starts low enough for any service worth load testing.
 const DEFAULT_START_RPS: u32 = 50;
@@ -385,16 +387,16 @@ fn leak_verdict(run: &RunResult) -> (Option<Slope>, Judged) {
             },
         )
     };
-    if let Some(why) = memory::unusable(&run.samples, "soak") {
+    if let Some(why) = service::unusable(&run.samples, "soak") {
         return incomplete(why);
     }
     let interval = run.samples.first().map_or(1000, |x| x.interval_ms) as f64;
     // As the gate does: floors of up to 10 s windows, at least 20 of them in a short soak.
     let window = (run.meta.measured_duration_ms as f64 / 20.0).clamp(interval, 10_000.0);
-    let Some(g) = memory::growth(&run.samples, window) else {
+    let Some(g) = service::growth(&run.samples, window) else {
         return incomplete(format!(
             "too few floor windows for a slope (need {}): soak longer or sample more often (--sample-interval)",
-            memory::MIN_FLOOR_WINDOWS
+            service::MIN_FLOOR_WINDOWS
         ));
     };
     let flat = Slope {
@@ -402,7 +404,7 @@ fn leak_verdict(run: &RunResult) -> (Option<Slope>, Judged) {
         lower: 0.0,
         upper: 0.0,
     };
-    let floor = memory::leak_floor(memory::median_rss(&run.samples).unwrap_or(0.0));
+    let floor = memory::leak_floor(service::median_rss(&run.samples).unwrap_or(0.0));
     let (status, verdict) = if memory::leaking(g, (flat, flat), floor, 4.0) {
         (Status::Critical, "a leak")
     } else if memory::leaking(g, (flat, flat), floor, 1.0) {

@@ -15,9 +15,9 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
-use crate::compare::stats::SplitMix64;
 use crate::result::metric::Metric;
 use crate::result::Window;
+use crate::stats::SplitMix64;
 
 /// Resamples per bootstrap: 2000 keeps the Monte-Carlo error of a standard error under 2%.
 pub const RESAMPLES: usize = 2_000;

@@ -2,8 +2,8 @@
 //! is beyond the threshold *and* beyond what noise explains. Pure arithmetic on `d = ln(run/base)` in
 //! the bad direction and its standard error `s`; property-tested.
 
-use crate::compare::stats::normal_quantile;
 use crate::scenario::Thresholds;
+use crate::stats::normal_quantile;
 
 /// One-sided 95% power: z_β = Φ⁻¹(0.95).
 pub const Z_BETA: f64 = 1.644_853_626_951_472_2;

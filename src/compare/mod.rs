@@ -16,14 +16,13 @@ pub mod noise;
 pub mod policy;
 pub mod rules;
 pub mod stability;
-pub mod stats;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::result::metric::{Direction, Metric, Unit};
-use crate::result::{RequestStats, RunResult, Window};
+use crate::result::{service, RequestStats, RunResult, Window};
 pub use noise::Noise;
 pub use policy::Policy;
 pub use rules::Status;
@@ -603,7 +602,8 @@ fn error_rate(
     let (phi_a, phi_b) = (overdispersion(&b.windows), overdispersion(&r.windows));
     let (pa, pb) = (ea / na, eb / nb);
     let diff = pb - pa;
-    let lower = |z: f64| stats::newcombe(ea / phi_a, na / phi_a, eb / phi_b, nb / phi_b, z).0;
+    let lower =
+        |z: f64| crate::stats::newcombe(ea / phi_a, na / phi_a, eb / phi_b, nb / phi_b, z).0;
     let text = |p: f64| format!("{:.2}%", p * 100.0);
     let critical = lower(lv.z_critical) > 0.0
         && pb >= (1.0 + t.critical.fraction()) * pa
@@ -634,7 +634,7 @@ fn error_rate(
             ),
         )
     } else if diff <= -policy::ERROR_RATE_WARN_FLOOR
-        && stats::newcombe(ea, na, eb, nb, lv.z_warn).1 < 0.0
+        && crate::stats::newcombe(ea, na, eb, nb, lv.z_warn).1 < 0.0
     {
         (
             Status::Improved,
@@ -692,14 +692,14 @@ fn service_row(
     let mut out = Row::new(None, metric, gated, can_fail);
     let short = out.unjudged();
     let (bs, rs) = (&s.baseline.samples, &s.run.samples);
-    if let Some(why) = memory::unusable(bs, "baseline").or_else(|| memory::unusable(rs, "run")) {
+    if let Some(why) = service::unusable(bs, "baseline").or_else(|| service::unusable(rs, "run")) {
         (out.status, out.reason) = (short, why);
         return out;
     }
     let (b, r, within) = match metric {
-        Metric::PeakRss => (memory::peak_rss(bs), memory::peak_rss(rs), Some(0.0)),
+        Metric::PeakRss => (service::peak_rss(bs), service::peak_rss(rs), Some(0.0)),
         Metric::Cpu => {
-            let (b, r) = (memory::cpu(bs), memory::cpu(rs));
+            let (b, r) = (service::cpu(bs), service::cpu(rs));
             let within = b
                 .zip(r)
                 .map(|((mb, vb), (mr, vr))| vb / (mb * mb).max(1e-9) + vr / (mr * mr).max(1e-9));
@@ -714,7 +714,7 @@ fn service_row(
             short,
             format!(
                 "too few samples in the measured window (need {})",
-                memory::MIN_POINTS
+                service::MIN_POINTS
             ),
         );
         return out;
@@ -766,8 +766,8 @@ fn service_row(
 /// Memory growth: the leak rule of docs/statistics.md §6 on the RSS floor.
 fn growth_row(s: &Sides<'_>, mut out: Row, can_fail: bool, short: Status) -> Row {
     let (b, r) = (
-        memory::growth(&s.baseline.samples, memory::floor_window_ms(s.baseline)),
-        memory::growth(&s.run.samples, memory::floor_window_ms(s.run)),
+        service::growth(&s.baseline.samples, service::floor_window_ms(s.baseline)),
+        service::growth(&s.run.samples, service::floor_window_ms(s.run)),
     );
     out.baseline = b.map(|x| x.0.per_min);
     out.run = r.map(|x| x.0.per_min);
@@ -776,12 +776,12 @@ fn growth_row(s: &Sides<'_>, mut out: Row, can_fail: bool, short: Status) -> Row
             short,
             format!(
                 "too few floor windows for a slope (need {}): run longer",
-                memory::MIN_FLOOR_WINDOWS
+                service::MIN_FLOOR_WINDOWS
             ),
         );
         return out;
     };
-    let floor = memory::leak_floor(memory::median_rss(&s.baseline.samples).unwrap_or(0.0));
+    let floor = memory::leak_floor(service::median_rss(&s.baseline.samples).unwrap_or(0.0));
     let secs = s.run.measured_seconds();
     let per_request = r.0.per_min / 60.0 / (s.run.all.requests as f64 / secs).max(1e-9);
     let mb = |v: f64| format!("{:+.2} MB/min", v / 1e6);

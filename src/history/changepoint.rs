@@ -37,8 +37,8 @@
 //! Every split leaves at least [`MIN_SEGMENT`] points on each side: one or two odd nights are noise
 //! until a third confirms the new level.
 
-use crate::compare::stats::SplitMix64;
-use crate::history::student::{mean, student_t_p};
+use crate::stats::shift::{permutation_p, PermutationTest};
+use crate::stats::student::{mean, student_t_p};
 
 /// Points per sliding window (docs/statistics.md §8; Otava's default).
 pub const DEFAULT_WINDOW: usize = 50;
@@ -140,7 +140,7 @@ fn confirm(mut indices: Vec<usize>, series: &[f64], settings: Settings) -> Vec<D
                 let from = if k == 0 { 0 } else { indices[k - 1] };
                 let to = indices.get(k + 1).copied().unwrap_or(n);
                 let mut d = test(series, from, at, to);
-                d.p_value = permutation_p(&series[from..to], settings);
+                d.p_value = permutation_p(&series[from..to], permutation_test(settings));
                 d
             })
             .collect();
@@ -160,51 +160,14 @@ fn confirm(mut indices: Vec<usize>, series: &[f64], settings: Settings) -> Vec<D
     }
 }
 
-/// Largest least-squares split statistic m·n/(m+n)·(x̄ − ȳ)² of `seg` (each side ≥ `MIN_SEGMENT`).
-fn best_shift(seg: &[f64]) -> f64 {
-    let total: f64 = seg.iter().sum();
-    let l = seg.len();
-    let mut left = 0.0;
-    let mut best = 0.0_f64;
-    for (t, v) in seg.iter().enumerate().take(l.saturating_sub(MIN_SEGMENT)) {
-        left += v;
-        let m = t + 1;
-        if m < MIN_SEGMENT {
-            continue;
-        }
-        let (mf, rf) = (m as f64, (l - m) as f64);
-        let d = left / mf - (total - left) / rf;
-        best = best.max(mf * rf / (mf + rf) * d * d);
+/// The confirming test of pass 3, at the search's settings.
+fn permutation_test(settings: Settings) -> PermutationTest {
+    PermutationTest {
+        min_segment: MIN_SEGMENT,
+        permutations: settings.permutations,
+        max_p: settings.max_p,
+        seed: PERMUTATION_SEED,
     }
-    best
-}
-
-/// p-value of "no change in `seg`": the share of permutations of `seg` whose best split is at least
-/// as strong as the observed one. Stops once the count rules out `max_p`.
-fn permutation_p(seg: &[f64], settings: Settings) -> f64 {
-    let b = settings.permutations;
-    let observed = best_shift(seg);
-    if !observed.is_finite() || observed <= 0.0 || seg.len() < 2 * MIN_SEGMENT {
-        return 1.0;
-    }
-    // A permutation that ties the observed value up to rounding counts as reaching it.
-    let reach = observed * (1.0 - 1e-12);
-    let allowed = (settings.max_p * (b + 1) as f64).floor() as usize;
-    let mut rng = SplitMix64::new(PERMUTATION_SEED ^ ((seg.len() as u64) << 32));
-    let mut perm = seg.to_vec();
-    let mut reached = 0;
-    for _ in 0..b {
-        for i in (1..perm.len()).rev() {
-            perm.swap(i, rng.below(i + 1));
-        }
-        if best_shift(&perm) >= reach {
-            reached += 1;
-            if reached + 1 > allowed {
-                break;
-            }
-        }
-    }
-    (reached + 1) as f64 / (b + 1) as f64
 }
 
 /// Places each change point where a single mean shift between its neighbours fits best: the

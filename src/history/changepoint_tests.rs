@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::compare::stats::SplitMix64;
+use crate::stats::SplitMix64;
 
 /// Relative noise of the synthetic nightly values: 5%, a typical run-to-run spread of a p95.
 const NOISE: f64 = 0.05;

@@ -10,7 +10,6 @@
 pub mod changepoint;
 pub mod retention;
 pub mod store;
-pub mod student;
 pub mod trend;
 
 use std::path::PathBuf;

@@ -1,6 +1,5 @@
-//! Nightly history — Student's t distribution for the change-point tests: the two-sample t-test
-//! Otava runs on each split, and the special functions it needs (no statistics crate for three
-//! functions). Pure maths, no I/O.
+//! Student's two-sample t-test (pooled variance, two-sided): the test Otava runs on each split of a
+//! change-point search, and the special functions it needs.
 
 /// A difference of means below this fraction of the level is rounding, not a change (a constant
 /// series' segments can have means that differ in the 16th digit).
