@@ -1,96 +1,29 @@
-//! The standard normal and chi-square distributions: quantiles and the normal CDF.
+//! Quantiles of the standard normal and chi-square distributions. statrs does the
+//! work (it appears only in `stats/`); these wrappers give the edge cases a value instead of a panic.
 
-/// Φ⁻¹(p), the standard normal quantile. Acklam's rational approximation refined by one Halley step
-/// (relative error < 1e-9 over (0, 1)).
+use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
+
+/// Φ⁻¹(p), the standard normal quantile: −∞ at 0, +∞ at 1, NaN for NaN.
 pub fn normal_quantile(p: f64) -> f64 {
+    if p.is_nan() {
+        return f64::NAN;
+    }
     if p <= 0.0 {
         return f64::NEG_INFINITY;
     }
     if p >= 1.0 {
         return f64::INFINITY;
     }
-    const A: [f64; 6] = [
-        -3.969683028665376e1,
-        2.209460984245205e2,
-        -2.759285104469687e2,
-        1.38357751867269e2,
-        -3.066479806614716e1,
-        2.506628277459239,
-    ];
-    const B: [f64; 5] = [
-        -5.447609879822406e1,
-        1.615858368580409e2,
-        -1.556989798598866e2,
-        6.680131188771972e1,
-        -1.328068155288572e1,
-    ];
-    const C: [f64; 6] = [
-        -7.784894002430293e-3,
-        -3.223964580411365e-1,
-        -2.400758277161838,
-        -2.549732539343734,
-        4.374664141464968,
-        2.938163982698783,
-    ];
-    const D: [f64; 4] = [
-        7.784695709041462e-3,
-        3.224671290700398e-1,
-        2.445134137142996,
-        3.754408661907416,
-    ];
-    let p_low = 0.02425;
-    let x = if p < p_low {
-        let q = (-2.0 * p.ln()).sqrt();
-        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
-            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
-    } else if p <= 1.0 - p_low {
-        let q = p - 0.5;
-        let r = q * q;
-        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
-            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
-    } else {
-        let q = (-2.0 * (1.0 - p).ln()).sqrt();
-        -(((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
-            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
-    };
-    // One Halley step on Φ(x) − p.
-    let e = normal_cdf(x) - p;
-    let u = e * (2.0 * std::f64::consts::PI).sqrt() * (x * x / 2.0).exp();
-    x - u / (1.0 + x * u / 2.0)
+    Normal::standard().inverse_cdf(p)
 }
 
-/// Φ(x), via the complementary error function (W. J. Cody's rational fit through `erfc`).
-pub fn normal_cdf(x: f64) -> f64 {
-    0.5 * erfc(-x / std::f64::consts::SQRT_2)
-}
-
-/// erfc with relative error < 1.2e-7 (Numerical Recipes' Chebyshev fit), enough for Φ before the
-/// Halley refinement above.
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t
-        * (-z * z - 1.26551223
-            + t * (1.00002368
-                + t * (0.37409196
-                    + t * (0.09678418
-                        + t * (-0.18628806
-                            + t * (0.27886807
-                                + t * (-1.13520398
-                                    + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
-            .exp();
-    if x >= 0.0 {
-        r
-    } else {
-        2.0 - r
-    }
-}
-
-/// The p-quantile of χ² with `k` degrees of freedom (Wilson–Hilferty; within 1% for k ≥ 3).
+/// The p-quantile of χ² with `k` degrees of freedom; NaN when `k` is not positive or `p` is
+/// outside [0, 1].
 pub fn chi_square_quantile(p: f64, k: f64) -> f64 {
-    let z = normal_quantile(p);
-    let a = 2.0 / (9.0 * k);
-    (k * (1.0 - a + z * a.sqrt()).powi(3)).max(0.0)
+    if !(0.0..=1.0).contains(&p) {
+        return f64::NAN;
+    }
+    ChiSquared::new(k).map_or(f64::NAN, |d| d.inverse_cdf(p))
 }
 
 #[cfg(test)]
@@ -120,9 +53,54 @@ mod tests {
     }
 
     #[test]
-    fn chi_square_quantile_is_close_to_tables() {
-        // χ²_{0.10; 29} = 19.768 (tables).
-        assert!(close(chi_square_quantile(0.10, 29.0), 19.768, 0.1));
-        assert!(close(chi_square_quantile(0.95, 10.0), 18.307, 0.1));
+    fn normal_quantiles_are_the_constants_the_guard_uses() {
+        // The guard's power quantiles were written down to 16 digits; statrs agrees to 1e-14.
+        // (The rational approximation used before statrs was off by up to 3.8e-8 here.)
+        assert!(close(normal_quantile(0.95), 1.644_853_626_951_472_2, 1e-14));
+        assert!(close(normal_quantile(0.98), 2.053_748_910_631_823, 1e-14));
+        assert!(close(normal_quantile(0.97), 1.880_793_608_151_251, 1e-14));
+        assert!(normal_quantile(f64::NAN).is_nan());
+        assert_eq!(normal_quantile(0.0), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn chi_square_quantile_matches_tables() {
+        for (p, k, table) in [
+            (0.10, 2.0, 0.2107),
+            (0.10, 3.0, 0.5844),
+            (0.10, 29.0, 19.768),
+            (0.25, 5.0, 2.6746),
+            (0.95, 10.0, 18.307),
+        ] {
+            let q = chi_square_quantile(p, k);
+            assert!(close(q, table, 5e-4), "p={p} k={k}: {q} vs {table}");
+        }
+        assert!(chi_square_quantile(0.5, 0.0).is_nan());
+        assert!(chi_square_quantile(1.5, 3.0).is_nan());
+    }
+
+    /// The Wilson–Hilferty approximation this module used before statrs, kept to state the change:
+    /// calibration reads χ²_{0.10; n−1} (n pairs ≥ 3) and a baseline's learned τ χ²_{0.25; ν} (ν ≥ 5).
+    fn wilson_hilferty(p: f64, k: f64) -> f64 {
+        let z = normal_quantile(p);
+        let a = 2.0 / (9.0 * k);
+        (k * (1.0 - a + z * a.sqrt()).powi(3)).max(0.0)
+    }
+
+    #[test]
+    fn the_exact_quantile_differs_from_the_old_approximation_only_for_few_degrees_of_freedom() {
+        let rel = |p: f64, k: f64| wilson_hilferty(p, k) / chi_square_quantile(p, k) - 1.0;
+        // Three calibration pairs (k = 2): the approximation was 6.6% low, so the τ upper bound
+        // sd·√(k/χ²) was 3.5% high; at k = 3 1.3% low; from k = 4 on within 0.32%.
+        assert!(close(rel(0.10, 2.0), -0.0659, 5e-4), "{}", rel(0.10, 2.0));
+        assert!(close(rel(0.10, 3.0), -0.0131, 5e-4), "{}", rel(0.10, 3.0));
+        for k in 4..=60 {
+            assert!(rel(0.10, f64::from(k)).abs() < 0.0032, "k={k}");
+        }
+        // The learned τ's posterior quantile: at most 0.6% apart (ν = 5), so τ moves by ≤ 0.3%.
+        assert!(close(rel(0.25, 5.0), 0.0059, 5e-4), "{}", rel(0.25, 5.0));
+        for nu in 5..=60 {
+            assert!(rel(0.25, f64::from(nu)).abs() < 0.006, "nu={nu}");
+        }
     }
 }

@@ -13,7 +13,7 @@ pub mod shift;
 pub mod student;
 pub mod theil_sen;
 
-pub use distribution::{chi_square_quantile, normal_cdf, normal_quantile};
+pub use distribution::{chi_square_quantile, normal_quantile};
 pub use proportion::{newcombe, wilson};
 pub use rng::{seed_of, SplitMix64};
 pub use robust::{median, modified_z};
