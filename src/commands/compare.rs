@@ -6,7 +6,7 @@ use crate::commands::gate::exit_code;
 use crate::compare::guard::Z_BETA;
 use std::path::Path;
 
-use crate::compare::{compare, Comparison, Policy, Settings};
+use crate::compare::{compare, Comparison, Criteria, Policy};
 use crate::error::Error;
 use crate::report::{Judged, Report};
 use crate::result::RunResult;
@@ -88,7 +88,7 @@ pub fn judge(
     let mut comparison = compare(
         &baseline,
         &result,
-        Settings {
+        Criteria {
             policy: &policy,
             noise: &noise,
             z_beta: Z_BETA,

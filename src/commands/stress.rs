@@ -1,6 +1,6 @@
 //! `loadgate stress`: capacity search (steps, then bisection; each step measured and judged by
 //! `compare::capacity`), the capacity recorded or gated against the stored one, then an optional
-//! soak with memory sampling and the leak verdict of `compare::memory`.
+//! soak with memory sampling and the leak verdict of `compare::service`.
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use crate::baseline::capacity as store;
 use crate::cli::StressArgs;
 use crate::commands::common::{self, Monitor, Resolved};
 use crate::compare::capacity::{gate_capacity, step_breaks, Found, Search, SearchSpec};
-use crate::compare::memory;
+use crate::compare::service::soak_leak;
 use crate::compare::Status;
 use crate::error::Error;
 use crate::exit;
@@ -16,11 +16,9 @@ use crate::fsutil::write_atomic;
 use crate::report::stress::{Judged, Soak, Step, StressReport, STRESS_SCHEMA_VERSION};
 use crate::report::Format;
 use crate::result::capacity::{Capacity, CAPACITY_SCHEMA_VERSION};
-use crate::result::service;
 use crate::result::RunResult;
 use crate::scenario::units::{parse_duration, Percent};
 use crate::scenario::Scenario;
-use crate::stats::Slope;
 
 /// Without a scenario rate, the search starts low enough for any service worth load testing.
 const DEFAULT_START_RPS: u32 = 50;
@@ -363,7 +361,8 @@ async fn soak(
     eprintln!("loadgate: soak at {rate} req/s for {}", fmt(s.duration));
     let warmup = scenario.load.ramp_up;
     let run = common::measure(&at_rate(scenario, rate, s.duration, warmup), resolved).await?;
-    let (growth, leak) = leak_verdict(&run);
+    let leak = soak_leak(&run);
+    let growth = leak.growth;
     let soak = Soak {
         rate_rps: rate,
         duration_ms: run.meta.measured_duration_ms,
@@ -371,56 +370,12 @@ async fn soak(
         errors: run.all.errors.total(),
         growth_bytes_per_min: growth.map(|g| g.per_min),
         growth_lower_bytes_per_min: growth.map(|g| g.lower),
-        leak,
+        leak: Judged {
+            status: leak.status,
+            reason: leak.reason,
+        },
     };
     Ok((soak, run))
-}
-
-/// The leak rule of docs/statistics.md §6 against a flat reference: a soak has no baseline slope.
-fn leak_verdict(run: &RunResult) -> (Option<Slope>, Judged) {
-    let incomplete = |reason: String| {
-        (
-            None,
-            Judged {
-                status: Status::Incomplete,
-                reason,
-            },
-        )
-    };
-    if let Some(why) = service::unusable(&run.samples, "soak") {
-        return incomplete(why);
-    }
-    let interval = run.samples.first().map_or(1000, |x| x.interval_ms) as f64;
-    // As the gate does: floors of up to 10 s windows, at least 20 of them in a short soak.
-    let window = (run.meta.measured_duration_ms as f64 / 20.0).clamp(interval, 10_000.0);
-    let Some(g) = service::growth(&run.samples, window) else {
-        return incomplete(format!(
-            "too few floor windows for a slope (need {}): soak longer or sample more often (--sample-interval)",
-            service::MIN_FLOOR_WINDOWS
-        ));
-    };
-    let flat = Slope {
-        per_min: 0.0,
-        lower: 0.0,
-        upper: 0.0,
-    };
-    let floor = memory::leak_floor(service::median_rss(&run.samples).unwrap_or(0.0));
-    let (status, verdict) = if memory::leaking(g, (flat, flat), floor, 4.0) {
-        (Status::Critical, "a leak")
-    } else if memory::leaking(g, (flat, flat), floor, 1.0) {
-        (Status::Warn, "a probable leak")
-    } else {
-        (Status::Pass, "no leak detected")
-    };
-    let mb = |v: f64| format!("{:+.2} MB/min", v / 1e6);
-    let reason = format!(
-        "{verdict}: RSS floor {} (99% lower bound {}, last half {}); leak floor {}",
-        mb(g.0.per_min),
-        mb(g.0.lower),
-        mb(g.1.per_min),
-        mb(floor)
-    );
-    (Some(g.0), Judged { status, reason })
 }
 
 fn record(

@@ -292,7 +292,7 @@ fn gateability(
     let s = (v / k + v + tau * tau * (1.0 / k + 1.0)).sqrt();
     let (thresholds, can_fail) = policy.for_row(scope, m);
     let lower = m.direction() == Direction::LowerIsWorse;
-    let j = guard::judge(
+    let j = guard::judge_log_change(
         0.0,
         s,
         LogThresholds::new(thresholds, lower),

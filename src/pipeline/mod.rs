@@ -6,7 +6,7 @@
 use crate::compare::guard::{Z_BETA, Z_BETA_CONFIRMED};
 use crate::compare::learn;
 use crate::compare::{
-    compare, confirm, needs_confirmation, Comparison, Noise, Policy, Settings, Status,
+    compare, confirm, needs_confirmation, Comparison, Criteria, Noise, Policy, Status,
 };
 use crate::result::RunResult;
 
@@ -47,7 +47,7 @@ pub async fn judge_runs<E>(
     mut measure: impl AsyncFnMut() -> Result<RunResult, E>,
     mut say: impl FnMut(&str),
 ) -> Result<(RunResult, Comparison, Effort), E> {
-    let settings = |z_beta| Settings {
+    let settings = |z_beta| Criteria {
         policy: judge.policy,
         noise: judge.noise,
         z_beta,
@@ -89,7 +89,7 @@ pub async fn judge_runs<E>(
             ))),
             _ => None,
         };
-        let pooled_settings = Settings {
+        let pooled_settings = Criteria {
             noise: taught.as_ref().unwrap_or(judge.noise),
             ..settings(z_beta)
         };
@@ -127,7 +127,7 @@ pub async fn judge_runs<E>(
 /// not measured again (the verdict says it is unstable), and a suspect regression has no
 /// confirmation re-run, which a note says, naming the rows the verdict rests on alone.
 pub fn judge_stored(judge: Judge<'_>, run: &RunResult) -> Comparison {
-    let settings = Settings {
+    let settings = Criteria {
         policy: judge.policy,
         noise: judge.noise,
         z_beta: Z_BETA,
