@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::history::changepoint::{self, Settings};
+use crate::history::changepoint::{self, DetectOptions};
 use crate::history::{ChangePoint, Trend, TrendPoint};
 use crate::result::metric::{Direction, Metric};
 use crate::result::{service, RunResult};
@@ -35,11 +35,15 @@ pub fn value_of(run: &RunResult, metric: Metric) -> Option<f64> {
 
 /// The trends of `metrics` over `entries` (oldest first), with the default change-point settings.
 pub fn trends(entries: &[RunResult], metrics: &[Metric]) -> Vec<Trend> {
-    trends_with(entries, metrics, Settings::default())
+    trends_with(entries, metrics, DetectOptions::default())
 }
 
 /// The trends of `metrics` over `entries` (oldest first).
-pub fn trends_with(entries: &[RunResult], metrics: &[Metric], settings: Settings) -> Vec<Trend> {
+pub fn trends_with(
+    entries: &[RunResult],
+    metrics: &[Metric],
+    options: DetectOptions,
+) -> Vec<Trend> {
     metrics
         .iter()
         .map(|&metric| {
@@ -54,7 +58,7 @@ pub fn trends_with(entries: &[RunResult], metrics: &[Metric], settings: Settings
                 })
                 .collect();
             let values: Vec<f64> = points.iter().map(|p| p.value).collect();
-            let change_points = changepoint::detect(&values, settings)
+            let change_points = changepoint::detect(&values, options)
                 .into_iter()
                 .map(|d| ChangePoint {
                     index: d.index,
