@@ -12,13 +12,14 @@
 //! | module | may import |
 //! | --- | --- |
 //! | `scenario` | `result::metric` (metric names), `result::imported` (a suite's format) |
-//! | `result` | nothing (leaf data) |
+//! | `stats` | nothing (leaf maths: distributions, intervals, Theil–Sen, the change-point tests) |
+//! | `result` | `stats` (the memory floor's slope in `result::service`), nothing else (leaf data) |
 //! | `load` | `scenario`, `result` |
 //! | `import` | `result`, `scenario::suite` (other tools' output turned into results; a suite run) |
 //! | `baseline` | `result`, `scenario` (to check a baseline matches its scenario) |
-//! | `compare` | `scenario`, `result`, `baseline` |
+//! | `compare` | `scenario`, `result`, `baseline`, `stats` |
 //! | `verdict` | `compare`, `result` |
-//! | `history` | `result`, `baseline` (the result-file loader), `compare` (metric values), `scenario::units` |
+//! | `history` | `result`, `baseline` (the result-file loader), `stats`, `scenario::units` |
 //! | `report` | the data types of the stages above |
 //! | `action` | `verdict`, `report`, `compare` (the status carried by the verdict's reasons) |
 //! | `pipeline` | `compare`, `result` (the gate's measuring loop, fed runs by its caller) |
@@ -26,9 +27,9 @@
 //! | `commands` | everything |
 //!
 //! goose appears only in `load/goose.rs`, comfy-table only in `report/table.rs`, sysinfo only in
-//! `sample/`, octocrab only in `action/github.rs`, plotters only in `report/charts.rs`, indicatif only
-//! in `load/progress.rs`, anstream and anstyle only in `terminal.rs`, clap_complete and
-//! clap_mangen only in `commands/docs.rs`.
+//! `sample/`, octocrab only in `action/github.rs`, statrs only in `stats/`, plotters only in
+//! `report/charts.rs`, indicatif only in `load/progress.rs`, anstream and anstyle only in
+//! `terminal.rs`, clap_complete and clap_mangen only in `commands/docs.rs`.
 
 pub mod action;
 pub mod baseline;

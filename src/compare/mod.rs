@@ -1,10 +1,18 @@
 //! Stage 4 — compare a run with its baseline: pure functions, no I/O, no printing.
 //!
-//! `compare(baseline, run, policy, noise)` yields one [`Row`] per (request, metric): the aggregate for
-//! every metric, and each request name for the gated metrics. Latency and throughput rows go
-//! through the noise guard (`guard.rs`): a block bootstrap over per-second windows gives each run's
-//! within-run variance, `noise.rs` adds the run-to-run term τ, and a change counts only when it is
-//! beyond the threshold and beyond what noise explains. Error rates use Wilson/Newcombe intervals.
+//! `compare(baseline, run, criteria)` walks every (request, metric) and yields one [`Row`] each: the
+//! aggregate for every metric, and each request name for the gated metrics. This file holds the
+//! types and the walk (missing data, too few requests, objectives); each metric family judges its
+//! rows in its own file:
+//!
+//! - `latency.rs` — latency and throughput, through the noise guard (`guard.rs`): a block bootstrap
+//!   over per-second windows gives each run's within-run variance, `noise.rs` adds the run-to-run
+//!   term τ, and a change counts only when it is beyond the threshold and beyond what noise explains;
+//! - `errors.rs` — error rates, by Wilson/Newcombe intervals widened for bursts;
+//! - `service.rs` — the service's memory and CPU, and the leak rule;
+//! - `confirm.rs` — whether a confirmation run is due, and the rule that keeps a critical row after it.
+//!
+//! Latency, throughput, peak memory and CPU share one log-change judge (`log_change.rs`).
 
 pub mod bootstrap;
 pub mod capacity;
