@@ -1,10 +1,11 @@
 //! Pure statistics under the compare and history stages: distributions, intervals for rates,
-//! robust summaries, a seeded generator, Theil–Sen slopes, Student's t-test and the permutation
-//! test of a change point.
+//! robust summaries, a seeded generator, the block bootstrap's core, Theil–Sen slopes, Student's
+//! t-test and the permutation test of a change point.
 //!
 //! A leaf: it imports nothing from the crate, works on plain numbers, and knows no metric or run.
 //! Each function has its source in a comment and a test against known values.
 
+pub mod bootstrap;
 pub mod distribution;
 pub mod proportion;
 pub mod rng;
