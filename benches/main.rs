@@ -14,14 +14,14 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use loadgate::compare::bootstrap::{bootstrap, RESAMPLES, WARN_ONLY_RESAMPLES};
 use loadgate::compare::guard::Z_BETA;
-use loadgate::compare::stats::SplitMix64;
-use loadgate::compare::{compare, Noise, Policy, Settings};
+use loadgate::compare::{compare, Criteria, Noise, Policy};
 use loadgate::load::recorder::{Outcome, Recorder, Timing};
 use loadgate::report::{self, Format, Judged, Report};
 use loadgate::result::{
     Host, LatencyHistogram, LatencySummary, LoadSettings, Meta, RequestStats, RunResult, Window,
 };
 use loadgate::scenario::{GateSpec, Percent, Thresholds};
+use loadgate::stats::SplitMix64;
 
 fn timing() -> Timing {
     let now = Instant::now();
@@ -170,8 +170,8 @@ fn histograms(c: &mut Criterion) {
     g.finish();
 }
 
-fn settings<'a>(p: &'a Policy, noise: &'a Noise) -> Settings<'a> {
-    Settings {
+fn settings<'a>(p: &'a Policy, noise: &'a Noise) -> Criteria<'a> {
+    Criteria {
         policy: p,
         noise,
         z_beta: Z_BETA,

@@ -26,11 +26,11 @@ use std::error::Error;
 use std::path::Path;
 
 use loadgate::compare::learn::recorded;
-use loadgate::compare::stats::{wilson, SplitMix64};
 use loadgate::compare::{Noise, Policy};
 use loadgate::pipeline::{judge_runs, Judge, Stored};
 use loadgate::result::metric::Metric;
 use loadgate::result::{LatencyHistogram, LatencySummary, RequestStats, RunResult};
+use loadgate::stats::{wilson, SplitMix64};
 use loadgate::verdict::{decide, Outcome};
 
 /// How many runs a `gate` may use (one, plus one confirmation or one rerun, plus one more when

@@ -11,15 +11,16 @@
 //!
 //! | module | may import |
 //! | --- | --- |
-//! | `result` | nothing (leaf data) |
+//! | `stats` | nothing (leaf maths: distributions, intervals, Theil–Sen, the bootstrap core, the change-point tests) |
+//! | `result` | `stats` (the memory floor's slope in `result::service`) |
 //! | `scenario` | `result` (metric names, a suite's format) |
 //! | `load` | `scenario`, `result`, `logging` |
 //! | `sample` | `result` |
 //! | `baseline` | `result`, `scenario` (to check a baseline matches its scenario) |
 //! | `import` | `result`, `scenario` (a suite run), `baseline` (the consistency check) |
-//! | `compare` | `scenario`, `result`, `baseline` |
+//! | `compare` | `scenario`, `result`, `baseline`, `stats` |
 //! | `verdict` | `compare`, `result` |
-//! | `history` | `result`, `baseline` (the result-file loader), `compare` (metric values), `scenario` (units) |
+//! | `history` | `result`, `baseline` (the result-file loader), `stats`, `scenario` (units) |
 //! | `report` | `result`, `scenario`, `compare`, `verdict`, `history` (the data types of the stages above) |
 //! | `action` | `result`, `compare`, `verdict`, `report` |
 //! | `watch` | `verdict`, `sample` (the Prometheus text parser), `scenario` (units), `load` (URL redaction), `action` |
@@ -34,7 +35,7 @@
 //! this table, test code aside.
 //!
 //! goose appears only in `load/goose.rs`, comfy-table only in `report/table.rs`, sysinfo only in
-//! `sample/`, octocrab only in `action/github.rs`, plotters only in `report/charts.rs`, indicatif only
+//! `sample/`, octocrab only in `action/github.rs`, statrs only in `stats/`, plotters only in `report/charts.rs`, indicatif only
 //! in `load/progress.rs`, anstream and anstyle only in `terminal.rs`, clap_complete and
 //! clap_mangen only in `commands/docs.rs`, regex only in `scenario/check.rs`.
 
@@ -58,6 +59,7 @@ pub mod result;
 pub mod sample;
 pub mod scenario;
 pub mod secret;
+pub mod stats;
 pub mod terminal;
 pub mod verdict;
 pub mod watch;
@@ -75,22 +77,23 @@ mod layering {
     /// Each module, and the modules it may import besides the utilities.
     fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
         let stages = [
-            "result", "scenario", "load", "sample", "baseline", "import", "compare", "verdict",
-            "history", "report", "action", "watch", "logging",
+            "stats", "result", "scenario", "load", "sample", "baseline", "import", "compare",
+            "verdict", "history", "report", "action", "watch", "logging",
         ];
         let mut everything: Vec<&str> = stages.to_vec();
         everything.extend(["cli", "error", "demo"]);
         BTreeMap::from([
-            ("result", vec![]),
+            ("stats", vec![]),
+            ("result", vec!["stats"]),
             ("scenario", vec!["result"]),
             ("load", vec!["scenario", "result", "logging"]),
             ("logging", vec![]),
             ("sample", vec!["result"]),
             ("baseline", vec!["result", "scenario"]),
             ("import", vec!["result", "scenario", "baseline"]),
-            ("compare", vec!["scenario", "result", "baseline"]),
+            ("compare", vec!["scenario", "result", "baseline", "stats"]),
             ("verdict", vec!["compare", "result"]),
-            ("history", vec!["result", "baseline", "compare", "scenario"]),
+            ("history", vec!["result", "baseline", "stats", "scenario"]),
             (
                 "report",
                 vec!["result", "scenario", "compare", "verdict", "history"],

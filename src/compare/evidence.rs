@@ -12,9 +12,9 @@ use std::thread;
 
 use crate::compare::bootstrap::{bootstrap, Evidence, RESAMPLES, WARN_ONLY_RESAMPLES};
 use crate::compare::policy::Policy;
-use crate::compare::stats::seed_of;
 use crate::result::metric::Metric;
 use crate::result::{RequestStats, RunResult, Window};
+use crate::stats::seed_of;
 
 /// One side's evidence per metric; `None` when the side lacks the scope or has too few windows.
 pub type Side = Option<BTreeMap<Metric, Evidence>>;

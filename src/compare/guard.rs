@@ -2,8 +2,8 @@
 //! is beyond the threshold *and* beyond what noise explains. Pure arithmetic on `d = ln(run/base)` in
 //! the bad direction and its standard error `s`; property-tested.
 
-use crate::compare::stats::normal_quantile;
 use crate::scenario::Thresholds;
+use crate::stats::normal_quantile;
 
 /// One-sided 95% power: z_β = Φ⁻¹(0.95).
 pub const Z_BETA: f64 = 1.644_853_626_951_472_2;
@@ -97,7 +97,7 @@ pub struct Judgement {
 
 /// Applies the rule to `d` (log change, positive = worse) with standard error `s`.
 /// `can_fail` false caps the call at warn (per-request rows without an override).
-pub fn judge(d: f64, s: f64, t: LogThresholds, lv: Levels, can_fail: bool) -> Judgement {
+pub fn judge_log_change(d: f64, s: f64, t: LogThresholds, lv: Levels, can_fail: bool) -> Judgement {
     let s = s.max(0.0);
     let too_noisy = (lv.z_critical + lv.z_beta) * s > 2.0 * t.critical;
     let mde = ((lv.z_critical + lv.z_beta) * s).exp() - 1.0;
@@ -182,7 +182,7 @@ mod tests {
         for (change, s, want) in cases {
             let d = (1.0f64 + change).ln();
             assert_eq!(
-                judge(d, s, t, lv(), true).call,
+                judge_log_change(d, s, t, lv(), true).call,
                 want,
                 "change {change} s {s}"
             );
@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn too_noisy_rows_never_go_critical_and_say_how_long_to_run() {
         let t = LogThresholds::new(T, false);
-        let j = judge(2.0, 0.10, t, lv(), true);
+        let j = judge_log_change(2.0, 0.10, t, lv(), true);
         assert!(j.too_noisy && j.call == Call::Warn);
         let f = length_factor(0.02, 0.0, 0.039).unwrap();
         assert!(f > 10.0);
@@ -202,7 +202,7 @@ mod tests {
     proptest! {
         #[test]
         fn an_unchanged_run_never_goes_critical_or_warns(s in 0.0f64..1.0, fam in 1usize..50) {
-            let j = judge(0.0, s, LogThresholds::new(T, false), Levels::new(fam, fam, Z_BETA), true);
+            let j = judge_log_change(0.0, s, LogThresholds::new(T, false), Levels::new(fam, fam, Z_BETA), true);
             prop_assert!(matches!(j.call, Call::PassConfident | Call::PassInconclusive));
         }
 
@@ -210,8 +210,8 @@ mod tests {
         fn worse_never_improves_the_call(d in -1.0f64..1.0, extra in 0.0f64..1.0, s in 0.0f64..0.5) {
             let rank = |c: Call| match c { Call::Improved => 0, Call::PassConfident => 1, Call::PassInconclusive => 2, Call::Warn => 3, Call::Critical => 4 };
             let t = LogThresholds::new(T, false);
-            let a = judge(d, s, t, lv(), true).call;
-            let b = judge(d + extra, s, t, lv(), true).call;
+            let a = judge_log_change(d, s, t, lv(), true).call;
+            let b = judge_log_change(d + extra, s, t, lv(), true).call;
             prop_assert!(rank(b) >= rank(a), "d {d} -> {a:?}, d+{extra} -> {b:?}");
         }
 
@@ -224,15 +224,15 @@ mod tests {
                 warn: Percent::from_fraction(w / (1.0 + w)),
                 critical: Percent::from_fraction((w + extra) / (1.0 + w + extra)),
             };
-            let a = judge(d, s, LogThresholds::new(up, false), lv(), true);
-            let b = judge(d, s, LogThresholds::new(down, true), lv(), true);
+            let a = judge_log_change(d, s, LogThresholds::new(up, false), lv(), true);
+            let b = judge_log_change(d, s, LogThresholds::new(down, true), lv(), true);
             prop_assert_eq!(a.call, b.call);
         }
 
         #[test]
         fn never_critical_below_midway_between_warn_and_critical(d in -1.0f64..0.1388, s in 0.0f64..0.5) {
             // ln(1.1) + ln(1.2) over 2 = 0.13887: +14.9% observed.
-            prop_assert_ne!(judge(d, s, LogThresholds::new(T, false), lv(), true).call, Call::Critical);
+            prop_assert_ne!(judge_log_change(d, s, LogThresholds::new(T, false), lv(), true).call, Call::Critical);
         }
     }
 }

@@ -21,7 +21,7 @@ fn judge(baseline: &RunResult, run: &RunResult) -> Comparison {
     compare(
         baseline,
         run,
-        Settings {
+        Criteria {
             policy: &policy,
             noise: &Noise::defaults(),
             z_beta: guard::Z_BETA,

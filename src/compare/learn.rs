@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 use crate::compare::bootstrap::{bootstrap, Evidence, MIN_WINDOWS, RESAMPLES};
 use crate::compare::guard::{self, Levels, LogThresholds, Z_BETA};
 use crate::compare::policy::Policy;
-use crate::compare::stats::{chi_square_quantile, seed_of};
 use crate::result::learned::{Learned, NotGated};
 use crate::result::metric::{Direction, Metric};
 use crate::result::RunResult;
 use crate::scenario::units::format_micros;
+use crate::stats::{chi_square_quantile, seed_of};
 
 /// Metrics whose τ the runs can teach: latencies and throughput (error rates have their own
 /// binomial intervals; memory and CPU keep their documented defaults).
@@ -292,7 +292,7 @@ fn gateability(
     let s = (v / k + v + tau * tau * (1.0 / k + 1.0)).sqrt();
     let (thresholds, can_fail) = policy.for_row(scope, m);
     let lower = m.direction() == Direction::LowerIsWorse;
-    let j = guard::judge(
+    let j = guard::judge_log_change(
         0.0,
         s,
         LogThresholds::new(thresholds, lower),

@@ -1,35 +1,47 @@
 //! Stage 4 — compare a run with its baseline: pure functions, no I/O, no printing.
 //!
-//! `compare(baseline, run, policy, noise)` yields one [`Row`] per (request, metric): the aggregate for
-//! every metric, and each request name for the gated metrics. Latency and throughput rows go
-//! through the noise guard (`guard.rs`): a block bootstrap over per-second windows gives each run's
-//! within-run variance, `noise.rs` adds the run-to-run term τ, and a change counts only when it is
-//! beyond the threshold and beyond what noise explains. Error rates use Wilson/Newcombe intervals.
+//! `compare(baseline, run, criteria)` walks every (request, metric) and yields one [`Row`] each: the
+//! aggregate for every metric, and each request name for the gated metrics. This file holds the
+//! types and the walk (missing data, too few requests, objectives); each metric family judges its
+//! rows in its own file:
+//!
+//! - `latency.rs` — latency and throughput, through the noise guard (`guard.rs`): a block bootstrap
+//!   over per-second windows gives each run's within-run variance, `noise.rs` adds the run-to-run
+//!   term τ, and a change counts only when it is beyond the threshold and beyond what noise explains;
+//! - `errors.rs` — error rates, by Wilson/Newcombe intervals widened for bursts;
+//! - `service.rs` — the service's memory and CPU, and the leak rule;
+//! - `confirm.rs` — whether a confirmation run is due, and the rule that keeps a critical row after it.
+//!
+//! Latency, throughput, peak memory and CPU share one log-change judge (`log_change.rs`).
 
 pub mod bootstrap;
 pub mod capacity;
+pub mod confirm;
+mod errors;
 pub mod evidence;
 pub mod guard;
+mod latency;
 pub mod learn;
-pub mod memory;
+pub mod log_change;
 pub mod noise;
 pub mod policy;
 pub mod rules;
+pub mod service;
 pub mod stability;
-pub mod stats;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::result::metric::{Direction, Metric, Unit};
-use crate::result::{RequestStats, RunResult, Window};
+use crate::result::{RequestStats, RunResult};
+pub use confirm::{confirm, needs_confirmation};
 pub use noise::Noise;
 pub use policy::Policy;
 pub use rules::Status;
 
 use self::bootstrap::Evidence;
-use self::guard::{Call, Levels, LogThresholds};
+use self::guard::Levels;
 
 /// One compared value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,9 +131,9 @@ pub struct Comparison {
     pub confirmed: bool,
 }
 
-/// How one comparison is made.
+/// What a comparison judges by: the thresholds, the noise, and the power it asks for.
 #[derive(Debug, Clone, Copy)]
-pub struct Settings<'a> {
+pub struct Criteria<'a> {
     /// Thresholds, metrics, SLOs.
     pub policy: &'a Policy,
     /// Run-to-run noise.
@@ -132,9 +144,9 @@ pub struct Settings<'a> {
 
 /// Compares `run` with `baseline`. Either side may pool several runs (their windows concatenated,
 /// `meta.run_windows` telling where each run starts).
-pub fn compare(baseline: &RunResult, run: &RunResult, settings: Settings<'_>) -> Comparison {
+pub fn compare(baseline: &RunResult, run: &RunResult, settings: Criteria<'_>) -> Comparison {
     let adapted = settings.policy.adapted_to(baseline, run);
-    let settings = Settings {
+    let settings = Criteria {
         policy: &adapted,
         ..settings
     };
@@ -257,6 +269,7 @@ pub fn families(
     (critical, warn)
 }
 
+/// The two sides of one scope (a request name, or the aggregate): results, stats and bootstraps.
 struct Sides<'a> {
     baseline: &'a RunResult,
     run: &'a RunResult,
@@ -298,7 +311,7 @@ fn notes(baseline: &RunResult, run: &RunResult) -> Vec<String> {
 /// never decides the verdict.
 fn row(
     s: &Sides<'_>,
-    settings: Settings<'_>,
+    settings: Criteria<'_>,
     levels: Levels,
     request: Option<&String>,
     metric: Metric,
@@ -318,7 +331,7 @@ fn row(
 
 fn judge_row(
     s: &Sides<'_>,
-    settings: Settings<'_>,
+    settings: Criteria<'_>,
     levels: Levels,
     request: Option<&String>,
     metric: Metric,
@@ -335,7 +348,7 @@ fn judge_row(
     if metric.is_service() {
         // CPU is warn-only (docs/statistics.md §6): it follows load and code paths too closely to fail a build.
         let can_fail = can_fail && metric != Metric::Cpu;
-        return service_row(s, settings, levels, metric, thresholds, gated, can_fail);
+        return service::service_row(s, settings, levels, metric, thresholds, gated, can_fail);
     }
     let value = |st: Option<&RequestStats>, r: &RunResult| {
         st.and_then(|st| metric.value_of(st, r.measured_seconds()))
@@ -387,7 +400,7 @@ fn judge_row(
     // is wide with few requests, so only a decisive rise gets through.
     let decisive_errors = metric == Metric::ErrorRate
         && counts.0 >= need
-        && error_rate(s, thresholds, levels, can_fail).0 == Status::Critical;
+        && errors::error_rate(s, thresholds, levels, can_fail).0 == Status::Critical;
     if (counts.0 < need || counts.1 < need) && !decisive_errors {
         out.status = short;
         out.reason = format!(
@@ -413,9 +426,9 @@ fn judge_row(
         }
     }
     let (status, reason) = if metric == Metric::ErrorRate {
-        error_rate(s, thresholds, levels, can_fail)
+        errors::error_rate(s, thresholds, levels, can_fail)
     } else {
-        guarded(
+        latency::guarded(
             s, settings, levels, metric, thresholds, can_fail, bv, rv, &mut out,
         )
     };
@@ -434,429 +447,6 @@ fn judge_row(
         out.decisive = false;
     }
     out
-}
-
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one row's inputs; grouping them would only rename them"
-)]
-fn guarded(
-    s: &Sides<'_>,
-    settings: Settings<'_>,
-    levels: Levels,
-    metric: Metric,
-    thresholds: crate::scenario::Thresholds,
-    can_fail: bool,
-    bv: f64,
-    rv: f64,
-    out: &mut Row,
-) -> (Status, String) {
-    if s.baseline.summaries_only() || s.run.summaries_only() {
-        return thresholds_only(metric, thresholds, can_fail, bv, rv);
-    }
-    let (Some(eb), Some(er)) = (
-        s.eb.and_then(|e| e.get(&metric)),
-        s.er.and_then(|e| e.get(&metric)),
-    ) else {
-        let status = if out.gated && can_fail {
-            Status::Incomplete
-        } else {
-            Status::Info
-        };
-        return (status, format!("too few windows to estimate the noise (need {} seconds of measurement on each side)", bootstrap::MIN_WINDOWS));
-    };
-    let lower = metric.direction() == Direction::LowerIsWorse;
-    let sign = if lower { -1.0 } else { 1.0 };
-    let d = sign * (rv.max(1e-9).ln() - bv.max(1e-9).ln());
-    let tau = settings.noise.tau(out.request.as_deref(), metric);
-    let (nb, nr) = (s.baseline.runs() as f64, s.run.runs() as f64);
-    let within = eb.log_var + er.log_var;
-    let se = (within + tau * tau * (1.0 / nb + 1.0 / nr)).sqrt();
-    let raw = rv.max(1e-9).ln() - bv.max(1e-9).ln();
-    out.interval = Some(((raw - 1.96 * se).exp() - 1.0, (raw + 1.96 * se).exp() - 1.0));
-    let lt = LogThresholds::new(thresholds, lower);
-    let j = guard::judge(d, se, lt, levels, can_fail);
-    out.mde = Some(j.mde);
-    out.too_noisy = j.too_noisy && can_fail;
-    out.suspect = j.suspect;
-    out.decisive = j.gross;
-    let pct = |x: f64| format!("{:+.1}%", x * 100.0);
-    if metric.unit() == Unit::Micros && (rv - bv).abs() < settings.policy.latency_floor_us {
-        out.suspect = false;
-        out.decisive = false;
-        return (
-            Status::Pass,
-            format!(
-                "{} ({:.0}us) is within the latency floor of {:.0}us",
-                pct(raw.exp() - 1.0),
-                (rv - bv).abs(),
-                settings.policy.latency_floor_us
-            ),
-        );
-    }
-    let noisy = if out.too_noisy {
-        let target = lt.critical / (levels.z_critical + levels.z_beta);
-        let hint = match guard::length_factor(within, tau * tau * (1.0 / nb + 1.0 / nr), target) {
-            Some(f) => format!("a run about {:.0}x longer would make it gateable", f.ceil()),
-            None => "longer runs will not help: record more baseline runs (`loadgate record --runs 5`) so the gate learns this noise, or measure it (`loadgate calibrate`)".to_string(),
-        };
-        format!(
-            "; too noisy to gate at {} (MDE {:.0}%): {hint}",
-            thresholds.critical,
-            j.mde * 100.0
-        )
-    } else {
-        String::new()
-    };
-    let worse = if lower {
-        (1.0 - (-d).exp()) * 100.0
-    } else {
-        (d.exp() - 1.0) * 100.0
-    };
-    let result = match j.call {
-        Call::Critical => (
-            Status::Critical,
-            format!(
-                "{worse:+.1}% worse (95% interval {}): beyond noise, and consistent with a regression of {} or more",
-                interval_text(out.interval),
-                thresholds.critical
-            ),
-        ),
-        Call::Warn if !can_fail && (d.exp() - 1.0) >= thresholds.critical.fraction() => {
-            (Status::Warn, format!("{worse:+.1}% worse, beyond noise; per-request rows warn unless overridden in [gate.overrides]"))
-        }
-        Call::Warn => (Status::Warn, format!("{worse:+.1}% worse (95% interval {}), beyond the warn threshold {}", interval_text(out.interval), thresholds.warn)),
-        Call::Improved => (Status::Improved, format!("{:.1}% better", -worse)),
-        Call::PassConfident if out.too_noisy => (Status::Pass, format!("{worse:+.1}%: within noise")),
-        Call::PassConfident => (Status::Pass, format!("{worse:+.1}%: no regression of {} or more (95% confidence)", thresholds.critical)),
-        Call::PassInconclusive => (Status::Pass, format!("{worse:+.1}%: within noise, but a regression of {} could hide in it (MDE {:.0}%)", thresholds.critical, j.mde * 100.0)),
-    };
-    (result.0, format!("{}{noisy}", result.1))
-}
-
-/// A row of a result that keeps only per-period summaries (Artillery): its within-run noise is
-/// unknown, so the change is held against the thresholds alone, and the reason says so.
-fn thresholds_only(
-    metric: Metric,
-    thresholds: crate::scenario::Thresholds,
-    can_fail: bool,
-    bv: f64,
-    rv: f64,
-) -> (Status, String) {
-    let lower = metric.direction() == Direction::LowerIsWorse;
-    let sign = if lower { -1.0 } else { 1.0 };
-    let d = sign * (rv.max(1e-9).ln() - bv.max(1e-9).ln());
-    let lt = LogThresholds::new(thresholds, lower);
-    let worse = if lower {
-        (1.0 - (-d).exp()) * 100.0
-    } else {
-        (d.exp() - 1.0) * 100.0
-    };
-    let why = "thresholds only: the result keeps only per-period summaries, so no noise guard can judge it";
-    if d >= lt.critical && can_fail {
-        (
-            Status::Critical,
-            format!(
-                "{worse:+.1}% worse, beyond the critical threshold {} ({why})",
-                thresholds.critical
-            ),
-        )
-    } else if d >= lt.warn {
-        (
-            Status::Warn,
-            format!(
-                "{worse:+.1}% worse, beyond the warn threshold {} ({why})",
-                thresholds.warn
-            ),
-        )
-    } else if d <= -lt.warn {
-        (Status::Improved, format!("{:.1}% better ({why})", -worse))
-    } else {
-        (
-            Status::Pass,
-            format!("{worse:+.1}%: within the thresholds ({why})"),
-        )
-    }
-}
-
-fn interval_text(i: Option<(f64, f64)>) -> String {
-    i.map_or_else(
-        || "-".to_string(),
-        |(a, b)| format!("{:+.1}%..{:+.1}%", a * 100.0, b * 100.0),
-    )
-}
-
-/// Error rate: Wilson intervals per run, Newcombe for the difference, widened for bursts
-/// (overdispersion over 5 s windows); absolute floors of 0.1 / 0.5 points and minimum error counts
-/// (docs/statistics.md §5).
-fn error_rate(
-    s: &Sides<'_>,
-    t: crate::scenario::Thresholds,
-    lv: Levels,
-    can_fail: bool,
-) -> (Status, String) {
-    let (Some(b), Some(r)) = (s.b, s.r) else {
-        return (Status::Info, "missing".to_string());
-    };
-    let (ea, na) = (b.errors.total() as f64, b.requests as f64);
-    let (eb, nb) = (r.errors.total() as f64, r.requests as f64);
-    let (phi_a, phi_b) = (overdispersion(&b.windows), overdispersion(&r.windows));
-    let (pa, pb) = (ea / na, eb / nb);
-    let diff = pb - pa;
-    let lower = |z: f64| stats::newcombe(ea / phi_a, na / phi_a, eb / phi_b, nb / phi_b, z).0;
-    let text = |p: f64| format!("{:.2}%", p * 100.0);
-    let critical = lower(lv.z_critical) > 0.0
-        && pb >= (1.0 + t.critical.fraction()) * pa
-        && diff >= policy::ERROR_RATE_CRITICAL_FLOOR
-        && eb >= 10.0;
-    let warn = lower(lv.z_warn) > 0.0
-        && pb >= (1.0 + t.warn.fraction()) * pa
-        && diff >= policy::ERROR_RATE_WARN_FLOOR
-        && eb >= 5.0;
-    if critical && can_fail {
-        (
-            Status::Critical,
-            format!(
-                "error rate {} → {} ({} errors), beyond noise and the 0.5-point floor",
-                text(pa),
-                text(pb),
-                eb
-            ),
-        )
-    } else if critical || warn {
-        (
-            Status::Warn,
-            format!(
-                "error rate {} → {} ({} errors), beyond noise",
-                text(pa),
-                text(pb),
-                eb
-            ),
-        )
-    } else if diff <= -policy::ERROR_RATE_WARN_FLOOR
-        && stats::newcombe(ea, na, eb, nb, lv.z_warn).1 < 0.0
-    {
-        (
-            Status::Improved,
-            format!("error rate {} → {}", text(pa), text(pb)),
-        )
-    } else {
-        (
-            Status::Pass,
-            format!(
-                "error rate {} → {}: not a significant rise",
-                text(pa),
-                text(pb)
-            ),
-        )
-    }
-}
-
-/// Dispersion factor φ ≥ 1 of errors over 5 s windows: bursts of errors carry less evidence than
-/// the same count spread evenly.
-fn overdispersion(windows: &[Window]) -> f64 {
-    let chunks: Vec<(f64, f64)> = windows
-        .chunks(5)
-        .map(|c| {
-            (
-                c.iter().map(|w| w.errors as f64).sum(),
-                c.iter().map(|w| w.requests as f64).sum(),
-            )
-        })
-        .filter(|(_, n)| *n > 0.0)
-        .collect();
-    let (e, n): (f64, f64) = chunks
-        .iter()
-        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
-    if chunks.len() < 2 || e == 0.0 || e == n {
-        return 1.0;
-    }
-    let p = e / n;
-    let x2: f64 = chunks
-        .iter()
-        .map(|(ek, nk)| (ek - nk * p).powi(2) / (nk * p * (1.0 - p)))
-        .sum();
-    (x2 / (chunks.len() - 1) as f64).max(1.0)
-}
-
-/// A row of the service's own metrics (memory, CPU), from its samples.
-fn service_row(
-    s: &Sides<'_>,
-    settings: Settings<'_>,
-    levels: Levels,
-    metric: Metric,
-    thresholds: crate::scenario::Thresholds,
-    gated: bool,
-    can_fail: bool,
-) -> Row {
-    let mut out = Row::new(None, metric, gated, can_fail);
-    let short = out.unjudged();
-    let (bs, rs) = (&s.baseline.samples, &s.run.samples);
-    if let Some(why) = memory::unusable(bs, "baseline").or_else(|| memory::unusable(rs, "run")) {
-        (out.status, out.reason) = (short, why);
-        return out;
-    }
-    let (b, r, within) = match metric {
-        Metric::PeakRss => (memory::peak_rss(bs), memory::peak_rss(rs), Some(0.0)),
-        Metric::Cpu => {
-            let (b, r) = (memory::cpu(bs), memory::cpu(rs));
-            let within = b
-                .zip(r)
-                .map(|((mb, vb), (mr, vr))| vb / (mb * mb).max(1e-9) + vr / (mr * mr).max(1e-9));
-            (b.map(|x| x.0), r.map(|x| x.0), within)
-        }
-        _ => return growth_row(s, out, gated && can_fail, short),
-    };
-    out.baseline = b;
-    out.run = r;
-    let (Some(bv), Some(rv), Some(within)) = (b, r, within) else {
-        (out.status, out.reason) = (
-            short,
-            format!(
-                "too few samples in the measured window (need {})",
-                memory::MIN_POINTS
-            ),
-        );
-        return out;
-    };
-    out.change = (bv > 0.0).then(|| (rv - bv) / bv);
-    let d = rv.max(1e-9).ln() - bv.max(1e-9).ln();
-    let tau = settings.noise.tau(None, metric);
-    let se =
-        (within + tau * tau * (1.0 / s.baseline.runs() as f64 + 1.0 / s.run.runs() as f64)).sqrt();
-    out.interval = Some(((d - 1.96 * se).exp() - 1.0, (d + 1.96 * se).exp() - 1.0));
-    let j = guard::judge(
-        d,
-        se,
-        LogThresholds::new(thresholds, false),
-        levels,
-        can_fail,
-    );
-    out.mde = Some(j.mde);
-    out.too_noisy = j.too_noisy && can_fail;
-    out.suspect = j.suspect && gated;
-    out.decisive = j.gross && gated;
-    let worse = (d.exp() - 1.0) * 100.0;
-    let (status, reason) = match j.call {
-        Call::Critical => (
-            Status::Critical,
-            format!(
-                "{worse:+.1}%, beyond noise and consistent with {} or more",
-                thresholds.critical
-            ),
-        ),
-        Call::Warn => (
-            Status::Warn,
-            format!(
-                "{worse:+.1}%, beyond noise and the warn threshold {}",
-                thresholds.warn
-            ),
-        ),
-        Call::Improved => (Status::Improved, format!("{:.1}% lower", -worse)),
-        _ => (
-            Status::Pass,
-            format!("{worse:+.1}%: within noise (MDE {:.0}%)", j.mde * 100.0),
-        ),
-    };
-    out.status = if gated { status } else { Status::Info };
-    out.reason = reason;
-    out
-}
-
-/// Memory growth: the leak rule of docs/statistics.md §6 on the RSS floor.
-fn growth_row(s: &Sides<'_>, mut out: Row, can_fail: bool, short: Status) -> Row {
-    let (b, r) = (
-        memory::growth(&s.baseline.samples, memory::floor_window_ms(s.baseline)),
-        memory::growth(&s.run.samples, memory::floor_window_ms(s.run)),
-    );
-    out.baseline = b.map(|x| x.0.per_min);
-    out.run = r.map(|x| x.0.per_min);
-    let (Some(b), Some(r)) = (b, r) else {
-        (out.status, out.reason) = (
-            short,
-            format!(
-                "too few floor windows for a slope (need {}): run longer",
-                memory::MIN_FLOOR_WINDOWS
-            ),
-        );
-        return out;
-    };
-    let floor = memory::leak_floor(memory::median_rss(&s.baseline.samples).unwrap_or(0.0));
-    let secs = s.run.measured_seconds();
-    let per_request = r.0.per_min / 60.0 / (s.run.all.requests as f64 / secs).max(1e-9);
-    let mb = |v: f64| format!("{:+.2} MB/min", v / 1e6);
-    let text = format!(
-        "RSS floor {} (99% lower bound {}, last half {}), baseline {}; leak floor {} (≈{per_request:.0} B/request)",
-        mb(r.0.per_min),
-        mb(r.0.lower),
-        mb(r.1.per_min),
-        mb(b.0.per_min),
-        mb(floor)
-    );
-    let (status, verdict) = if memory::leaking(r, b, floor, 4.0) && can_fail {
-        (Status::Critical, "a leak")
-    } else if memory::leaking(r, b, floor, 1.0) {
-        (Status::Warn, "a probable leak")
-    } else {
-        (
-            Status::Pass,
-            "no leak detected (runs under 10 minutes cannot rule out a slow one)",
-        )
-    };
-    out.status = if out.gated { status } else { Status::Info };
-    out.decisive = out.status == Status::Critical;
-    out.reason = format!("{verdict}: {text}");
-    out
-}
-
-/// Applies the confirmation rule to a pooled comparison: a non-decisive critical row stays critical
-/// only if the same row was suspect (or critical) in the first run *and* in the confirmation run on
-/// its own (docs/statistics.md §4.5; react_on_rails' "the same benchmark must alert again"). The second
-/// condition matters for tail quantiles: the p99 of two pooled runs is nearly the slower run's, so
-/// one slow run would otherwise carry the pooled row over the line by itself.
-pub fn confirm(first: &Comparison, second: &Comparison, mut pooled: Comparison) -> Comparison {
-    let flagged_in = |c: &Comparison, row: &Row| {
-        c.rows
-            .iter()
-            .find(|r| r.request == row.request && r.metric == row.metric)
-            .is_some_and(|b| b.suspect || b.status == Status::Critical)
-    };
-    for row in &mut pooled.rows {
-        if row.status != Status::Critical || row.decisive {
-            continue;
-        }
-        if !flagged_in(first, row) {
-            row.status = Status::Warn;
-            row.reason
-                .push_str(" (not confirmed: the first run did not flag it)");
-        } else if !flagged_in(second, row) {
-            row.status = Status::Warn;
-            row.reason
-                .push_str(" (not confirmed: the confirmation run on its own did not flag it)");
-        }
-    }
-    let flagged: Vec<String> = first
-        .rows
-        .iter()
-        .filter(|r| r.suspect || (r.status == Status::Critical && !r.decisive))
-        .map(label)
-        .collect();
-    let confirmed: Vec<String> = pooled
-        .rows
-        .iter()
-        .filter(|r| r.status == Status::Critical)
-        .map(label)
-        .collect();
-    pooled.notes.push(if confirmed.is_empty() {
-        format!(
-            "a confirmation run did not confirm the suspect regression in {}",
-            flagged.join(", ")
-        )
-    } else {
-        format!("a confirmation run confirmed: {}", confirmed.join(", "))
-    });
-    pooled.confirmed = true;
-    pooled
 }
 
 /// Why two results cannot be compared at all (another tool's results, another unit), or `None`.
@@ -879,18 +469,6 @@ pub fn incomparable(baseline: &RunResult, run: &RunResult) -> Option<String> {
         );
     }
     None
-}
-
-/// Whether a comparison calls for a confirmation run: something is suspect and nothing is decisive.
-pub fn needs_confirmation(c: &Comparison) -> bool {
-    !c.rows
-        .iter()
-        .any(|r| r.decisive && r.status == Status::Critical)
-        && c.rows.iter().any(|r| r.gated && r.suspect)
-}
-
-fn label(r: &Row) -> String {
-    format!("{} {}", r.request.as_deref().unwrap_or("all"), r.metric)
 }
 
 /// A value in its unit, for messages.
@@ -948,7 +526,7 @@ mod few_requests_tests {
         let c = compare(
             base,
             run,
-            Settings {
+            Criteria {
                 policy: &policy,
                 noise: &noise,
                 z_beta: guard::Z_BETA,
@@ -996,7 +574,7 @@ mod request_slo_tests {
         compare(
             &base,
             &run,
-            Settings {
+            Criteria {
                 policy: &policy,
                 noise: &Noise::defaults(),
                 z_beta: guard::Z_BETA,

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use crate::compare::bootstrap::{bootstrap, RESAMPLES};
-use crate::compare::stats::{chi_square_quantile, seed_of};
 use crate::result::calibration::Calibration;
 use crate::result::learned::Learned;
 use crate::result::metric::Metric;
 use crate::result::RunResult;
+use crate::stats::{chi_square_quantile, seed_of};
 
 /// Uncalibrated τ (per-run standard deviation of ln θ between runs of the same build) by metric
 /// (docs/statistics.md §4.1). Deliberately conservative: an uncalibrated 30 s gate detects ~27% changes,

@@ -2,8 +2,8 @@
 //! stalled staging service, a noisy neighbour — is "unstable": rerun it, don't judge it.
 //! Outliers are detected, never dropped from the statistics.
 
-use crate::compare::stats::{median, modified_z};
 use crate::result::RunResult;
+use crate::stats::{median, modified_z};
 
 /// |modified z| above this marks an outlier second (hyperfine uses the same scale).
 pub const OUTLIER_Z: f64 = 10.0;

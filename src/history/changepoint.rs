@@ -7,14 +7,14 @@
 //! The method is E-divisive means (Matteson & James 2014) as Apache Otava (formerly Hunter, from
 //! DataStax, on top of MongoDB's signal-processing-algorithms) runs it for performance histories:
 //!
-//! 1. **split**: over sliding windows of [`Settings::window`] points (step: half a window, or the
+//! 1. **split**: over sliding windows of [`DetectOptions::window`] points (step: half a window, or the
 //!    last change point found), bisect recursively on the energy statistic q̂: the split τ of an
 //!    interval that maximises `q̂(τ) = m·n/(m+n) · (2/(mn)·Σ|xᵢ−yⱼ| − 2/(m(m−1))·Σ|xᵢ−xₖ| −
 //!    2/(n(n−1))·Σ|yⱼ−yₗ|)` (α = 1, the interval's end fixed, as in both implementations) is kept
 //!    while a significance test accepts it, at 10× the final p-value (Otava's lenient first pass);
 //! 2. **merge**: repeatedly drop the weakest change point (highest p-value, then smallest
 //!    magnitude), re-testing its neighbours against their new segments, until every one left has
-//!    p ≤ [`Settings::max_p`] (docs/statistics.md §8: 0.001);
+//!    p ≤ [`DetectOptions::max_p`] (docs/statistics.md §8: 0.001);
 //! 3. **place and confirm**: move each change point to the least-squares best split between its
 //!    neighbours (`refine`) and keep it only if a seeded permutation test of "no change between
 //!    the neighbours" gives p ≤ `max_p` (`confirm`); repeat until nothing moves.
@@ -37,8 +37,8 @@
 //! Every split leaves at least [`MIN_SEGMENT`] points on each side: one or two odd nights are noise
 //! until a third confirms the new level.
 
-use crate::compare::stats::SplitMix64;
-use crate::history::student::{mean, student_t_p};
+use crate::stats::shift::{permutation_p, PermutationTest};
+use crate::stats::student::{mean, student_t_p};
 
 /// Points per sliding window (docs/statistics.md §8; Otava's default).
 pub const DEFAULT_WINDOW: usize = 50;
@@ -54,9 +54,9 @@ const PERMUTATION_SEED: u64 = 0x0074_7265_6e64; // "trend"
 /// full segments between neighbours, has candidates to choose from.
 const SPLIT_P_FACTOR: f64 = 10.0;
 
-/// How to look for change points.
+/// How the change-point search runs: its window, significance, smallest change and permutations.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Settings {
+pub struct DetectOptions {
     /// Points per sliding window of the split pass (at least `2 × MIN_SEGMENT`).
     pub window: usize,
     /// Largest p-value of a reported change point.
@@ -67,7 +67,7 @@ pub struct Settings {
     pub permutations: usize,
 }
 
-impl Default for Settings {
+impl Default for DetectOptions {
     fn default() -> Self {
         Self {
             window: DEFAULT_WINDOW,
@@ -106,10 +106,10 @@ impl Detected {
 
 /// Change points of `series` (values in time order), sorted by index. Non-finite values make any
 /// split they touch insignificant; a series shorter than `2 × MIN_SEGMENT` has none.
-pub fn detect(series: &[f64], settings: Settings) -> Vec<Detected> {
-    let window = settings.window.max(2 * MIN_SEGMENT);
-    let candidates = split(series, window, settings.max_p * SPLIT_P_FACTOR);
-    let mut kept = merge(candidates, series, settings.max_p, settings.min_magnitude);
+pub fn detect(series: &[f64], options: DetectOptions) -> Vec<Detected> {
+    let window = options.window.max(2 * MIN_SEGMENT);
+    let candidates = split(series, window, options.max_p * SPLIT_P_FACTOR);
+    let mut kept = merge(candidates, series, options.max_p, options.min_magnitude);
     // Placing a change point depends on its neighbours and confirming one can drop a neighbour:
     // repeat until nothing moves (each round keeps or drops points; 4 rounds is ample).
     // The first round always confirms, so what is returned has passed the permutation test.
@@ -118,7 +118,7 @@ pub fn detect(series: &[f64], settings: Settings) -> Vec<Detected> {
         if round > 0 && placed.iter().copied().eq(kept.iter().map(|c| c.index)) {
             break;
         }
-        kept = confirm(placed, series, settings);
+        kept = confirm(placed, series, options);
     }
     kept
 }
@@ -130,7 +130,7 @@ pub fn detect(series: &[f64], settings: Settings) -> Vec<Detected> {
 /// distribution of the best split's statistic (the least-squares one of [`refine`], O(n) per
 /// permutation) accounts for that choice; with it the rate falls to the nominal level (see
 /// `pure_noise_rarely_has_change_points`).
-fn confirm(mut indices: Vec<usize>, series: &[f64], settings: Settings) -> Vec<Detected> {
+fn confirm(mut indices: Vec<usize>, series: &[f64], options: DetectOptions) -> Vec<Detected> {
     let n = series.len();
     loop {
         let tested: Vec<Detected> = indices
@@ -140,7 +140,7 @@ fn confirm(mut indices: Vec<usize>, series: &[f64], settings: Settings) -> Vec<D
                 let from = if k == 0 { 0 } else { indices[k - 1] };
                 let to = indices.get(k + 1).copied().unwrap_or(n);
                 let mut d = test(series, from, at, to);
-                d.p_value = permutation_p(&series[from..to], settings);
+                d.p_value = permutation_p(&series[from..to], permutation_test(options));
                 d
             })
             .collect();
@@ -153,58 +153,21 @@ fn confirm(mut indices: Vec<usize>, series: &[f64], settings: Settings) -> Vec<D
             .enumerate()
             .min_by(|a, b| a.1.magnitude().total_cmp(&b.1.magnitude()));
         match (weakest, smallest) {
-            (Some((k, w)), _) if !significant(w.p_value, settings.max_p) => indices.remove(k),
-            (_, Some((k, s))) if !large_enough(s, settings.min_magnitude) => indices.remove(k),
+            (Some((k, w)), _) if !significant(w.p_value, options.max_p) => indices.remove(k),
+            (_, Some((k, s))) if !large_enough(s, options.min_magnitude) => indices.remove(k),
             _ => return tested,
         };
     }
 }
 
-/// Largest least-squares split statistic m·n/(m+n)·(x̄ − ȳ)² of `seg` (each side ≥ `MIN_SEGMENT`).
-fn best_shift(seg: &[f64]) -> f64 {
-    let total: f64 = seg.iter().sum();
-    let l = seg.len();
-    let mut left = 0.0;
-    let mut best = 0.0_f64;
-    for (t, v) in seg.iter().enumerate().take(l.saturating_sub(MIN_SEGMENT)) {
-        left += v;
-        let m = t + 1;
-        if m < MIN_SEGMENT {
-            continue;
-        }
-        let (mf, rf) = (m as f64, (l - m) as f64);
-        let d = left / mf - (total - left) / rf;
-        best = best.max(mf * rf / (mf + rf) * d * d);
+/// The confirming test of pass 3, at the search's options.
+fn permutation_test(options: DetectOptions) -> PermutationTest {
+    PermutationTest {
+        min_segment: MIN_SEGMENT,
+        permutations: options.permutations,
+        max_p: options.max_p,
+        seed: PERMUTATION_SEED,
     }
-    best
-}
-
-/// p-value of "no change in `seg`": the share of permutations of `seg` whose best split is at least
-/// as strong as the observed one. Stops once the count rules out `max_p`.
-fn permutation_p(seg: &[f64], settings: Settings) -> f64 {
-    let b = settings.permutations;
-    let observed = best_shift(seg);
-    if !observed.is_finite() || observed <= 0.0 || seg.len() < 2 * MIN_SEGMENT {
-        return 1.0;
-    }
-    // A permutation that ties the observed value up to rounding counts as reaching it.
-    let reach = observed * (1.0 - 1e-12);
-    let allowed = (settings.max_p * (b + 1) as f64).floor() as usize;
-    let mut rng = SplitMix64::new(PERMUTATION_SEED ^ ((seg.len() as u64) << 32));
-    let mut perm = seg.to_vec();
-    let mut reached = 0;
-    for _ in 0..b {
-        for i in (1..perm.len()).rev() {
-            perm.swap(i, rng.below(i + 1));
-        }
-        if best_shift(&perm) >= reach {
-            reached += 1;
-            if reached + 1 > allowed {
-                break;
-            }
-        }
-    }
-    (reached + 1) as f64 / (b + 1) as f64
 }
 
 /// Places each change point where a single mean shift between its neighbours fits best: the

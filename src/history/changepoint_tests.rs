@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::compare::stats::SplitMix64;
+use crate::stats::SplitMix64;
 
 /// Relative noise of the synthetic nightly values: 5%, a typical run-to-run spread of a p95.
 const NOISE: f64 = 0.05;
@@ -47,7 +47,7 @@ fn a_step_of_20_percent_is_found_at_its_index() {
     for seed in 1..=10 {
         for at in [12, 30, 57, 88] {
             let s = series(seed, 100, &[(at, 1.2)]);
-            let found = detect(&s, Settings::default());
+            let found = detect(&s, DetectOptions::default());
             assert_eq!(found.len(), 1, "seed {seed}, step at {at}: {found:?}");
             let d = found[0];
             assert!(
@@ -64,7 +64,7 @@ fn a_step_of_20_percent_is_found_at_its_index() {
 #[test]
 fn a_drop_is_found_too() {
     let s = series(3, 60, &[(40, 0.8)]);
-    let found = detect(&s, Settings::default());
+    let found = detect(&s, DetectOptions::default());
     assert_eq!(indices(&found).len(), 1, "{found:?}");
     assert!(found[0].index.abs_diff(40) <= 1);
     assert!(found[0].after < found[0].before);
@@ -75,7 +75,9 @@ fn pure_noise_rarely_has_change_points() {
     // At p ≤ 0.001 per test a series may hold a false change point now and then; measured here on
     // 200 seeded 365-run series (a year of nightly runs each).
     let hits = (0..200u64)
-        .filter(|&seed| !detect(&series(seed + 10_000, 365, &[]), Settings::default()).is_empty())
+        .filter(|&seed| {
+            !detect(&series(seed + 10_000, 365, &[]), DetectOptions::default()).is_empty()
+        })
         .count();
     assert!(hits <= 2, "{hits} of 200 noise series had a change point");
 }
@@ -86,7 +88,7 @@ fn pure_noise_has_no_change_points() {
         // Year-long series: see `pure_noise_rarely_has_change_points`.
         for n in [30, 60, 100] {
             let s = series(seed, n, &[]);
-            let found = detect(&s, Settings::default());
+            let found = detect(&s, DetectOptions::default());
             assert!(found.is_empty(), "seed {seed}, n {n}: {found:?}");
         }
     }
@@ -96,7 +98,7 @@ fn pure_noise_has_no_change_points() {
 fn two_steps_give_two_change_points() {
     for seed in 1..=10 {
         let s = series(seed, 120, &[(40, 1.2), (80, 1.25)]);
-        let found = indices(&detect(&s, Settings::default()));
+        let found = indices(&detect(&s, DetectOptions::default()));
         assert_eq!(found.len(), 2, "seed {seed}: {found:?}");
         // Seed 9 draws z = −3.0 and −2.6 on runs 41 and 42, just after the first step, which makes
         // run 43 the best fit: a location is exact only up to the noise (±1 in 98% of 500 trials).
@@ -110,7 +112,7 @@ fn two_steps_give_two_change_points() {
 #[test]
 fn a_step_and_its_reversal_are_both_found() {
     let s = series(7, 90, &[(30, 1.3), (60, 1.0 / 1.3)]);
-    let found = indices(&detect(&s, Settings::default()));
+    let found = indices(&detect(&s, DetectOptions::default()));
     assert_eq!(found.len(), 2, "{found:?}");
 }
 
@@ -118,7 +120,7 @@ fn a_step_and_its_reversal_are_both_found() {
 fn constant_series_have_none() {
     for v in [0.0, 1.0, 0.1, 12_345.678] {
         for n in [0, 1, 5, 6, 50, 200] {
-            assert!(detect(&vec![v; n], Settings::default()).is_empty());
+            assert!(detect(&vec![v; n], DetectOptions::default()).is_empty());
         }
     }
 }
@@ -127,7 +129,7 @@ fn constant_series_have_none() {
 fn noiseless_step_is_found_exactly() {
     let mut s = vec![100.0; 20];
     s.extend([120.0; 20]);
-    let found = detect(&s, Settings::default());
+    let found = detect(&s, DetectOptions::default());
     assert_eq!(indices(&found), [20]);
     assert_eq!((found[0].before, found[0].after), (100.0, 120.0));
 }
@@ -138,7 +140,7 @@ fn short_series_have_none_and_do_not_panic() {
         let s: Vec<f64> = (0..n)
             .map(|i| if i < n / 2 { 1.0 } else { 100.0 })
             .collect();
-        assert!(detect(&s, Settings::default()).is_empty(), "n = {n}");
+        assert!(detect(&s, DetectOptions::default()).is_empty(), "n = {n}");
     }
 }
 
@@ -146,7 +148,7 @@ fn short_series_have_none_and_do_not_panic() {
 fn a_step_beyond_the_first_window_is_found() {
     // 365 nightly runs, a step at run 300: only the later windows see it.
     let s = series(11, 365, &[(300, 1.2)]);
-    let found = indices(&detect(&s, Settings::default()));
+    let found = indices(&detect(&s, DetectOptions::default()));
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].abs_diff(300) <= 1);
 }
@@ -154,9 +156,9 @@ fn a_step_beyond_the_first_window_is_found() {
 #[test]
 fn min_magnitude_drops_small_significant_changes() {
     let s = series(5, 100, &[(50, 1.2)]);
-    let strict = Settings {
+    let strict = DetectOptions {
         min_magnitude: 0.5,
-        ..Settings::default()
+        ..DetectOptions::default()
     };
     assert!(detect(&s, strict).is_empty());
 }
@@ -166,7 +168,7 @@ fn non_finite_values_do_not_panic_or_report_nan() {
     let mut s = series(1, 60, &[(30, 1.2)]);
     s[10] = f64::NAN;
     s[45] = f64::INFINITY;
-    for d in detect(&s, Settings::default()) {
+    for d in detect(&s, DetectOptions::default()) {
         assert!(d.p_value <= DEFAULT_MAX_P);
     }
 }
@@ -180,7 +182,7 @@ fn a_year_of_eight_metrics_is_fast() {
     let start = std::time::Instant::now();
     let found: usize = metrics
         .iter()
-        .map(|s| detect(s, Settings::default()).len())
+        .map(|s| detect(s, DetectOptions::default()).len())
         .sum();
     eprintln!(
         "365 points × 8 metrics: {found} change points in {:?}",
@@ -200,7 +202,7 @@ proptest! {
         window in 0usize..80,
         max_p in 0.0f64..0.5,
     ) {
-        let settings = Settings { window, max_p, ..Settings::default() };
+        let settings = DetectOptions { window, max_p, ..DetectOptions::default() };
         let found = detect(&values, settings);
         let mut last = 0;
         for d in &found {
@@ -219,7 +221,7 @@ proptest! {
         // holds the fixed seeds to ±1.
         let factor = if up { 1.3 } else { 1.0 / 1.3 };
         let s = series(seed, 100, &[(at, factor)]);
-        let found = indices(&detect(&s, Settings::default()));
+        let found = indices(&detect(&s, DetectOptions::default()));
         prop_assert!(found.iter().any(|i| i.abs_diff(at) <= 3), "{found:?}");
     }
 }

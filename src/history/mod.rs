@@ -3,14 +3,13 @@
 //! Sits beside `baseline` after `compare`: it stores [`RunResult`]s (`history/<scenario>/<time>-<commit>.json`,
 //! each a plain result file, never rewritten), reads them back in time order, prunes them only when
 //! the user asks, and turns them into per-metric [`Trend`]s with their change points. It imports
-//! `result` (the data), `baseline` (the result-file loader), `compare` (how a metric's value is read
-//! from a run) and `scenario::units` (durations); `report` renders what it produces. It never
+//! `result` (the data), `baseline` (the result-file loader), `stats` (the change-point tests and the
+//! median) and `scenario::units` (durations); `report` renders what it produces. It never
 //! prints: warnings and removals are returned for the command to show.
 
 pub mod changepoint;
 pub mod retention;
 pub mod store;
-pub mod student;
 pub mod trend;
 
 use std::path::PathBuf;

@@ -3,12 +3,11 @@
 
 use serde::Serialize;
 
-use crate::compare::memory;
-use crate::compare::stats::median;
-use crate::history::changepoint::{self, Settings};
+use crate::history::changepoint::{self, DetectOptions};
 use crate::history::{ChangePoint, Trend, TrendPoint};
 use crate::result::metric::{Direction, Metric};
-use crate::result::RunResult;
+use crate::result::{service, RunResult};
+use crate::stats::median;
 
 /// Runs of the recent median the latest run is compared with: ten nights smooth one odd night
 /// without hiding a shift of a week or more.
@@ -18,15 +17,15 @@ pub const RECENT_RUNS: usize = 10;
 /// cannot tell (no samples for a memory metric, no requests).
 pub fn value_of(run: &RunResult, metric: Metric) -> Option<f64> {
     let samples = &run.samples;
-    let usable = || memory::unusable(samples, "run").is_none();
+    let usable = || service::unusable(samples, "run").is_none();
     let v = match metric {
-        Metric::PeakRss => usable().then(|| memory::peak_rss(samples)).flatten(),
+        Metric::PeakRss => usable().then(|| service::peak_rss(samples)).flatten(),
         Metric::RssGrowth => usable()
-            .then(|| memory::growth(samples, memory::floor_window_ms(run)))
+            .then(|| service::growth(samples, service::floor_window_ms(run)))
             .flatten()
             .map(|(whole, _)| whole.per_min),
         Metric::Cpu => usable()
-            .then(|| memory::cpu(samples))
+            .then(|| service::cpu(samples))
             .flatten()
             .map(|c| c.0),
         m => m.value_of(&run.all, run.measured_seconds()),
@@ -36,11 +35,15 @@ pub fn value_of(run: &RunResult, metric: Metric) -> Option<f64> {
 
 /// The trends of `metrics` over `entries` (oldest first), with the default change-point settings.
 pub fn trends(entries: &[RunResult], metrics: &[Metric]) -> Vec<Trend> {
-    trends_with(entries, metrics, Settings::default())
+    trends_with(entries, metrics, DetectOptions::default())
 }
 
 /// The trends of `metrics` over `entries` (oldest first).
-pub fn trends_with(entries: &[RunResult], metrics: &[Metric], settings: Settings) -> Vec<Trend> {
+pub fn trends_with(
+    entries: &[RunResult],
+    metrics: &[Metric],
+    options: DetectOptions,
+) -> Vec<Trend> {
     metrics
         .iter()
         .map(|&metric| {
@@ -55,7 +58,7 @@ pub fn trends_with(entries: &[RunResult], metrics: &[Metric], settings: Settings
                 })
                 .collect();
             let values: Vec<f64> = points.iter().map(|p| p.value).collect();
-            let change_points = changepoint::detect(&values, settings)
+            let change_points = changepoint::detect(&values, options)
                 .into_iter()
                 .map(|d| ChangePoint {
                     index: d.index,

@@ -4,7 +4,7 @@ use crate::cli::{CompareArgs, FailOn};
 use crate::compare::guard::Z_BETA;
 use std::path::Path;
 
-use crate::compare::{compare, Comparison, Policy, Settings};
+use crate::compare::{compare, Comparison, Criteria, Policy};
 use crate::error::Error;
 use crate::report::{Judged, Report};
 use crate::result::RunResult;
@@ -93,7 +93,7 @@ pub fn judge_files(
     let mut comparison = compare(
         &baseline,
         &result,
-        Settings {
+        Criteria {
             policy: &policy,
             noise: &noise,
             z_beta: Z_BETA,

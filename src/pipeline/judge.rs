@@ -6,7 +6,7 @@
 use crate::compare::guard::{Z_BETA, Z_BETA_CONFIRMED};
 use crate::compare::learn;
 use crate::compare::{
-    compare, confirm, needs_confirmation, Comparison, Noise, Policy, Settings, Status,
+    compare, confirm, needs_confirmation, Comparison, Criteria, Noise, Policy, Status,
 };
 use crate::result::RunResult;
 
@@ -89,7 +89,7 @@ pub async fn judge_runs<R: Runs>(
     runs_from: &mut R,
     mut say: impl FnMut(&str),
 ) -> Result<(RunResult, Comparison, Effort), R::Error> {
-    let settings = |z_beta| Settings {
+    let settings = |z_beta| Criteria {
         policy: judge.policy,
         noise: judge.noise,
         z_beta,
@@ -131,7 +131,7 @@ pub async fn judge_runs<R: Runs>(
             ))),
             _ => None,
         };
-        let pooled_settings = Settings {
+        let pooled_settings = Criteria {
             noise: taught.as_ref().unwrap_or(judge.noise),
             ..settings(z_beta)
         };
@@ -169,7 +169,7 @@ pub async fn judge_runs<R: Runs>(
 /// not measured again (the verdict says it is unstable), and a suspect regression has no
 /// confirmation re-run, which a note says, naming the rows the verdict rests on alone.
 pub fn judge_stored(judge: Judge<'_>, run: &RunResult) -> Comparison {
-    let settings = Settings {
+    let settings = Criteria {
         policy: judge.policy,
         noise: judge.noise,
         z_beta: Z_BETA,

@@ -132,7 +132,7 @@ fn a_stored_run_is_judged_as_a_first_live_run_and_says_it_had_no_confirmation() 
     let live = compare(
         &base,
         &suspect,
-        Settings {
+        Criteria {
             policy: &policy,
             noise: &noise,
             z_beta: Z_BETA,

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::compare::guard::Z_BETA;
-use crate::compare::{compare, Comparison, Noise, Policy, Settings};
+use crate::compare::{compare, Comparison, Criteria, Noise, Policy};
 use crate::error::Error;
 use crate::load::{target, Target};
 use crate::pipeline::measure::Resolved;
@@ -64,7 +64,7 @@ pub async fn measure_and_compare(
     let comparison = compare(
         &base_run,
         &cand_run,
-        Settings {
+        Criteria {
             policy: &policy,
             noise: &noise,
             z_beta: Z_BETA,

@@ -111,7 +111,7 @@ fn unfit(gate: &GateSpec, r: &RunResult) -> Option<String> {
     let secs = r.measured_seconds();
     for &m in &gate.metrics {
         if m.is_service() {
-            if let Some(why) = crate::compare::memory::unusable(&r.samples, "run") {
+            if let Some(why) = crate::result::service::unusable(&r.samples, "run") {
                 return Some(format!("gated metric `{m}` cannot be judged later: {why}"));
             }
         }

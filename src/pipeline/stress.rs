@@ -1,13 +1,13 @@
 //! `loadgate stress`: capacity search (steps, then bisection; each step measured and judged by
 //! `compare::capacity`), the capacity recorded or gated against the stored one, then an optional
-//! soak with memory sampling and the leak verdict of `compare::memory`.
+//! soak with memory sampling and the leak verdict of `compare::service`.
 
 use std::time::Duration;
 
 use crate::baseline::capacity as store;
 use crate::cli::StressArgs;
 use crate::compare::capacity::{gate_capacity, step_breaks, Found, Search, SearchSpec};
-use crate::compare::memory::{self, Slope};
+use crate::compare::service::soak_leak;
 use crate::compare::Status;
 use crate::error::Error;
 use crate::exit;
@@ -364,7 +364,8 @@ async fn soak(
     let run =
         crate::pipeline::measure::measure(&at_rate(scenario, rate, s.duration, warmup), resolved)
             .await?;
-    let (growth, leak) = leak_verdict(&run);
+    let leak = soak_leak(&run);
+    let growth = leak.growth;
     let soak = Soak {
         rate_rps: rate,
         duration_ms: run.meta.measured_duration_ms,
@@ -372,56 +373,12 @@ async fn soak(
         errors: run.all.errors.total(),
         growth_bytes_per_min: growth.map(|g| g.per_min),
         growth_lower_bytes_per_min: growth.map(|g| g.lower),
-        leak,
+        leak: Judged {
+            status: leak.status,
+            reason: leak.reason,
+        },
     };
     Ok((soak, run))
-}
-
-/// The leak rule of docs/statistics.md §6 against a flat reference: a soak has no baseline slope.
-fn leak_verdict(run: &RunResult) -> (Option<Slope>, Judged) {
-    let incomplete = |reason: String| {
-        (
-            None,
-            Judged {
-                status: Status::Incomplete,
-                reason,
-            },
-        )
-    };
-    if let Some(why) = memory::unusable(&run.samples, "soak") {
-        return incomplete(why);
-    }
-    let interval = run.samples.first().map_or(1000, |x| x.interval_ms) as f64;
-    // As the gate does: floors of up to 10 s windows, at least 20 of them in a short soak.
-    let window = (run.meta.measured_duration_ms as f64 / 20.0).clamp(interval, 10_000.0);
-    let Some(g) = memory::growth(&run.samples, window) else {
-        return incomplete(format!(
-            "too few floor windows for a slope (need {}): soak longer or sample more often (--sample-interval)",
-            memory::MIN_FLOOR_WINDOWS
-        ));
-    };
-    let flat = Slope {
-        per_min: 0.0,
-        lower: 0.0,
-        upper: 0.0,
-    };
-    let floor = memory::leak_floor(memory::median_rss(&run.samples).unwrap_or(0.0));
-    let (status, verdict) = if memory::leaking(g, (flat, flat), floor, 4.0) {
-        (Status::Critical, "a leak")
-    } else if memory::leaking(g, (flat, flat), floor, 1.0) {
-        (Status::Warn, "a probable leak")
-    } else {
-        (Status::Pass, "no leak detected")
-    };
-    let mb = |v: f64| format!("{:+.2} MB/min", v / 1e6);
-    let reason = format!(
-        "{verdict}: RSS floor {} (99% lower bound {}, last half {}); leak floor {}",
-        mb(g.0.per_min),
-        mb(g.0.lower),
-        mb(g.1.per_min),
-        mb(floor)
-    );
-    (Some(g.0), Judged { status, reason })
 }
 
 fn record(

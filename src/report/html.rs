@@ -326,7 +326,7 @@ pub fn history_page(title: &str, sections: &[(String, String)]) -> String {
 mod tests {
     use super::*;
     use crate::compare::guard::Z_BETA;
-    use crate::compare::{compare, Comparison, Noise, Policy, Settings};
+    use crate::compare::{compare, Comparison, Criteria, Noise, Policy};
     use crate::report::Judged;
     use crate::result::{testing, LatencySummary, RequestStats, SamplePoint, Samples, Window};
     use crate::scenario::validate;
@@ -382,7 +382,7 @@ mod tests {
         let c = compare(
             base,
             cand,
-            Settings {
+            Criteria {
                 policy: &policy,
                 noise: &noise,
                 z_beta: Z_BETA,

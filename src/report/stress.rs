@@ -1,6 +1,6 @@
 //! Stage 6a — the report of `loadgate stress`: the capacity search's steps, the capacity found and
 //! its gate, and the soak's leak verdict. Plain data (JSON: schemas/stress.schema.json) decided
-//! upstream in `compare::capacity` and `compare::memory`, rendered here as table, JSON or Markdown.
+//! upstream in `compare::capacity` and `compare::service`, rendered here as table, JSON or Markdown.
 
 use serde::{Deserialize, Serialize};
 

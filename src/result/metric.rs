@@ -170,7 +170,7 @@ impl Metric {
                 stats.requests.saturating_sub(stats.errors.total()) as f64 / measured_seconds
             }),
             Metric::ErrorRate => stats.error_rate(),
-            // The service's own metrics are per run, not per request: see `compare::memory`.
+            // The service's own metrics are per run, not per request: see `result::service`.
             Metric::PeakRss | Metric::RssGrowth | Metric::Cpu => None,
             _ => self
                 .quantile()

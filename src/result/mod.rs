@@ -11,6 +11,7 @@ pub mod imported;
 pub mod learned;
 pub mod merge;
 pub mod metric;
+pub mod service;
 pub mod shard;
 
 use std::collections::BTreeMap;
@@ -518,6 +519,22 @@ pub(crate) mod testing {
         }
     }
 
+    /// Samples every second from −2 s to `seconds`, RSS `f(t)`, CPU 50%.
+    pub fn samples(f: impl Fn(i64) -> u64, seconds: i64) -> Samples {
+        Samples {
+            source: "test".into(),
+            interval_ms: 1000,
+            points: (-2..=seconds)
+                .map(|t| SamplePoint {
+                    t_ms: t * 1000,
+                    rss_bytes: Some(f(t)),
+                    cpu_percent: Some(50.0),
+                })
+                .collect(),
+            error: None,
+        }
+    }
+
     /// A run of `secs` one-second windows at `rps`, its latencies drawn from `modes` (µs, weight)
     /// scaled by `level` with ±5% jitter from `seed`; one request name, "all of it".
     pub fn run_of(modes: &[(u64, u64)], rps: u64, secs: usize, level: f64, seed: u64) -> RunResult {
@@ -529,7 +546,7 @@ pub(crate) mod testing {
         let mut r = result();
         r.meta.measured_duration_ms = levels.len() as u64 * 1000;
         r.meta.started_at = format!("2026-01-01T{:02}:{:02}:00Z", (seed / 60) % 24, seed % 60);
-        let mut rng = crate::compare::stats::SplitMix64::new(seed.wrapping_mul(0x9e37_79b9) ^ 7);
+        let mut rng = crate::stats::SplitMix64::new(seed.wrapping_mul(0x9e37_79b9) ^ 7);
         let total: u64 = modes.iter().map(|m| m.1).sum::<u64>().max(1);
         let mut all = RequestStats::default();
         for &level in levels {

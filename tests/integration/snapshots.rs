@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use loadgate::compare::guard::Z_BETA;
-use loadgate::compare::{compare, Comparison, Noise, Policy, Settings};
+use loadgate::compare::{compare, Comparison, Criteria, Noise, Policy};
 use loadgate::report::{render, Format, Judged, Report};
 use loadgate::result::calibration::{Calibration, CALIBRATION_SCHEMA_VERSION};
 use loadgate::result::metric::Metric;
@@ -196,7 +196,7 @@ pub(crate) fn judged() -> (RunResult, RunResult, Comparison, Verdict) {
     let (base, run) = (baseline(), run());
     let policy = default_policy();
     let noise = calibrated_noise();
-    let settings = Settings {
+    let settings = Criteria {
         policy: &policy,
         noise: &noise,
         z_beta: Z_BETA,

@@ -1,19 +1,15 @@
-//! The service's own metrics, from its samples (docs/statistics.md §6): peak memory (p95 of RSS in the
-//! measured window), memory growth (a Theil–Sen slope of the RSS floor with Sen's 99% bounds —
-//! the leak signal) and mean CPU. Pure functions over [`Samples`].
+//! The service's own metrics read from a run's samples (docs/statistics.md §6): peak memory (p95 of
+//! RSS in the measured window), memory growth (a Theil–Sen slope of the RSS floor with Sen's 99%
+//! bounds) and mean CPU — read the same way by `compare` and `history`. Pure functions over
+//! [`Samples`].
 
-use crate::compare::stats::normal_quantile;
 use crate::result::{RunResult, Samples};
+use crate::stats::{normal_quantile, theil_sen, Slope};
 
 /// Fewest readings in the measured window for peak memory or CPU to mean anything.
 pub const MIN_POINTS: usize = 5;
 /// Fewest floor windows for a slope.
 pub const MIN_FLOOR_WINDOWS: usize = 10;
-/// A leak below 0.5 MB/min is indistinguishable from allocator and cache settling in CI-length runs.
-pub const LEAK_FLOOR_BYTES_PER_MIN: f64 = 0.5e6;
-/// ... or below 2% of the service's memory per hour, whichever is larger.
-pub const LEAK_FLOOR_FRACTION_PER_HOUR: f64 = 0.02;
-
 /// Readings of the measured window, after skipping the first 10% of it (allocator warm-up).
 fn measured(s: &Samples) -> impl Iterator<Item = (f64, u64)> + '_ {
     let end = s.points.iter().map(|p| p.t_ms).max().unwrap_or(0).max(0) as f64;
@@ -80,24 +76,6 @@ pub fn cpu(samples: &[Samples]) -> Option<(f64, f64)> {
     Some((mean, var / n))
 }
 
-/// A slope with Sen's 99% (one-sided) bounds, in bytes per minute.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Slope {
-    /// Theil–Sen estimate.
-    pub per_min: f64,
-    /// 99% lower bound.
-    pub lower: f64,
-    /// 99% upper bound.
-    pub upper: f64,
-}
-
-impl Slope {
-    /// Standard error implied by the bounds.
-    pub fn se(&self) -> f64 {
-        (self.upper - self.lower) / (2.0 * normal_quantile(0.99))
-    }
-}
-
 /// Width of the windows whose minima make a run's RSS floor (for [`growth`]): 10 s windows smooth
 /// allocator and GC sawtooth; short runs keep at least 20 windows.
 pub fn floor_window_ms(r: &RunResult) -> f64 {
@@ -152,108 +130,10 @@ fn run_growth(s: &Samples, window_ms: f64) -> Option<(Slope, Slope)> {
     Some((theil_sen(&to_min)?, theil_sen(half)?))
 }
 
-/// Theil–Sen slope with Sen's (1968) distribution-free bounds at 99% one-sided.
-pub fn theil_sen(points: &[(f64, f64)]) -> Option<Slope> {
-    let n = points.len();
-    if n < 3 {
-        return None;
-    }
-    let mut slopes = Vec::with_capacity(n * (n - 1) / 2);
-    for i in 0..n {
-        for j in i + 1..n {
-            let dt = points[j].0 - points[i].0;
-            if dt != 0.0 {
-                slopes.push((points[j].1 - points[i].1) / dt);
-            }
-        }
-    }
-    if slopes.is_empty() {
-        return None;
-    }
-    slopes.sort_by(f64::total_cmp);
-    let m = slopes.len();
-    let median = if m % 2 == 1 {
-        slopes[m / 2]
-    } else {
-        (slopes[m / 2 - 1] + slopes[m / 2]) / 2.0
-    };
-    let nf = n as f64;
-    let var_s = nf * (nf - 1.0) * (2.0 * nf + 5.0) / 18.0;
-    let c = normal_quantile(0.99) * var_s.sqrt();
-    let lo = (((m as f64 - c) / 2.0).round() as isize).clamp(1, m as isize) as usize;
-    let hi = ((((m as f64 + c) / 2.0).round() as isize) + 1).clamp(1, m as isize) as usize;
-    Some(Slope {
-        per_min: median,
-        lower: slopes[lo - 1],
-        upper: slopes[hi - 1],
-    })
-}
-
-/// The leak floor F for a service of `median_rss` bytes: max(0.5 MB/min, 2%/h).
-pub fn leak_floor(median_rss: f64) -> f64 {
-    LEAK_FLOOR_BYTES_PER_MIN.max(median_rss * LEAK_FLOOR_FRACTION_PER_HOUR / 60.0)
-}
-
-/// How a run's growth compares with its baseline's (docs/statistics.md §6): a leak needs the whole
-/// run's and the last half's lower bounds above the floor, and the last half beyond the baseline's.
-/// Returns (leak at `factor`·F?) for factor 1 (warn) and 4 (critical).
-pub fn leaking(run: (Slope, Slope), base: (Slope, Slope), floor: f64, factor: f64) -> bool {
-    let f = floor * factor;
-    let beyond_base =
-        run.1.per_min - base.1.per_min - 2.33 * (run.1.se().powi(2) + base.1.se().powi(2)).sqrt();
-    run.0.lower > f && run.1.lower > f && beyond_base > f / 2.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::result::SamplePoint;
-
-    fn samples(f: impl Fn(i64) -> u64, seconds: i64) -> Samples {
-        Samples {
-            source: "test".into(),
-            interval_ms: 1000,
-            points: (-2..=seconds)
-                .map(|t| SamplePoint {
-                    t_ms: t * 1000,
-                    rss_bytes: Some(f(t)),
-                    cpu_percent: Some(50.0),
-                })
-                .collect(),
-            error: None,
-        }
-    }
-
-    #[test]
-    fn theil_sen_finds_a_line_through_noise() {
-        let pts: Vec<(f64, f64)> = (0..30)
-            .map(|i| {
-                (
-                    i as f64,
-                    2.0 * i as f64 + if i % 7 == 0 { 50.0 } else { 0.0 },
-                )
-            })
-            .collect();
-        let s = theil_sen(&pts).unwrap();
-        assert!(
-            (s.per_min - 2.0).abs() < 0.01 && s.lower <= 2.0 && s.upper >= 2.0,
-            "{s:?}"
-        );
-    }
-
-    #[test]
-    fn a_flat_sawtooth_is_not_a_leak_and_a_ramp_is() {
-        let flat = samples(|t| 50_000_000 + (t.rem_euclid(3) as u64) * 5_000_000, 60);
-        let leak = samples(|t| 50_000_000 + t.max(0) as u64 * 200_000, 60); // 12 MB/min
-        let (gf, gl) = (
-            growth(std::slice::from_ref(&flat), 2_000.0).unwrap(),
-            growth(&[leak], 2_000.0).unwrap(),
-        );
-        let floor = leak_floor(50e6);
-        assert!(!leaking(gf, gf, floor, 1.0));
-        assert!(leaking(gl, gf, floor, 4.0), "{gl:?}");
-        assert!((gl.0.per_min - 12e6).abs() < 1e6);
-    }
+    use crate::result::testing::samples;
 
     #[test]
     fn peak_is_the_p95_of_the_measured_window() {
