@@ -178,7 +178,14 @@ pub fn compare(baseline: &RunResult, run: &RunResult, settings: Settings<'_>) ->
                 .filter(|m| !(benchmark && *m == Metric::Throughput))
                 .collect()
         } else {
-            per_request.clone()
+            // A request's own objectives are judged on it whether or not their metric is gated.
+            let mut ms = per_request.clone();
+            for slo in policy.slos_for(req) {
+                if !ms.contains(&slo.metric) {
+                    ms.push(slo.metric);
+                }
+            }
+            ms
         };
         let sides = Sides {
             baseline,
@@ -348,6 +355,24 @@ fn judge_row(
     };
     let mut out = Row::new(request.cloned(), metric, gated, can_fail);
     (out.baseline, out.run, out.change) = (b, r, change);
+    if let Some(a) = s
+        .run
+        .meta
+        .aborted
+        .as_ref()
+        .filter(|a| a.metric == metric && a.request.as_deref() == req)
+    {
+        // The load stopped on this breach: it stands however few requests the run completed.
+        out.status = Status::Critical;
+        out.decisive = true;
+        out.reason = format!(
+            "SLO breached beyond doubt, the load was stopped: {metric} is at least {} (lower bound; measured {}) against an objective of {}",
+            show(metric, a.lower_bound),
+            show(metric, a.value),
+            show(metric, a.objective)
+        );
+        return out;
+    }
     let short = out.unjudged();
     let (Some(bv), Some(rv)) = (b, r) else {
         let side = match (s.b, s.r) {

@@ -67,6 +67,7 @@ pub fn default_gate() -> GateSpec {
         latency_floor: DEFAULT_LATENCY_FLOOR,
         record_max_error_rate: DEFAULT_RECORD_MAX_ERROR_RATE,
         overrides: BTreeMap::new(),
+        abort: None,
     }
 }
 const DEFAULT_HEALTH_RETRIES: u32 = 5;
@@ -1363,11 +1364,13 @@ fn gate(cx: &Ctx<'_>, g: &GateFile, requests: &[RequestSpec]) -> Result<GateSpec
             overrides.insert(request.clone(), map);
         }
     }
+    let abort = abort(cx, g, &slos, &request_slos)?;
     Ok(GateSpec {
         thresholds,
         metrics,
         slos,
         request_slos,
+        abort,
         latency_floor: cx.duration(
             "gate.latency_floor",
             g.latency_floor.as_ref(),
@@ -1381,6 +1384,44 @@ fn gate(cx: &Ctx<'_>, g: &GateFile, requests: &[RequestSpec]) -> Result<GateSpec
         },
         overrides,
     })
+}
+
+/// Measured time before `abort_on_slo` first looks: the first seconds of a run are the least
+/// typical (cold caches, connection set-up), and no run is stopped on them.
+pub const DEFAULT_ABORT_GRACE: Duration = Duration::from_secs(10);
+
+/// `abort_on_slo` and `abort_grace`: the abort needs an objective it can watch while the load runs.
+fn abort(
+    cx: &Ctx<'_>,
+    g: &GateFile,
+    slos: &[Slo],
+    request_slos: &BTreeMap<String, Vec<Slo>>,
+) -> Result<Option<crate::scenario::AbortOnSlo>, ScenarioError> {
+    if g.abort_on_slo != Some(true) {
+        if g.abort_grace.is_some() {
+            return Err(cx.invalid(
+                "gate.abort_grace",
+                "it has no effect without `abort_on_slo = true`",
+                "add `abort_on_slo = true` to `[gate]`, or remove `abort_grace`",
+            ));
+        }
+        return Ok(None);
+    }
+    let grace = cx.duration("gate.abort_grace", g.abort_grace.as_ref(), DEFAULT_ABORT_GRACE)?;
+    let all = slos.iter().chain(request_slos.values().flatten());
+    if !all.clone().any(|s| crate::load::abort::watchable(s.metric)) {
+        let problem = if all.count() == 0 {
+            "there is no objective to watch".to_string()
+        } else {
+            "mean and throughput objectives are judged at the end of the run only".to_string()
+        };
+        return Err(cx.invalid(
+            "gate.abort_on_slo",
+            problem,
+            "add a latency quantile, max or error-rate objective, e.g. `slo = { p95 = \"300ms\", error_rate = \"1%\" }` in `[gate]` or a request's `[gate.overrides.\"name\"]`, or remove `abort_on_slo`",
+        ));
+    }
+    Ok(Some(crate::scenario::AbortOnSlo { grace }))
 }
 
 /// Sampling once a second resolves a leak's slope within a CI run without measurable cost.

@@ -274,6 +274,7 @@ fn minimal_scenario_gets_the_documented_defaults() {
             latency_floor: DEFAULT_LATENCY_FLOOR,
             record_max_error_rate: DEFAULT_RECORD_MAX_ERROR_RATE,
             overrides: BTreeMap::new(),
+            abort: None,
         }
     );
 }
