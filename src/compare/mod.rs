@@ -994,6 +994,51 @@ mod few_requests_tests {
     }
 
     #[test]
+    fn a_run_stopped_by_abort_on_slo_is_critical_on_that_objective_however_short() {
+        let mut run = side(48, 0);
+        run.meta.aborted = Some(crate::result::Aborted {
+            request: None,
+            metric: Metric::P95,
+            objective: 1_000.0,
+            value: 5_000.0,
+            lower_bound: 4_900.0,
+            requests: 48,
+            after_ms: 2_000,
+        });
+        let policy = Policy::from_gate(&crate::scenario::validate::default_gate());
+        let noise = Noise::defaults();
+        let settings = Settings {
+            policy: &policy,
+            noise: &noise,
+            z_beta: guard::Z_BETA,
+        };
+        let c = compare(&side(750, 0), &run, settings);
+        let row = c
+            .rows
+            .iter()
+            .find(|r| r.request.is_none() && r.metric == Metric::P95)
+            .expect("a p95 row");
+        assert_eq!(row.status, Status::Critical, "{}", row.reason);
+        assert!(row.decisive);
+        assert!(
+            row.reason.contains("the load was stopped"),
+            "{}",
+            row.reason
+        );
+        assert_eq!(
+            crate::verdict::decide(&c).outcome,
+            crate::verdict::Outcome::Critical
+        );
+        // Without the abort the same short run is not judged on p95 at all.
+        run.meta.aborted = None;
+        let c = compare(&side(750, 0), &run, settings);
+        assert_ne!(
+            crate::verdict::decide(&c).outcome,
+            crate::verdict::Outcome::Critical
+        );
+    }
+
+    #[test]
     fn few_requests_with_a_few_errors_stay_unjudged() {
         let row = error_rate_row(&side(750, 0), &side(48, 2));
         assert_ne!(row.status, Status::Critical, "{}", row.reason);

@@ -1407,7 +1407,11 @@ fn abort(
         }
         return Ok(None);
     }
-    let grace = cx.duration("gate.abort_grace", g.abort_grace.as_ref(), DEFAULT_ABORT_GRACE)?;
+    let grace = cx.duration(
+        "gate.abort_grace",
+        g.abort_grace.as_ref(),
+        DEFAULT_ABORT_GRACE,
+    )?;
     let all = slos.iter().chain(request_slos.values().flatten());
     if !all.clone().any(|s| crate::load::abort::watchable(s.metric)) {
         let problem = if all.count() == 0 {

@@ -300,7 +300,10 @@ fn abort_on_slo_stops_a_breaching_run_early() -> Result<(), Box<dyn std::error::
         "SLO breached beyond doubt, the load was stopped: p95",
         "the run stopped early: aborted after",
     ]);
-    assert!(took < std::time::Duration::from_secs(15), "took {took:?}\n{out}");
+    assert!(
+        took < std::time::Duration::from_secs(15),
+        "took {took:?}\n{out}"
+    );
     let report = t.json("r.json");
     let aborted = &report["run"]["meta"]["aborted"];
     assert_eq!(aborted["metric"], "p95", "{report:#}");

@@ -111,21 +111,38 @@ fn allowed_share(metric: Metric) -> f64 {
 fn the_divergence_and_the_test_agree_with_hand_computed_values() {
     // KL(0.15 ‖ 0.05) = 0.15·ln 3 + 0.85·ln(0.85/0.95) = 0.07025
     assert!((kl_above(0.15, 0.05) - 0.070_25).abs() < 1e-4);
-    assert_eq!(kl_above(0.04, 0.05), 0.0, "below the objective is no evidence");
-    assert_eq!(kl_above(0.01, 0.0), f64::INFINITY, "any bad breaches a 0% objective");
+    assert_eq!(
+        kl_above(0.04, 0.05),
+        0.0,
+        "below the objective is no evidence"
+    );
+    assert_eq!(
+        kl_above(0.01, 0.0),
+        f64::INFINITY,
+        "any bad breaches a 0% objective"
+    );
     // 400 · 0.07025 = 28.1 ≥ ln(1000) = 6.9: 60 slow of 400 breaches p95 beyond doubt at α = 0.001.
     assert!(beyond_doubt(400, 60, 0.05, 0.001));
     assert!(!beyond_doubt(400, 25, 0.05, 0.001), "6.25% of 400 is noise");
     assert!(!beyond_doubt(0, 0, 0.05, 0.001));
-    assert!(!beyond_doubt(100, 100, 1.0, 0.001), "a 100% objective is never breached");
+    assert!(
+        !beyond_doubt(100, 100, 1.0, 0.001),
+        "a 100% objective is never breached"
+    );
 }
 
 #[test]
 fn the_fewest_bad_is_the_smallest_count_the_test_passes() {
     for (n, allowed) in [(400u64, 0.05), (2_000, 0.01), (200, 0.5), (50, 0.0)] {
         let k = fewest_beyond_doubt(n, allowed, 1e-4).unwrap_or(u64::MAX);
-        assert!(beyond_doubt(n, k, allowed, 1e-4), "n {n}, allowed {allowed}");
-        assert!(!beyond_doubt(n, k - 1, allowed, 1e-4), "n {n}, allowed {allowed}");
+        assert!(
+            beyond_doubt(n, k, allowed, 1e-4),
+            "n {n}, allowed {allowed}"
+        );
+        assert!(
+            !beyond_doubt(n, k - 1, allowed, 1e-4),
+            "n {n}, allowed {allowed}"
+        );
     }
     assert_eq!(fewest_beyond_doubt(50, 0.0, 1e-4), Some(1));
     // 3 requests cannot show beyond 1e-4 that more than half are bad: 3·ln 2 < ln 10⁴.
@@ -136,7 +153,10 @@ fn the_fewest_bad_is_the_smallest_count_the_test_passes() {
 fn the_lower_bound_of_a_fraction_is_below_it_and_tightens_with_data() {
     let small = fraction_lower_bound(200, 20, 0.001);
     let large = fraction_lower_bound(20_000, 2_000, 0.001);
-    assert!(0.0 < small && small < large && large < 0.1, "{small} {large}");
+    assert!(
+        0.0 < small && small < large && large < 0.1,
+        "{small} {large}"
+    );
     assert_eq!(fraction_lower_bound(200, 0, 0.001), 0.0);
     // The bound sits where the test flips: above it the data is beyond doubt.
     assert!(beyond_doubt(200, 20, small - 1e-6, 0.001));
@@ -147,7 +167,10 @@ fn the_lower_bound_of_a_fraction_is_below_it_and_tightens_with_data() {
 fn the_looks_spend_at_most_the_false_abort_rate() {
     let spent: f64 = (1..=100_000).map(|i| look_alpha(i, 3) * 3.0).sum();
     assert!(spent <= FALSE_ABORT_RATE, "{spent}");
-    assert!(spent > 0.99 * FALSE_ABORT_RATE, "{spent}: the budget is used, not wasted");
+    assert!(
+        spent > 0.99 * FALSE_ABORT_RATE,
+        "{spent}: the budget is used, not wasted"
+    );
     assert!(look_alpha(1, 1) > look_alpha(2, 1));
 }
 
@@ -165,8 +188,14 @@ fn a_quantile_is_judged_by_its_slowest_responses_with_a_bound_below_them() {
     };
     let seen = look(&slo(Metric::P95, 20_000.0), &tally, 0.001).unwrap_or_else(|| panic!("judged"));
     assert!(seen.breached);
-    assert!(seen.lower_bound <= 50_000.0 && seen.lower_bound > 20_000.0, "{seen:?}");
-    assert!(seen.value.is_some_and(|v| (v - 50_000.0).abs() < 100.0), "{seen:?}");
+    assert!(
+        seen.lower_bound <= 50_000.0 && seen.lower_bound > 20_000.0,
+        "{seen:?}"
+    );
+    assert!(
+        seen.value.is_some_and(|v| (v - 50_000.0).abs() < 100.0),
+        "{seen:?}"
+    );
     // An objective above the slow responses holds.
     let held = look(&slo(Metric::P95, 60_000.0), &tally, 0.001).unwrap_or_else(|| panic!("judged"));
     assert!(!held.breached);
@@ -186,7 +215,8 @@ fn max_is_breached_by_one_response_above_it() {
         errors: 0,
         histogram: h,
     };
-    let seen = look(&slo(Metric::Max, 2_000_000.0), &tally, 1e-9).unwrap_or_else(|| panic!("judged"));
+    let seen =
+        look(&slo(Metric::Max, 2_000_000.0), &tally, 1e-9).unwrap_or_else(|| panic!("judged"));
     assert!(seen.breached, "{seen:?}");
 }
 
@@ -213,7 +243,10 @@ fn a_per_request_objective_is_judged_on_its_request_alone() {
     let mut watch = Watch::of(&g, &names).unwrap_or_else(|| panic!("watched"));
     let mut rng = Rng(7);
     let (mut all, mut fast, mut slow) = (Tally::default(), Tally::default(), Tally::default());
-    let (f, s) = (second(&mut rng, 500, 0.0, 10_000), second(&mut rng, 500, 1.0, 10_000));
+    let (f, s) = (
+        second(&mut rng, 500, 0.0, 10_000),
+        second(&mut rng, 500, 1.0, 10_000),
+    );
     fast.add(&f);
     slow.add(&s);
     all.add(&f);
@@ -226,7 +259,10 @@ fn a_per_request_objective_is_judged_on_its_request_alone() {
     let mut g2 = g.clone();
     g2.request_slos = [("fast".to_string(), vec![slo(Metric::P95, 10_000.0)])].into();
     let mut watch = Watch::of(&g2, &names).unwrap_or_else(|| panic!("watched"));
-    assert_eq!(watch.look(Duration::from_secs(1), &all, &[fast, Tally::default()]), None);
+    assert_eq!(
+        watch.look(Duration::from_secs(1), &all, &[fast, Tally::default()]),
+        None
+    );
 }
 
 #[test]
