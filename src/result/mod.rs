@@ -140,7 +140,7 @@ pub struct Aborted {
     pub objective: f64,
     /// The metric's value over the measured windows seen when the load stopped.
     pub value: f64,
-    /// A lower confidence bound on the metric (docs/reports.md, "Abort on a breach"): above the
+    /// A lower confidence bound on the metric (docs/reports.md, "Stopping a run on a breach"): above the
     /// objective, which is why the load stopped.
     pub lower_bound: f64,
     /// Requests the decision rested on (responses, for a latency objective).
