@@ -57,7 +57,7 @@ fn kl_above(a: f64, b: f64) -> f64 {
 /// Whether `bad` of `n` shows, beyond doubt at level `alpha`, that the true fraction of bad is
 /// above `allowed`.
 pub fn beyond_doubt(n: u64, bad: u64, allowed: f64, alpha: f64) -> bool {
-    if n == 0 || bad == 0 || allowed >= 1.0 || !(alpha > 0.0) {
+    if n == 0 || bad == 0 || allowed >= 1.0 || alpha.is_nan() || alpha <= 0.0 {
         return false;
     }
     let share = bad.min(n) as f64 / n as f64;
@@ -85,7 +85,7 @@ pub fn fewest_beyond_doubt(n: u64, allowed: f64, alpha: f64) -> Option<u64> {
 /// A lower confidence bound on a fraction from `bad` of `n`, at level `alpha`: the smallest true
 /// fraction the test above cannot rule out.
 pub fn fraction_lower_bound(n: u64, bad: u64, alpha: f64) -> f64 {
-    if n == 0 || bad == 0 || !(alpha > 0.0) {
+    if n == 0 || bad == 0 || alpha.is_nan() || alpha <= 0.0 {
         return 0.0;
     }
     let share = bad.min(n) as f64 / n as f64;

@@ -221,7 +221,12 @@ mod tests {
         );
         // On the wide axis the ±20% lines sit close to zero: their labels take the upper row
         // rather than overlap, the ends are labelled, and the far point has its arrow.
-        for label in [">0</text>", ">+20.0%</text>", ">-20.0%</text>", ">+200.0%</text>"] {
+        for label in [
+            ">0</text>",
+            ">+20.0%</text>",
+            ">-20.0%</text>",
+            ">+200.0%</text>",
+        ] {
             assert!(svg.contains(label), "{label} in {svg}");
         }
         assert_eq!(svg.matches("<polygon").count(), 1, "{svg}");
