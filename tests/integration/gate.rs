@@ -293,7 +293,16 @@ fn abort_on_slo_stops_a_breaching_run_early() -> Result<(), Box<dyn std::error::
     baseline["meta"]["scenario_hash"] = serde_json::Value::String(hash);
     t.put(BASELINE, serde_json::to_vec(&baseline)?);
     let started = std::time::Instant::now();
-    let out = t.run(&["gate", SCENARIO, "--report", "json=r.json"]);
+    let out = t.run(&[
+        "gate",
+        SCENARIO,
+        "--report",
+        "json=r.json",
+        "--report",
+        "junit=r.xml",
+        "--report",
+        "markdown=r.md",
+    ]);
     let took = started.elapsed();
     out.code(1).stdout_has(&[
         "verdict: CRITICAL",
@@ -309,5 +318,12 @@ fn abort_on_slo_stops_a_breaching_run_early() -> Result<(), Box<dyn std::error::
     assert_eq!(aborted["metric"], "p95", "{report:#}");
     assert!(aborted["lower_bound"].as_f64() > Some(5_000.0), "{aborted}");
     assert!(aborted["after_ms"].as_u64() < Some(10_000), "{aborted}");
+    for file in ["r.xml", "r.md"] {
+        let text = String::from_utf8(t.read(file))?;
+        assert!(
+            text.contains("aborted after"),
+            "{file} does not say why:\n{text}"
+        );
+    }
     Ok(())
 }
