@@ -1103,4 +1103,30 @@ mod request_slo_tests {
         let c = judge(50_000.0);
         assert_ne!(p95(&c, Some("all of it")).status, Status::Critical);
     }
+
+    #[test]
+    fn a_request_objective_on_a_metric_not_gated_still_has_its_row() {
+        let base = run_of(&[(10_000, 1)], 100, 20, 1.0, 1);
+        let run = run_of(&[(10_000, 1)], 100, 20, 1.0, 2);
+        let mut policy = Policy::from_gate(&crate::scenario::validate::default_gate());
+        policy.metrics.retain(|m| *m != Metric::P95);
+        policy.request_slos.insert(
+            "all of it".into(),
+            vec![Slo {
+                metric: Metric::P95,
+                limit: 5_000.0,
+            }],
+        );
+        let settings = Settings {
+            policy: &policy,
+            noise: &Noise::defaults(),
+            z_beta: guard::Z_BETA,
+        };
+        let c = compare(&base, &run, settings);
+        assert_eq!(p95(&c, Some("all of it")).status, Status::Critical);
+        assert_eq!(
+            crate::verdict::decide(&c).outcome,
+            crate::verdict::Outcome::Critical
+        );
+    }
 }
