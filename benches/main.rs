@@ -131,6 +131,7 @@ fn result(names: usize, seed: u64) -> RunResult {
         shard: None,
         merged: None,
         open_model: None,
+        aborted: None,
     };
     RunResult {
         schema_version: 1,
@@ -155,6 +156,7 @@ fn policy() -> Policy {
         latency_floor: Duration::from_micros(200),
         record_max_error_rate: Percent::from_fraction(0.01),
         overrides: BTreeMap::new(),
+        abort: None,
     })
 }
 

@@ -190,7 +190,14 @@ pub fn compare(baseline: &RunResult, run: &RunResult, settings: Criteria<'_>) ->
                 .filter(|m| !(benchmark && *m == Metric::Throughput))
                 .collect()
         } else {
-            per_request.clone()
+            // A request's own objectives are judged on it whether or not their metric is gated.
+            let mut ms = per_request.clone();
+            for slo in policy.slos_for(req) {
+                if !ms.contains(&slo.metric) {
+                    ms.push(slo.metric);
+                }
+            }
+            ms
         };
         let sides = Sides {
             baseline,
@@ -361,6 +368,24 @@ fn judge_row(
     };
     let mut out = Row::new(request.cloned(), metric, gated, can_fail);
     (out.baseline, out.run, out.change) = (b, r, change);
+    if let Some(a) = s
+        .run
+        .meta
+        .aborted
+        .as_ref()
+        .filter(|a| a.metric == metric && a.request.as_deref() == req)
+    {
+        // The load stopped on this breach: it stands however few requests the run completed.
+        out.status = Status::Critical;
+        out.decisive = true;
+        out.reason = format!(
+            "SLO breached beyond doubt, the load was stopped: {metric} is at least {} (lower bound; measured {}) against an objective of {}",
+            show(metric, a.lower_bound),
+            show(metric, a.value),
+            show(metric, a.objective)
+        );
+        return out;
+    }
     let short = out.unjudged();
     let (Some(bv), Some(rv)) = (b, r) else {
         let side = match (s.b, s.r) {
@@ -547,6 +572,51 @@ mod few_requests_tests {
     }
 
     #[test]
+    fn a_run_stopped_by_abort_on_slo_is_critical_on_that_objective_however_short() {
+        let mut run = side(48, 0);
+        run.meta.aborted = Some(crate::result::Aborted {
+            request: None,
+            metric: Metric::P95,
+            objective: 1_000.0,
+            value: 5_000.0,
+            lower_bound: 4_900.0,
+            requests: 48,
+            after_ms: 2_000,
+        });
+        let policy = Policy::from_gate(&crate::scenario::validate::default_gate());
+        let noise = Noise::defaults();
+        let settings = Criteria {
+            policy: &policy,
+            noise: &noise,
+            z_beta: guard::Z_BETA,
+        };
+        let c = compare(&side(750, 0), &run, settings);
+        let row = c
+            .rows
+            .iter()
+            .find(|r| r.request.is_none() && r.metric == Metric::P95)
+            .expect("a p95 row");
+        assert_eq!(row.status, Status::Critical, "{}", row.reason);
+        assert!(row.decisive);
+        assert!(
+            row.reason.contains("the load was stopped"),
+            "{}",
+            row.reason
+        );
+        assert_eq!(
+            crate::verdict::decide(&c).outcome,
+            crate::verdict::Outcome::Critical
+        );
+        // Without the abort the same short run is not judged on p95 at all.
+        run.meta.aborted = None;
+        let c = compare(&side(750, 0), &run, settings);
+        assert_ne!(
+            crate::verdict::decide(&c).outcome,
+            crate::verdict::Outcome::Critical
+        );
+    }
+
+    #[test]
     fn few_requests_with_a_few_errors_stay_unjudged() {
         let row = error_rate_row(&side(750, 0), &side(48, 2));
         assert_ne!(row.status, Status::Critical, "{}", row.reason);
@@ -610,5 +680,31 @@ mod request_slo_tests {
         // Within its objective: the request's row is judged as before.
         let c = judge(50_000.0);
         assert_ne!(p95(&c, Some("all of it")).status, Status::Critical);
+    }
+
+    #[test]
+    fn a_request_objective_on_a_metric_not_gated_still_has_its_row() {
+        let base = run_of(&[(10_000, 1)], 100, 20, 1.0, 1);
+        let run = run_of(&[(10_000, 1)], 100, 20, 1.0, 2);
+        let mut policy = Policy::from_gate(&crate::scenario::validate::default_gate());
+        policy.metrics.retain(|m| *m != Metric::P95);
+        policy.request_slos.insert(
+            "all of it".into(),
+            vec![Slo {
+                metric: Metric::P95,
+                limit: 5_000.0,
+            }],
+        );
+        let settings = Criteria {
+            policy: &policy,
+            noise: &Noise::defaults(),
+            z_beta: guard::Z_BETA,
+        };
+        let c = compare(&base, &run, settings);
+        assert_eq!(p95(&c, Some("all of it")).status, Status::Critical);
+        assert_eq!(
+            crate::verdict::decide(&c).outcome,
+            crate::verdict::Outcome::Critical
+        );
     }
 }

@@ -254,6 +254,7 @@ fn skeleton(
         shard: None,
         merged: None,
         open_model: None,
+        aborted: None,
     };
     RunResult {
         schema_version: RESULT_SCHEMA_VERSION,

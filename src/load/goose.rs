@@ -39,6 +39,8 @@ pub(crate) struct Plan {
     pub request_timeout: Duration,
     /// Hard deadline for the end of the load (end of the measured window).
     pub stop_at: Instant,
+    /// Fired by the abort watch (`[gate] abort_on_slo`): an objective is breached beyond doubt.
+    pub abort: Arc<crate::load::abort::Tripwire>,
 }
 
 struct Prepared {
@@ -415,6 +417,8 @@ pub(crate) enum Ending {
     MaxRequests,
     /// Ctrl-C or SIGTERM.
     Interrupted,
+    /// An objective was breached beyond doubt (`[gate] abort_on_slo`).
+    Aborted,
 }
 
 /// Runs the plan to its end. Returns how it ended and when the load stopped.
@@ -483,6 +487,7 @@ pub(crate) async fn execute(
     let watchdog_recorder = recorder.clone();
     let watchdog_feeds = plan.feeds.clone();
     let stop_at = plan.stop_at;
+    let abort = plan.abort.clone();
     let watchdog = tokio::spawn(async move {
         loop {
             // Goose's `execute` resets the global log level as it starts (see `logging::reassert`).
@@ -493,6 +498,8 @@ pub(crate) async fn execute(
                 Some(Ending::FeederExhausted(name))
             } else if watchdog_recorder.limit_reached() {
                 Some(Ending::MaxRequests)
+            } else if abort.fired() {
+                Some(Ending::Aborted)
             } else if Instant::now() >= stop_at {
                 Some(Ending::Duration)
             } else {

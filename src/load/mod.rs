@@ -3,6 +3,7 @@
 //! `goose.rs` drives goose, `recorder.rs` measures, `target.rs` resolves and probes the target,
 //! `demo.rs` is the built-in demo service. This stage does not compare or judge.
 
+pub mod abort;
 pub mod arrival;
 pub mod body;
 pub mod client;
@@ -67,7 +68,8 @@ pub async fn run(
     // recorder's back-filling correction of the old throttle-based runs is not applied.
     let co_interval_us = None;
     let pacer = Arc::new(arrival::Pacer::for_load(load, started));
-    let names = scenario.requests.iter().map(|r| r.name.clone()).collect();
+    let names: Vec<String> = scenario.requests.iter().map(|r| r.name.clone()).collect();
+    let tripwire = Arc::new(abort::Tripwire::default());
     let checks = scenario
         .requests
         .iter()
@@ -75,7 +77,7 @@ pub async fn run(
         .collect();
     let recorder = Arc::new(
         Recorder::new(
-            names,
+            names.clone(),
             load.users as usize,
             timing,
             load.max_requests,
@@ -104,10 +106,21 @@ pub async fn run(
         ramp_up: load.ramp_up,
         request_timeout: load.request_timeout,
         stop_at: measure_until,
+        abort: tripwire.clone(),
     };
     let shown = progress::start(recorder.clone(), timing, started);
-    let (ending, stopped) = goose::execute(plan, recorder.clone()).await?;
+    let watching = abort::Watch::of(&scenario.gate, &names)
+        .map(|w| abort::spawn(w, recorder.clone(), timing, tripwire.clone()));
+    let outcome = goose::execute(plan, recorder.clone()).await;
+    if let Some(w) = watching {
+        w.abort();
+    }
+    let (ending, stopped) = outcome?;
     drop(shown);
+    let aborted = match ending {
+        Ending::Aborted => tripwire.take(),
+        _ => None,
+    };
     if ending == Ending::Interrupted {
         return Err(LoadError::Interrupted);
     }
@@ -159,6 +172,7 @@ pub async fn run(
                 "feeder `{name}` ran out of rows (on_end = \"stop\") after {:.1}s of measurement",
                 measured.as_secs_f64()
             )),
+            Ending::Aborted => aborted.as_ref().map(|a| a.describe()),
             Ending::Duration | Ending::Interrupted => None,
         },
         co_correction_interval_us: co_interval_us,
@@ -172,6 +186,7 @@ pub async fn run(
             late_requests: i.late,
             unsent_requests: i.unsent,
         }),
+        aborted,
     };
     Ok(RunResult {
         schema_version: RESULT_SCHEMA_VERSION,

@@ -273,6 +273,25 @@ impl Recorder {
         sum
     }
 
+    /// Windows `range` of each request name (indexed as the names), as far as the shards have
+    /// handed them over: for the abort watch, which judges per-request objectives. Takes the
+    /// collector's lock only, as [`Recorder::collected_windows`] does.
+    pub fn collected_per_request(&self, range: std::ops::Range<usize>) -> Vec<Window> {
+        let collected = self.collected.lock().unwrap_or_else(|e| e.into_inner());
+        collected
+            .iter()
+            .map(|windows| {
+                let mut sum = Window::default();
+                for w in windows.iter().skip(range.start).take(range.len()) {
+                    sum.requests += w.requests;
+                    sum.errors += w.errors;
+                    sum.histogram.merge(&w.histogram);
+                }
+                sum
+            })
+            .collect()
+    }
+
     /// Requests completed during the ramp-up.
     pub fn warmup_requests(&self) -> u64 {
         self.warmup.load(Ordering::Relaxed)

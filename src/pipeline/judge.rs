@@ -101,6 +101,12 @@ pub async fn judge_runs<R: Runs>(
     loop {
         let result = runs_from.next().await?;
         effort.runs += 1;
+        if result.meta.aborted.is_some() {
+            // The load stopped on an objective breached beyond doubt: decisive on its own, so it
+            // is neither rerun nor confirmed, nor pooled with an earlier run that may dilute it.
+            let comparison = compare(base, &result, settings(Z_BETA));
+            return Ok((result, comparison, effort));
+        }
         if let Some(why) = crate::compare::stability::unstable(&result) {
             // A decisive critical (an error-rate jump, an SLO breach, a gross change) stands however
             // unsteady the run (`verdict::decide`). Rerunning would only hide it: a burst of 500s

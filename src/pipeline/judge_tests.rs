@@ -232,3 +232,23 @@ fn a_low_rate_service_is_gated_on_what_its_rate_can_show() {
     );
     assert_eq!(g.outcome, Outcome::Critical, "{:#?}", g.comparison);
 }
+
+#[test]
+fn a_run_stopped_by_abort_on_slo_is_judged_at_once_never_rerun_or_confirmed() {
+    let base = baseline(&MIX);
+    // A mildly slower run that alone would be a suspect worth confirming, stopped by its objective.
+    let mut stopped = mix(1.15, 10);
+    stopped.meta.aborted = Some(crate::result::Aborted {
+        request: None,
+        metric: crate::result::metric::Metric::P95,
+        objective: 20_000.0,
+        value: 34_000.0,
+        lower_bound: 33_000.0,
+        requests: 3_000,
+        after_ms: 20_000,
+    });
+    let g = gate(&base, vec![stopped, mix(1.0, 11), mix(1.0, 12)]);
+    assert_eq!(g.outcome, Outcome::Critical, "{:#?}", g.comparison);
+    assert_eq!(g.effort.runs, 1);
+    assert_eq!(g.effort.reruns + g.effort.confirmations, 0);
+}

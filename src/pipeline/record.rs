@@ -102,6 +102,12 @@ fn unfit(gate: &GateSpec, r: &RunResult) -> Option<String> {
     if r.all.requests == 0 {
         return Some("the run completed no requests".to_string());
     }
+    if let Some(a) = &r.meta.aborted {
+        return Some(format!(
+            "the load was {}: a baseline must describe a healthy service",
+            a.describe()
+        ));
+    }
     if rate > limit.fraction() {
         return Some(format!(
             "its error rate is {:.2}%, above `gate.record_max_error_rate` ({limit}): a baseline must describe a healthy service",

@@ -11,7 +11,7 @@ use crate::report::{change, decides, interval};
 const WIDTH: f64 = 760.0;
 const LABEL_W: f64 = 190.0;
 const RIGHT_PAD: f64 = 24.0;
-const TOP: f64 = 34.0;
+const TOP: f64 = 46.0;
 const ROW_H: f64 = 22.0;
 const BOTTOM: f64 = 12.0;
 /// The reference lines: the default warn and critical thresholds.
@@ -19,6 +19,9 @@ const LINES: [f64; 2] = [0.10, 0.20];
 /// The axis never spans less than this either side (so ±20% is always visible) nor more.
 const MIN_SPAN: f64 = 0.25;
 const MAX_SPAN: f64 = 2.0;
+/// The width of one character of a 12 px sans-serif label, generously: for labels that must not
+/// overlap.
+const CHAR_W: f64 = 7.0;
 
 fn colour(s: Status) -> &'static str {
     match s {
@@ -70,22 +73,52 @@ pub fn svg(rows: &[Row]) -> Option<String> {
          <title>Relative change of each gated metric, with its 95% interval</title>\
          <rect x=\"0\" y=\"0\" width=\"{WIDTH}\" height=\"{height}\" fill=\"#fff\"/>"
     );
-    // Reference lines, labelled above the plot.
-    let mut vline = |v: f64, stroke: &str, dash: &str, label: String| {
+    // Reference lines, labelled above the plot, and the axis's ends labelled too: with a wide axis
+    // (a +600% change) the lines crowd together near zero, and a label that would overlap one
+    // already placed is left out, the most telling first (0, ±20%, the ends, then ±10%).
+    let mut vline = |v: f64, stroke: &str, dash: &str| {
         out.push_str(&format!(
-            "<line x1=\"{0:.1}\" y1=\"{TOP}\" x2=\"{0:.1}\" y2=\"{bottom:.1}\" stroke=\"{stroke}\" stroke-width=\"1\"{dash}/>\
-             <text x=\"{0:.1}\" y=\"{1:.1}\" text-anchor=\"middle\" fill=\"#555\">{2}</text>",
+            "<line x1=\"{0:.1}\" y1=\"{TOP}\" x2=\"{0:.1}\" y2=\"{bottom:.1}\" stroke=\"{stroke}\" stroke-width=\"1\"{dash}/>",
             x(v),
-            TOP - 8.0,
-            escape(&label)
         ));
     };
-    vline(0.0, "#999", "", "0".to_string());
+    vline(0.0, "#999", "");
     for (l, stroke) in LINES.iter().zip(["#ef6c00", "#c62828"]) {
         for sign in [-1.0, 1.0] {
-            let v = sign * l;
-            vline(v, stroke, " stroke-dasharray=\"4 3\"", change(Some(v)));
+            vline(sign * l, stroke, " stroke-dasharray=\"4 3\"");
         }
+    }
+    // Two rows of labels: a label that would overlap one already placed goes to the upper row, and
+    // is left out only when both are taken.
+    let mut placed: [Vec<(f64, f64)>; 2] = [Vec::new(), Vec::new()];
+    let candidates = [0.0, -LINES[1], LINES[1], -span, span, -LINES[0], LINES[0]];
+    for v in candidates {
+        let label = if v == 0.0 {
+            "0".to_string()
+        } else {
+            change(Some(v))
+        };
+        let w = label.chars().count() as f64 * CHAR_W;
+        // The axis's ends are labelled inward, so they stay inside the picture.
+        let (centre, anchor) = match v {
+            v if v == span => (x(v) - w / 2.0, "end"),
+            v if v == -span => (x(v) + w / 2.0, "start"),
+            v => (x(v), "middle"),
+        };
+        let free = |row: &Vec<(f64, f64)>| {
+            row.iter()
+                .all(|(p, pw)| (p - centre).abs() >= (w + pw) / 2.0 + 4.0)
+        };
+        let Some(row) = (0..2).find(|&r| free(&placed[r])) else {
+            continue;
+        };
+        placed[row].push((centre, w));
+        out.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" fill=\"#555\">{}</text>",
+            x(v),
+            TOP - 8.0 - 14.0 * row as f64,
+            escape(&label)
+        ));
     }
     for (i, r) in rows.iter().enumerate() {
         let y = TOP + ROW_H * (i as f64 + 0.5);
@@ -100,7 +133,7 @@ pub fn svg(rows: &[Row]) -> Option<String> {
             escape(&change(r.change)),
             escape(&interval(r.interval)),
             r.status.name(),
-            LABEL_W - 8.0,
+            LABEL_W - 20.0,
             y + 4.0,
             escape(&shown)
         ));
@@ -112,9 +145,22 @@ pub fn svg(rows: &[Row]) -> Option<String> {
             ));
         }
         out.push_str(&format!(
-            "<circle cx=\"{:.1}\" cy=\"{y:.1}\" r=\"5\" fill=\"{c}\"/></g>",
+            "<circle cx=\"{:.1}\" cy=\"{y:.1}\" r=\"5\" fill=\"{c}\"/>",
             x(v)
         ));
+        // Beyond the axis: an arrow outside its end says the point is further than drawn.
+        if v.abs() > span {
+            let (edge, dir) = if v > 0.0 { (x1, 1.0) } else { (x0, -1.0) };
+            out.push_str(&format!(
+                "<polygon points=\"{:.1},{:.1} {:.1},{y:.1} {:.1},{:.1}\" fill=\"{c}\"/>",
+                edge + dir * 8.0,
+                y - 5.0,
+                edge + dir * 15.0,
+                edge + dir * 8.0,
+                y + 5.0
+            ));
+        }
+        out.push_str("</g>");
     }
     out.push_str("</svg>");
     Some(out)
@@ -173,6 +219,17 @@ mod tests {
             svg.contains(&format!("cx=\"{:.1}\"", WIDTH - RIGHT_PAD)),
             "{svg}"
         );
+        // On the wide axis the ±20% lines sit close to zero: their labels take the upper row
+        // rather than overlap, the ends are labelled, and the far point has its arrow.
+        for label in [
+            ">0</text>",
+            ">+20.0%</text>",
+            ">-20.0%</text>",
+            ">+200.0%</text>",
+        ] {
+            assert!(svg.contains(label), "{label} in {svg}");
+        }
+        assert_eq!(svg.matches("<polygon").count(), 1, "{svg}");
         let mut none = small.to_vec();
         none[0].change = None;
         assert!(super::svg(&none).is_none());

@@ -254,7 +254,13 @@ pub fn render(report: &Report<'_>) -> String {
             }
             body.push_str("<h2>Requests of this run</h2>\n");
         }
-        None => body.push_str("<h2>Requests</h2>\n"),
+        None => {
+            // A run alone has no comparison notes: say why it ended early, and what its checks found.
+            for n in crate::report::flow_notes(run) {
+                body.push_str(&note(&format!("Note: {n}")));
+            }
+            body.push_str("<h2>Requests</h2>\n");
+        }
     }
     body.push_str(&run_table(run));
     body.push_str("<h2>Charts</h2>\n");

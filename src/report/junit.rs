@@ -49,6 +49,10 @@ pub fn render(report: &Report<'_>, warn_fails: bool) -> Result<String, JunitErro
                 "judged on {candidates} pooled candidate runs: the first showed a suspect regression, and a confirmation re-run was measured and pooled with it before the verdict"
             ));
         }
+        if let Some(a) = &meta.aborted {
+            // The test viewer's one place for the run as a whole: when the load stopped, and why.
+            suite.set_system_out(format!("the load was {}", a.describe()));
+        }
         for row in j.comparison.rows.iter().filter(|r| decides(r)) {
             suite.add_test_case(case(scenario, row, warn_fails));
         }

@@ -110,6 +110,13 @@ impl LatencyHistogram {
             .map(|(lowest, count)| (self.0.highest_equivalent(lowest), count))
     }
 
+    /// Recorded `(value_us, count)` pairs in ascending value order, each at its bucket's lowest
+    /// equivalent value: every value counted is at least that, which a bound that must never
+    /// overstate a latency needs (`load::abort`).
+    pub fn buckets_from_below(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.recorded()
+    }
+
     /// `(lowest equivalent value, count)` of each non-empty bucket in ascending order: a walk from
     /// bucket to bucket between the smallest and largest recorded values. HdrHistogram's
     /// `iter_recorded` visits the same buckets but pays for quantile bookkeeping at every step, and

@@ -133,6 +133,8 @@ fn fill(out: &mut RunResult, shards: &[Part<'_>], start_min: i64) {
         })
         .collect();
     meta.stopped_early = (!early.is_empty()).then(|| early.join("; "));
+    // A shard that breached an objective beyond doubt breached it for the whole run.
+    meta.aborted = shards.iter().find_map(|s| s.result.meta.aborted.clone());
     meta.run_windows = Vec::new();
     let all_len = out.all.windows.len();
     for stats in std::iter::once(&mut out.all).chain(out.requests.values_mut()) {

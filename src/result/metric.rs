@@ -123,6 +123,13 @@ impl Metric {
         matches!(self, Metric::PeakRss | Metric::RssGrowth | Metric::Cpu)
     }
 
+    /// Whether an objective on this metric can be watched while the load runs (`abort_on_slo`): a
+    /// share of requests above a limit (a quantile, the maximum) or failing (the error rate) can be
+    /// counted as they come; a mean or a throughput is judged at the end only.
+    pub fn watchable_live(self) -> bool {
+        self.quantile().is_some() || matches!(self, Metric::ErrorRate | Metric::Max)
+    }
+
     /// The quantile a percentile metric reads, if it is one.
     pub fn quantile(self) -> Option<f64> {
         match self {
@@ -200,6 +207,24 @@ impl FromStr for Metric {
             .into_iter()
             .find(|m| m.name() == s)
             .ok_or_else(|| UnknownMetric(s.to_string()))
+    }
+}
+
+/// Formats µs for a report: `850us`, `12.3ms`, `1.20s`.
+pub fn format_micros(us: f64) -> String {
+    if us >= 1e6 {
+        format!("{:.2}s", us / 1e6)
+    } else if us >= 1e4 {
+        format!("{:.1}ms", us / 1e3)
+    } else if us >= 1e3 {
+        format!("{:.2}ms", us / 1e3)
+    } else if us >= 10.0 || us.fract() == 0.0 {
+        format!("{us:.0}us")
+    } else if us >= 1.0 {
+        // Micro-benchmarks: a few µs per iteration needs its decimals.
+        format!("{us:.2}us")
+    } else {
+        format!("{:.1}ns", us * 1e3)
     }
 }
 

@@ -122,6 +122,55 @@ pub struct Meta {
     /// Absent for a closed model and in files written before loadgate paced its own arrivals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_model: Option<OpenModel>,
+    /// `[gate] abort_on_slo` stopped the load: the objective breached beyond doubt. Absent for a run
+    /// that ran its course, and in files written before the abort existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<Aborted>,
+}
+
+/// The objective whose breach stopped the load early (`[gate] abort_on_slo`), with the evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Aborted {
+    /// The request name the objective is on; `None` for the aggregate (`[gate] slo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// The metric the objective bounds.
+    pub metric: metric::Metric,
+    /// The objective, in the metric's unit (µs, or a fraction for the error rate).
+    pub objective: f64,
+    /// The metric's value over the measured windows seen when the load stopped.
+    pub value: f64,
+    /// A lower confidence bound on the metric (docs/reports.md, "Stopping a run on a breach"): above the
+    /// objective, which is why the load stopped.
+    pub lower_bound: f64,
+    /// Requests the decision rested on (responses, for a latency objective).
+    pub requests: u64,
+    /// Measured time when the breach was found.
+    pub after_ms: u64,
+}
+
+impl Aborted {
+    /// One line for notes and reports: what was breached, by how much, and when the load stopped.
+    pub fn describe(&self) -> String {
+        let show = |v: f64| match self.metric.unit() {
+            metric::Unit::Fraction => format!("{:.2}%", 100.0 * v),
+            _ => metric::format_micros(v),
+        };
+        let scope = match &self.request {
+            Some(r) => format!("`{r}`"),
+            None => "all requests".to_string(),
+        };
+        format!(
+            "aborted after {:.1}s of measurement (`[gate] abort_on_slo`): {} of {scope} is at least {} (lower bound over {} requests; measured {}) against an objective of {}",
+            self.after_ms as f64 / 1000.0,
+            self.metric,
+            show(self.lower_bound),
+            self.requests,
+            show(self.value),
+            show(self.objective),
+        )
+    }
 }
 
 /// The open model's target, beside what was achieved (`all.requests`).
@@ -507,6 +556,7 @@ pub(crate) mod testing {
             shard: None,
             merged: None,
             open_model: None,
+            aborted: None,
         };
         RunResult {
             schema_version: RESULT_SCHEMA_VERSION,

@@ -233,6 +233,8 @@ pub struct GateFile {
     pub record_max_error_rate: Option<String>,
     #[serde(default)]
     pub overrides: BTreeMap<String, OverrideFile>,
+    pub abort_on_slo: Option<bool>,
+    pub abort_grace: Option<String>,
 }
 
 /// `[gate.overrides."name"]`: per-metric thresholds, and that request's own objectives.

@@ -367,6 +367,15 @@ pub struct GateSpec {
     pub record_max_error_rate: Percent,
     /// Per request name, per metric thresholds; such a metric may go critical on that request alone.
     pub overrides: BTreeMap<String, BTreeMap<Metric, Thresholds>>,
+    /// `abort_on_slo = true`: stop the load once an objective is breached beyond doubt.
+    pub abort: Option<AbortOnSlo>,
+}
+
+/// `[gate] abort_on_slo`, validated: the load stops once an objective is breached beyond doubt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbortOnSlo {
+    /// Measured time before the first look (`abort_grace`).
+    pub grace: Duration,
 }
 
 /// Reads and validates a scenario file, expanding `${env:NAME}` from the process environment.

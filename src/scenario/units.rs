@@ -114,23 +114,7 @@ fn decimal(us: u128, per: u128, unit: &str) -> String {
     format!("{whole}.{}{unit}", digits.trim_end_matches('0'))
 }
 
-/// Formats µs for a report: `850us`, `12.3ms`, `1.20s`.
-pub fn format_micros(us: f64) -> String {
-    if us >= 1e6 {
-        format!("{:.2}s", us / 1e6)
-    } else if us >= 1e4 {
-        format!("{:.1}ms", us / 1e3)
-    } else if us >= 1e3 {
-        format!("{:.2}ms", us / 1e3)
-    } else if us >= 10.0 || us.fract() == 0.0 {
-        format!("{us:.0}us")
-    } else if us >= 1.0 {
-        // Micro-benchmarks: a few µs per iteration needs its decimals.
-        format!("{us:.2}us")
-    } else {
-        format!("{:.1}ns", us * 1e3)
-    }
-}
+pub use crate::result::metric::format_micros;
 
 /// A percentage, kept as a fraction (`"10%"` is 0.10).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]

@@ -8,7 +8,7 @@
 
 use loadgate::demo::DemoKnobs;
 
-use crate::support::{judged, scenario, Demo, Test, SCENARIO};
+use crate::support::{judged, scenario, shared_baseline, Demo, Test, BASELINE, SCENARIO};
 
 /// Latency changes under 2 ms (about a third of the template's latencies) are jitter: for tests that
 /// gate an unchanged service and must pass on a busy runner.
@@ -270,4 +270,60 @@ fn a_calibration_from_another_machine_is_not_used_and_says_so() {
         before["t.calibration.json"].clone(),
     );
     assert_eq!(after, before, "the baseline is untouched");
+}
+
+/// `[gate] abort_on_slo`: a service 20 ms slower than a 5 ms p95 objective is stopped after the
+/// 1 s grace period and the ~1.6 s the 400 responses p95 needs, not after the scenario's 30 s; the
+/// verdict is critical, and the report says when the run stopped and why. The baseline is the
+/// shared one, re-stamped for the 30 s scenario (its length is part of the scenario's hash).
+#[test]
+fn abort_on_slo_stops_a_breaching_run_early() -> Result<(), Box<dyn std::error::Error>> {
+    let slow = Demo::with(DemoKnobs {
+        delay: std::time::Duration::from_millis(20),
+        ..DemoKnobs::default()
+    });
+    let text = scenario(
+        slow.url(),
+        "abort_on_slo = true\nabort_grace = \"1s\"\nslo = { p95 = \"5ms\" }",
+    )
+    .replace("duration = \"3s\"", "duration = \"30s\"");
+    let t = Test::new().scenario(&text);
+    let hash = loadgate::scenario::load(&t.path(SCENARIO))?.hash;
+    let mut baseline: serde_json::Value = serde_json::from_slice(shared_baseline())?;
+    baseline["meta"]["scenario_hash"] = serde_json::Value::String(hash);
+    t.put(BASELINE, serde_json::to_vec(&baseline)?);
+    let started = std::time::Instant::now();
+    let out = t.run(&[
+        "gate",
+        SCENARIO,
+        "--report",
+        "json=r.json",
+        "--report",
+        "junit=r.xml",
+        "--report",
+        "markdown=r.md",
+    ]);
+    let took = started.elapsed();
+    out.code(1).stdout_has(&[
+        "verdict: CRITICAL",
+        "SLO breached beyond doubt, the load was stopped: p95",
+        "the run stopped early: aborted after",
+    ]);
+    assert!(
+        took < std::time::Duration::from_secs(15),
+        "took {took:?}\n{out}"
+    );
+    let report = t.json("r.json");
+    let aborted = &report["run"]["meta"]["aborted"];
+    assert_eq!(aborted["metric"], "p95", "{report:#}");
+    assert!(aborted["lower_bound"].as_f64() > Some(5_000.0), "{aborted}");
+    assert!(aborted["after_ms"].as_u64() < Some(10_000), "{aborted}");
+    for file in ["r.xml", "r.md"] {
+        let text = String::from_utf8(t.read(file))?;
+        assert!(
+            text.contains("aborted after"),
+            "{file} does not say why:\n{text}"
+        );
+    }
+    Ok(())
 }

@@ -349,6 +349,26 @@ const RESULT_MUTATIONS: &[Mutation] = &[
         |v| v["all"]["windows"][0]["p99_us"] = json!(1),
         false,
     ),
+    (
+        "a run stopped by abort_on_slo",
+        |v| {
+            v["meta"]["aborted"] = json!({
+                "request": "products", "metric": "p95", "objective": 5000.0, "value": 21000.0,
+                "lower_bound": 20500.0, "requests": 431, "after_ms": 2250
+            })
+        },
+        true,
+    ),
+    (
+        "an abort that does not say when",
+        |v| {
+            v["meta"]["aborted"] = json!({
+                "metric": "p95", "objective": 5000.0, "value": 21000.0,
+                "lower_bound": 20500.0, "requests": 431
+            })
+        },
+        false,
+    ),
     ("missing meta", |v| remove(v, "", "meta"), false),
     ("missing all", |v| remove(v, "", "all"), false),
     ("missing latency", |v| remove(v, "/all", "latency"), false),

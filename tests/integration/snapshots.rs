@@ -110,6 +110,7 @@ fn meta(started_at: &str) -> Meta {
         stopped_early: None,
         co_correction_interval_us: None,
         open_model: None,
+        aborted: None,
         run_windows: Vec::new(),
         measure_start_unix_ms: None,
         shard: None,
@@ -171,6 +172,7 @@ pub(crate) fn default_policy() -> Policy {
         latency_floor: DEFAULT_LATENCY_FLOOR,
         record_max_error_rate: DEFAULT_RECORD_MAX_ERROR_RATE,
         overrides: BTreeMap::new(),
+        abort: None,
     })
 }
 

@@ -25,6 +25,9 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_WARN: Percent = Percent::from_fraction(0.10);
 /// Critical at +20% in the bad direction (docs/statistics.md §1).
 pub const DEFAULT_CRITICAL: Percent = Percent::from_fraction(0.20);
+/// Measured time before `abort_on_slo` first looks: the first seconds of a run are the least
+/// typical (cold caches, connection set-up), and no run is stopped on them.
+pub const DEFAULT_ABORT_GRACE: Duration = Duration::from_secs(10);
 /// Below 200 µs, a change is scheduler and loopback jitter, not a regression a user would feel.
 pub const DEFAULT_LATENCY_FLOOR: Duration = Duration::from_micros(25);
 /// A baseline with more than 1% errors describes a broken service, not a reference.
@@ -52,6 +55,7 @@ pub fn default_gate() -> GateSpec {
         latency_floor: DEFAULT_LATENCY_FLOOR,
         record_max_error_rate: DEFAULT_RECORD_MAX_ERROR_RATE,
         overrides: BTreeMap::new(),
+        abort: None,
     }
 }
 pub(super) const DEFAULT_HEALTH_RETRIES: u32 = 5;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::context::Ctx;
 use super::defaults::{
-    DEFAULT_CRITICAL, DEFAULT_LATENCY_FLOOR, DEFAULT_METRICS, DEFAULT_RECORD_MAX_ERROR_RATE,
-    DEFAULT_WARN,
+    DEFAULT_ABORT_GRACE, DEFAULT_CRITICAL, DEFAULT_LATENCY_FLOOR, DEFAULT_METRICS,
+    DEFAULT_RECORD_MAX_ERROR_RATE, DEFAULT_WARN,
 };
 use crate::result::metric::Metric;
 use crate::scenario::file::{GateFile, ThresholdFile};
@@ -68,11 +68,13 @@ fn gate(cx: &Ctx<'_>, g: &GateFile, requests: &[RequestSpec]) -> Result<GateSpec
     let metrics = gated_metrics(cx, g.metrics.as_deref())?;
     let slos = slo_list(cx, "gate", &g.slo)?;
     let (overrides, request_slos) = overrides(cx, g, requests, thresholds)?;
+    let abort = abort(cx, g, &slos, &request_slos)?;
     Ok(GateSpec {
         thresholds,
         metrics,
         slos,
         request_slos,
+        abort,
         latency_floor: cx.duration(
             "gate.latency_floor",
             g.latency_floor.as_ref(),
@@ -86,6 +88,44 @@ fn gate(cx: &Ctx<'_>, g: &GateFile, requests: &[RequestSpec]) -> Result<GateSpec
         },
         overrides,
     })
+}
+
+/// `abort_on_slo` and `abort_grace`: the abort needs an objective it can watch while the load runs.
+fn abort(
+    cx: &Ctx<'_>,
+    g: &GateFile,
+    slos: &[Slo],
+    request_slos: &BTreeMap<String, Vec<Slo>>,
+) -> Result<Option<crate::scenario::AbortOnSlo>, ScenarioError> {
+    if g.abort_on_slo != Some(true) {
+        if g.abort_grace.is_some() {
+            return Err(cx.invalid(
+                "gate.abort_grace",
+                "it has no effect without `abort_on_slo = true`",
+                "add `abort_on_slo = true` to `[gate]`, or remove `abort_grace`",
+            ));
+        }
+        return Ok(None);
+    }
+    let grace = cx.duration(
+        "gate.abort_grace",
+        g.abort_grace.as_ref(),
+        DEFAULT_ABORT_GRACE,
+    )?;
+    let all = slos.iter().chain(request_slos.values().flatten());
+    if !all.clone().any(|s| s.metric.watchable_live()) {
+        let problem = if all.count() == 0 {
+            "there is no objective to watch".to_string()
+        } else {
+            "mean and throughput objectives are judged at the end of the run only".to_string()
+        };
+        return Err(cx.invalid(
+            "gate.abort_on_slo",
+            problem,
+            "add a latency quantile, max or error-rate objective, e.g. `slo = { p95 = \"300ms\", error_rate = \"1%\" }` in `[gate]` or a request's `[gate.overrides.\"name\"]`, or remove `abort_on_slo`",
+        ));
+    }
+    Ok(Some(crate::scenario::AbortOnSlo { grace }))
 }
 
 /// `gate.metrics`, each once, in the order written; the defaults when absent.

@@ -124,6 +124,27 @@ fn a_request_has_its_own_objectives_beside_its_thresholds() {
 }
 
 #[test]
+fn abort_on_slo_watches_the_objectives_after_its_grace() {
+    let s = ok(&minimal_with(
+        "[gate]\nabort_on_slo = true\n[gate.overrides.home]\nslo = { p95 = \"500ms\" }",
+    ));
+    assert_eq!(
+        s.gate.abort,
+        Some(crate::scenario::AbortOnSlo {
+            grace: DEFAULT_ABORT_GRACE
+        })
+    );
+    let s = ok(&minimal_with(
+        "[gate]\nabort_on_slo = true\nabort_grace = \"2s\"\nslo = { error_rate = \"1%\" }",
+    ));
+    assert_eq!(s.gate.abort.map(|a| a.grace), Some(Duration::from_secs(2)));
+    let s = ok(&minimal_with(
+        "[gate]\nabort_on_slo = false\nslo = { p95 = \"1s\" }",
+    ));
+    assert_eq!(s.gate.abort, None);
+}
+
+#[test]
 fn full_scenario_parses_with_its_values() {
     let s = ok(FULL);
     assert_eq!(s.path, Path::new("s.toml"));
@@ -274,6 +295,7 @@ fn minimal_scenario_gets_the_documented_defaults() {
             latency_floor: DEFAULT_LATENCY_FLOOR,
             record_max_error_rate: DEFAULT_RECORD_MAX_ERROR_RATE,
             overrides: BTreeMap::new(),
+            abort: None,
         }
     );
 }
@@ -697,6 +719,33 @@ fn error_cases() -> Vec<Case> {
             minimal_with("[gate.overrides.home]\np99 = { warn = \"40%\", critical = \"30%\" }"),
             "gate.overrides.\"home\".p99",
             &["warn ≤ critical"],
+        ),
+        // abort_on_slo needs an objective it can watch while the load runs, and a valid grace.
+        invalid(
+            "abort_on_slo without an objective",
+            minimal_with("[gate]\nabort_on_slo = true"),
+            "gate.abort_on_slo",
+            &["no objective to watch", "slo = { p95 = \"300ms\""],
+        ),
+        invalid(
+            "abort_on_slo with objectives judged at the end only",
+            minimal_with("[gate]\nabort_on_slo = true\nslo = { mean = \"1s\", throughput = 10 }"),
+            "gate.abort_on_slo",
+            &["judged at the end of the run only"],
+        ),
+        invalid(
+            "abort_grace that is not a duration",
+            minimal_with(
+                "[gate]\nabort_on_slo = true\nabort_grace = \"soon\"\nslo = { p95 = \"1s\" }",
+            ),
+            "gate.abort_grace",
+            &["soon"],
+        ),
+        invalid(
+            "abort_grace without abort_on_slo",
+            minimal_with("[gate]\nabort_grace = \"5s\"\nslo = { p95 = \"1s\" }"),
+            "gate.abort_grace",
+            &["abort_on_slo = true"],
         ),
         // SLO types: latency is a duration, error_rate a percent, throughput a positive number.
         invalid(
