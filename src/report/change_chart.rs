@@ -5,7 +5,7 @@
 //! well-formed XML, every label escaped.
 
 use crate::compare::{Row, Status};
-use crate::report::html::escape;
+use crate::report::markup::escape;
 use crate::report::{change, decides, interval};
 
 const WIDTH: f64 = 760.0;

@@ -34,21 +34,7 @@ figure{margin:0;background:#fff;border:1px solid #ddd;padding:4px}\
 figure svg{width:100%;height:auto}figure.change{max-width:780px;margin:8px 0}\
 footer{color:#777;font-size:12px;margin-top:24px}";
 
-/// HTML-escapes text for element content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::report::markup::escape;
 
 /// A URL with any `user:password@` replaced by `***@`: result files are written without
 /// credentials, but a hand-edited one must not leak them into a published page.

@@ -11,6 +11,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod markup;
 pub mod series;
 pub mod stress;
 pub mod table;
