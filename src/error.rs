@@ -107,7 +107,7 @@ pub enum Error {
     #[error(transparent)]
     Render(#[from] crate::report::ExportError),
     /// The action outcomes could not be added to a written JSON report.
-    #[error("cannot add the action outcomes to the JSON report {}: {problem}", path.display())]
+    #[error("cannot add the action outcomes to the JSON report {}: {problem}; the report stays as written, and the outcomes are in the summary on stderr (and in --actions-json FILE when given)", path.display())]
     ReportOutcomes {
         /// The report file.
         path: std::path::PathBuf,

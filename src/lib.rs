@@ -226,7 +226,7 @@ mod layering {
         }
         assert!(
             broken.is_empty(),
-            "imports outside the layering table in src/lib.rs:\n{}",
+            "imports outside the layering table in src/lib.rs (move the code to a module allowed to import it, or, if the new import is by design, add it to the table and to `allowed()`):\n{}",
             broken.join("\n")
         );
     }

@@ -37,35 +37,17 @@ pub async fn run(args: GateArgs) -> Result<u8, Error> {
     if let Some(base_url) = &args.paired {
         return run_paired(&args, &scenario, base_url, &plan).await;
     }
-    let path = args
-        .baseline
-        .clone()
-        .unwrap_or_else(|| baseline::path_for(&args.baselines, &scenario.baseline_name()));
-    let base = baseline::load(&path)?;
-    baseline::check_matches(&base, &path, &scenario)?;
-    let beside = baseline::calibration::path_for(
-        path.parent().unwrap_or(&args.baselines),
+    let Prepared {
+        path,
+        base,
+        noise,
+        noise_note,
+    } = prepare(
+        &args,
         &scenario.baseline_name(),
-    );
-    let (noise, noise_note) = crate::pipeline::noise::noise_for(
         Some(&scenario),
-        args.calibration.as_deref(),
-        Some(&beside),
-        Some(&base),
+        |base, path| Ok(baseline::check_matches(base, path, &scenario)?),
     )?;
-    crate::pipeline::outputs::check_reports(&args.reports)?;
-    crate::pipeline::outputs::one_on_stdout(args.out.as_deref(), args.output.output.as_deref())?;
-    crate::pipeline::outputs::refuse_overlaps(
-        &outputs(&args),
-        &[
-            Some(args.scenario.as_path()),
-            Some(path.as_path()),
-            Some(beside.as_path()),
-            args.calibration.as_deref(),
-            args.result.as_deref(),
-        ],
-    )?;
-    crate::pipeline::outputs::preflight_outputs(&outputs(&args))?;
     history::preflight(args.history.as_deref(), &scenario.name)?;
     let stored_run = match &args.result {
         Some(p) => {
@@ -180,32 +162,14 @@ async fn run_suite(
             problem: "a [suite] gate runs its command; to judge a result imported elsewhere, use `loadgate compare --scenario SUITE BASELINE RESULT`".to_string(),
         });
     }
-    let path = args
-        .baseline
-        .clone()
-        .unwrap_or_else(|| baseline::path_for(&args.baselines, &suite.name));
-    let base = baseline::load(&path)?;
-    crate::pipeline::suite::check_baseline(&base, &path, suite)?;
-    let beside =
-        baseline::calibration::path_for(path.parent().unwrap_or(&args.baselines), &suite.name);
-    let (noise, noise_note) = crate::pipeline::noise::noise_for(
-        None,
-        args.calibration.as_deref(),
-        Some(&beside),
-        Some(&base),
-    )?;
-    crate::pipeline::outputs::check_reports(&args.reports)?;
-    crate::pipeline::outputs::one_on_stdout(args.out.as_deref(), args.output.output.as_deref())?;
-    crate::pipeline::outputs::refuse_overlaps(
-        &outputs(args),
-        &[
-            Some(args.scenario.as_path()),
-            Some(path.as_path()),
-            Some(beside.as_path()),
-            args.calibration.as_deref(),
-        ],
-    )?;
-    crate::pipeline::outputs::preflight_outputs(&outputs(args))?;
+    let Prepared {
+        base,
+        noise,
+        noise_note,
+        ..
+    } = prepare(args, &suite.name, None, |base, path| {
+        crate::pipeline::suite::check_baseline(base, path, suite)
+    })?;
     history::preflight(args.history.as_deref(), &suite.name)?;
     let policy = Policy::from_gate(&suite.gate);
     let judge = Judge {
@@ -222,6 +186,61 @@ async fn run_suite(
     comparison.notes.extend(noise_note);
     let stored = store(args, &pooled);
     Ok(conclude(args, plan, &base, &pooled, &comparison, stored, ", suite").await)
+}
+
+/// What a gate judges with, read and checked before any load.
+struct Prepared {
+    /// The baseline's file.
+    path: PathBuf,
+    /// The baseline.
+    base: RunResult,
+    /// The run-to-run noise, and the note saying where it came from.
+    noise: crate::compare::Noise,
+    noise_note: Option<String>,
+}
+
+/// The preflight of a gate, a scenario's or a suite's: the baseline (`--baseline`, else the one
+/// named `name` in `--baselines`) read and checked with `matches`, the noise (a calibration beside
+/// it or `--calibration`, else what the baseline learned), and every output checked to be writable
+/// and to overwrite no input.
+fn prepare(
+    args: &GateArgs,
+    name: &str,
+    scenario: Option<&crate::scenario::Scenario>,
+    matches: impl FnOnce(&RunResult, &std::path::Path) -> Result<(), Error>,
+) -> Result<Prepared, Error> {
+    let path = args
+        .baseline
+        .clone()
+        .unwrap_or_else(|| baseline::path_for(&args.baselines, name));
+    let base = baseline::load(&path)?;
+    matches(&base, &path)?;
+    let beside = baseline::calibration::path_for(path.parent().unwrap_or(&args.baselines), name);
+    let (noise, noise_note) = crate::pipeline::noise::noise_for(
+        scenario,
+        args.calibration.as_deref(),
+        Some(&beside),
+        Some(&base),
+    )?;
+    crate::pipeline::outputs::check_reports(&args.reports)?;
+    crate::pipeline::outputs::one_on_stdout(args.out.as_deref(), args.output.output.as_deref())?;
+    crate::pipeline::outputs::refuse_overlaps(
+        &outputs(args),
+        &[
+            Some(args.scenario.as_path()),
+            Some(path.as_path()),
+            Some(beside.as_path()),
+            args.calibration.as_deref(),
+            args.result.as_deref(),
+        ],
+    )?;
+    crate::pipeline::outputs::preflight_outputs(&outputs(args))?;
+    Ok(Prepared {
+        path,
+        base,
+        noise,
+        noise_note,
+    })
 }
 
 /// Every file the gate writes, for [`crate::pipeline::outputs::refuse_overlaps`] and [`crate::pipeline::outputs::preflight_outputs`].

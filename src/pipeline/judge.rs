@@ -155,15 +155,9 @@ pub async fn judge_runs<R: Runs>(
         if !again {
             return Ok((pooled, current, effort));
         }
-        let suspects: Vec<String> = current
-            .rows
-            .iter()
-            .filter(|r| r.gated && r.suspect)
-            .map(|r| format!("{} {}", r.request.as_deref().unwrap_or("all"), r.metric))
-            .collect();
         say(&format!(
             "suspect regression in {}; confirming with another run",
-            suspects.join(", ")
+            suspects(&current)
         ));
         effort.confirmations += 1;
         first = Some(current);
@@ -182,18 +176,22 @@ pub fn judge_stored(judge: Judge<'_>, run: &RunResult) -> Comparison {
     };
     let mut comparison = compare(judge.baseline, run, settings);
     if needs_confirmation(&comparison) {
-        let suspects: Vec<String> = comparison
-            .rows
-            .iter()
-            .filter(|r| r.gated && r.suspect)
-            .map(|r| format!("{} {}", r.request.as_deref().unwrap_or("all"), r.metric))
-            .collect();
+        let rows = suspects(&comparison);
         comparison.notes.push(format!(
-            "suspect regression in {}: a live gate would confirm it with another run, but a stored result has no confirmation re-run, so the verdict rests on this run alone",
-            suspects.join(", ")
+            "suspect regression in {rows}: a live gate would confirm it with another run, but a stored result has no confirmation re-run, so the verdict rests on this run alone"
         ));
     }
     comparison
+}
+
+/// The gated rows a confirmation run would settle, named as "request metric".
+fn suspects(c: &Comparison) -> String {
+    c.rows
+        .iter()
+        .filter(|r| r.gated && r.suspect)
+        .map(|r| format!("{} {}", r.request.as_deref().unwrap_or("all"), r.metric))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Whether a row is critical beyond any doubt, so that no rerun or confirmation may overturn it.

@@ -36,19 +36,7 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
     let runs = measure_all(&scenario, &resolved, args.runs).await;
     crate::pipeline::measure::finish(resolved).await;
     let runs = runs?;
-    let result = recorded(&runs, &Policy::from_gate(&scenario.gate)).ok_or_else(|| {
-        Error::RecordRefused {
-            path: path.clone(),
-            reason: "no run was made".to_string(),
-        }
-    })?;
-    crate::pipeline::outputs::print(&crate::report::render(
-        &Report {
-            run: &result,
-            judged: None,
-        },
-        Format::Table,
-    ))?;
+    let result = learned_baseline(&runs, &Policy::from_gate(&scenario.gate), &path)?;
     for (i, run) in runs.iter().enumerate() {
         if let Some(reason) = unfit(&scenario.gate, run) {
             let which = if runs.len() > 1 {
@@ -78,6 +66,27 @@ pub async fn run(args: RecordArgs) -> Result<u8, Error> {
         crate::report::count(result.runs(), "run")
     );
     Ok(exit::PASS)
+}
+
+/// The baseline `runs` make, pooled with the noise and gateability they teach (as `policy` will
+/// judge them), printed as a table before it is checked and stored.
+pub(crate) fn learned_baseline(
+    runs: &[RunResult],
+    policy: &Policy,
+    path: &std::path::Path,
+) -> Result<RunResult, Error> {
+    let result = recorded(runs, policy).ok_or_else(|| Error::RecordRefused {
+        path: path.to_path_buf(),
+        reason: "no run was made".to_string(),
+    })?;
+    crate::pipeline::outputs::print(&crate::report::render(
+        &Report {
+            run: &result,
+            judged: None,
+        },
+        Format::Table,
+    ))?;
+    Ok(result)
 }
 
 async fn measure_all(

@@ -7,7 +7,6 @@ use crate::compare::Policy;
 use crate::error::Error;
 use crate::exit;
 use crate::import::Context;
-use crate::report::{Format, Report};
 use crate::result::RunResult;
 use crate::scenario::suite::Suite;
 
@@ -54,18 +53,7 @@ pub async fn record(args: &RecordArgs, suite: &Suite) -> Result<u8, Error> {
         Some(r) => Policy::from_gate(&suite.gate).adapted_to(r, r),
         None => Policy::from_gate(&suite.gate),
     };
-    let result =
-        crate::compare::learn::recorded(&runs, &policy).ok_or_else(|| Error::RecordRefused {
-            path: path.clone(),
-            reason: "no run was made".to_string(),
-        })?;
-    crate::pipeline::outputs::print(&crate::report::render(
-        &Report {
-            run: &result,
-            judged: None,
-        },
-        Format::Table,
-    ))?;
+    let result = crate::pipeline::record::learned_baseline(&runs, &policy, &path)?;
     baseline::save(&path, &result).map_err(|source| Error::RecordWrite { source })?;
     eprintln!(
         "loadgate: recorded baseline {} ({} row(s) in {} run(s) of the suite)",
