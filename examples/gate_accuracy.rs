@@ -231,7 +231,7 @@ fn median(xs: &mut [f64]) -> Option<f64> {
 }
 
 /// The change a set of runs really shows against the unchanged runs: median over runs of the
-/// aggregate mean and p95, as "mean +19%, p95 +21%".
+/// aggregate p5, mean and p95, as "p5 +20%, mean +19%, p95 +21%".
 fn observed(a: &[RunResult], b: &[RunResult]) -> String {
     let stat = |runs: &[RunResult], m: Metric| {
         let mut xs: Vec<f64> = runs
@@ -240,7 +240,7 @@ fn observed(a: &[RunResult], b: &[RunResult]) -> String {
             .collect();
         median(&mut xs)
     };
-    [Metric::Mean, Metric::P95]
+    [Metric::P5, Metric::Mean, Metric::P95]
         .iter()
         .filter_map(|m| {
             let (x, y) = (stat(a, *m)?, stat(b, *m)?);
@@ -265,11 +265,18 @@ fn main() -> Result<(), Box<dyn Error>> {
     };
     let dir = Path::new(dir);
     let a = load_runs(dir, "a")?;
-    if a.len() < 3 + DRAWS {
+    // `record`'s default is three runs; BASE_RUNS measures what a longer record would buy.
+    let base_runs: usize = match std::env::var("BASE_RUNS") {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| format!("BASE_RUNS={v}: want a count such as 3"))?,
+        Err(_) => 3,
+    };
+    if a.len() < base_runs + DRAWS {
         return Err(format!(
             "{}: need at least {} unchanged runs (a-*.json)",
             dir.display(),
-            3 + DRAWS
+            base_runs + DRAWS
         )
         .into());
     }
@@ -283,7 +290,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     };
     let mut baselines: Vec<(Vec<usize>, RunResult)> = Vec::new();
     for i in 0..a.len() {
-        let idx: Vec<usize> = (0..3).map(|k| (i + k) % a.len()).collect();
+        let idx: Vec<usize> = (0..base_runs).map(|k| (i + k) % a.len()).collect();
         let runs: Vec<RunResult> = idx.iter().map(|&k| a[k].clone()).collect();
         let base = recorded(&runs, &learning).ok_or("no runs")?;
         baselines.push((idx, base));

@@ -12,9 +12,14 @@ queued behind it too, as a real one does):
   GET /sleep?ms=M             waits M ms (±5% uniform jitter)                  latency modes
   GET /tail?ms=M&sigma=S      waits a log-normal time with median M ms          heavy tail
   GET /spin?us=U              burns U µs of CPU (no wait)                       sub-millisecond
+
+/tail waits in a worker thread (time.sleep, exact to tens of µs), not on the event loop: the loop's
+timer rounds every wait up to a whole millisecond, which turned a ×1.1 build's 0.97 ms p5 wait into
+2 ms (+27% at the client) instead of +10%. A regression must be ×factor at every quantile.
 """
 import argparse
 import asyncio
+import concurrent.futures
 import math
 import random
 import sys
@@ -22,6 +27,8 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 BODY = b'{"ok":true}'
+# Enough sleepers for every shape's users (tail: 32); a sleeping thread holds no GIL.
+SLEEPERS = concurrent.futures.ThreadPoolExecutor(max_workers=64)
 
 
 def respond(status, body=b""):
@@ -64,7 +71,7 @@ async def serve(factor, reader, writer):
                 ms = float(q.get("ms", "5"))
                 sigma = float(q.get("sigma", "1.0"))
                 t = min(ms * math.exp(random.gauss(0.0, sigma)), 2000.0)
-                await asyncio.sleep(t * factor / 1000.0)
+                await asyncio.get_running_loop().run_in_executor(SLEEPERS, time.sleep, t * factor / 1000.0)
             elif url.path == "/spin":
                 end = time.perf_counter() + float(q.get("us", "200")) / 1e6
                 while time.perf_counter() < end:

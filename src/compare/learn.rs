@@ -19,7 +19,8 @@ use crate::stats::{chi_square_quantile, seed_of};
 
 /// Metrics whose τ the runs can teach: latencies and throughput (error rates have their own
 /// binomial intervals; memory and CPU keep their documented defaults).
-pub const LEARNED: [Metric; 7] = [
+pub const LEARNED: [Metric; 8] = [
+    Metric::P5,
     Metric::P50,
     Metric::P90,
     Metric::P95,
@@ -34,7 +35,7 @@ pub const LEARNED: [Metric; 7] = [
 /// is no evidence at all (`noise::default_tau`).
 pub fn prior_tau(m: Metric) -> f64 {
     match m {
-        Metric::P50 | Metric::Mean | Metric::Throughput => 0.02,
+        Metric::P5 | Metric::P50 | Metric::Mean | Metric::Throughput => 0.02,
         Metric::P90 | Metric::P95 => 0.03,
         Metric::P99 => 0.045,
         _ => 0.08,
@@ -299,10 +300,18 @@ fn gateability(
         levels,
         can_fail,
     );
+    let mde = format!("{:.0}%", j.mde * 100.0);
+    // p5 is gated for the uniform slowdown the busier metrics cannot see through a machine's
+    // interference. Where it cannot see a critical change either, it adds only a chance to fail.
+    if m == Metric::P5 && j.mde > thresholds.critical.fraction() {
+        return (Some(format!(
+            "p5 varies between runs as much as a regression here (expected MDE {mde}, beyond the critical {}): the other latencies gate this scenario",
+            thresholds.critical
+        )), Some(j.mde));
+    }
     if !j.too_noisy {
         return (None, Some(j.mde));
     }
-    let mde = format!("{:.0}%", j.mde * 100.0);
     let modes = RunResult::pool(runs).and_then(|pooled| {
         m.quantile()
             .and_then(|q| between_modes(&pooled, scope, q, thresholds.critical.fraction()))
@@ -445,6 +454,36 @@ mod tests {
             "{:?}",
             l.not_gated
         );
+    }
+
+    #[test]
+    fn a_p5_that_cannot_see_a_critical_change_is_not_gated_while_the_median_still_is() {
+        // Whole runs 3% faster or 5% slower than the first: every quantile moves alike, so p5
+        // adds no power the median lacks, only a chance to fail.
+        let runs: Vec<RunResult> = [1.0, 1.05, 0.97]
+            .iter()
+            .enumerate()
+            .map(|(i, level)| run_of(&[(5_000, 1)], 150, 20, *level, i as u64))
+            .collect();
+        let l = learn(&runs, &policy());
+        let why = l.not_gated(None, Metric::P5).expect("p5 not gated");
+        assert!(
+            why.contains("varies between runs as much as a regression"),
+            "{why}"
+        );
+        assert!(l.expected_mde[&Metric::P5] > 0.20, "{:?}", l.expected_mde);
+        assert!(
+            l.not_gated(None, Metric::P50).is_none(),
+            "{:?}",
+            l.not_gated
+        );
+        // Quiet runs keep p5 gated.
+        let quiet: Vec<RunResult> = (0..3)
+            .map(|i| run_of(&[(5_000, 1)], 150, 20, 1.0, i))
+            .collect();
+        assert!(learn(&quiet, &policy())
+            .not_gated(None, Metric::P5)
+            .is_none());
     }
 
     #[test]

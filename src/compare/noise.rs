@@ -15,7 +15,7 @@ use crate::stats::{chi_square_quantile, seed_of};
 /// and calibration earns the 20% guarantee.
 pub fn default_tau(m: Metric) -> f64 {
     match m {
-        Metric::P50 | Metric::Mean | Metric::Throughput => 0.04,
+        Metric::P5 | Metric::P50 | Metric::Mean | Metric::Throughput => 0.04,
         Metric::P90 | Metric::P95 => 0.06,
         Metric::P99 | Metric::Max => 0.10,
         Metric::PeakRss => 0.03,

@@ -252,3 +252,56 @@ fn a_run_stopped_by_abort_on_slo_is_judged_at_once_never_rerun_or_confirmed() {
     assert_eq!(g.effort.runs, 1);
     assert_eq!(g.effort.reruns + g.effort.confirmations, 0);
 }
+
+/// A sub-millisecond service on a shared machine: every request costs `floor` µs, and the machine's
+/// interference adds time to some of them, more in one run than in another (the body drifts, the
+/// floor does not). Half the requests meet `body` µs instead of the floor.
+fn fast(floor: u64, body: u64, seed: u64) -> RunResult {
+    run_of(&[(floor, 1), (body, 1)], 200, 20, 1.0, seed)
+}
+
+#[test]
+fn a_uniform_slowdown_of_a_fast_service_whose_median_drifts_is_caught_at_p5() {
+    use crate::result::metric::Metric;
+    // Three baseline runs whose medians disagree by a third (interference), on the same 600 µs floor.
+    let runs = [fast(600, 700, 1), fast(600, 950, 2), fast(600, 820, 3)];
+    let mut base = RunResult::pool(&runs).expect("three runs");
+    base.learned = Some(learn(&runs, &policy()));
+    // The slower build: every request +25%, its interference in between the baseline's.
+    let g = gate(&base, vec![fast(750, 1030, 10), fast(750, 1000, 11)]);
+    assert_eq!(g.outcome, Outcome::Critical, "{:#?}", g.comparison);
+    let p5 = g
+        .comparison
+        .rows
+        .iter()
+        .find(|r| r.request.is_none() && r.metric == Metric::P5)
+        .expect("a p5 row");
+    assert!(p5.gated, "{p5:?}");
+    assert_eq!(p5.status, crate::compare::Status::Critical, "{p5:?}");
+    // The median alone could not say: its noise, learned from the baseline's runs, is as large as
+    // the change.
+    let p50 = g
+        .comparison
+        .rows
+        .iter()
+        .find(|r| r.request.is_none() && r.metric == Metric::P50)
+        .expect("a p50 row");
+    assert_ne!(p50.status, crate::compare::Status::Critical, "{p50:?}");
+}
+
+#[test]
+fn an_unchanged_fast_service_in_a_busier_spell_does_not_fail_at_p5() {
+    use crate::result::metric::Metric;
+    let runs = [fast(600, 700, 1), fast(600, 950, 2), fast(600, 820, 3)];
+    let mut base = RunResult::pool(&runs).expect("three runs");
+    base.learned = Some(learn(&runs, &policy()));
+    // Same build, the machine busier than in any baseline run: the body moves, the floor does not.
+    let g = gate(&base, vec![fast(600, 1000, 10), fast(600, 980, 11)]);
+    let p5 = g
+        .comparison
+        .rows
+        .iter()
+        .find(|r| r.request.is_none() && r.metric == Metric::P5)
+        .expect("a p5 row");
+    assert_eq!(p5.status, crate::compare::Status::Pass, "{p5:?}");
+}

@@ -22,12 +22,39 @@ pub fn noise_for(
         return Ok((n, None));
     }
     let (learned, learned_note) = learned_noise(baseline);
-    let notes: Vec<String> = note.into_iter().chain(learned_note).collect();
+    let lacking = learned
+        .as_ref()
+        .and(baseline)
+        .and_then(|b| lacking_note(b, scenario));
+    let notes: Vec<String> = note
+        .into_iter()
+        .chain(learned_note)
+        .chain(lacking)
+        .collect();
     let note = (!notes.is_empty()).then(|| notes.join("; "));
     Ok((
         learned.unwrap_or_else(crate::compare::Noise::defaults),
         note,
     ))
+}
+
+/// The note for a baseline that learned its noise before loadgate gated some of the scenario's
+/// metrics (p5 joined the defaults later): those metrics are judged with the conservative default τ.
+fn lacking_note(baseline: &RunResult, scenario: Option<&Scenario>) -> Option<String> {
+    let learned = baseline.learned.as_ref()?;
+    let lacking: Vec<&str> = scenario?
+        .gate
+        .metrics
+        .iter()
+        .filter(|m| crate::compare::learn::LEARNED.contains(m) && !learned.tau.contains_key(m))
+        .map(|m| m.name())
+        .collect();
+    (!lacking.is_empty()).then(|| {
+        format!(
+            "the baseline learned no run-to-run noise for {} (recorded by an older loadgate): the conservative default applies to it; re-record the baseline with `loadgate record` to gate it tighter",
+            lacking.join(", ")
+        )
+    })
 }
 
 /// The noise a baseline's runs taught, when they were made on this machine.

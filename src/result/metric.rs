@@ -13,6 +13,10 @@ use crate::result::RequestStats;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
+    /// 5th-percentile latency: the service's own cost with the least of the machine's interference
+    /// in it (noise on a shared host only ever adds time), so a regression that slows every
+    /// request shows here first.
+    P5,
     /// Median latency.
     P50,
     /// 90th-percentile latency.
@@ -67,7 +71,8 @@ pub enum Unit {
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 12] = [
+        Metric::P5,
         Metric::P50,
         Metric::P90,
         Metric::P95,
@@ -84,6 +89,7 @@ impl Metric {
     /// Name as written in scenario files and reports.
     pub fn name(self) -> &'static str {
         match self {
+            Metric::P5 => "p5",
             Metric::P50 => "p50",
             Metric::P90 => "p90",
             Metric::P95 => "p95",
@@ -133,6 +139,7 @@ impl Metric {
     /// The quantile a percentile metric reads, if it is one.
     pub fn quantile(self) -> Option<f64> {
         match self {
+            Metric::P5 => Some(0.05),
             Metric::P50 => Some(0.50),
             Metric::P90 => Some(0.90),
             Metric::P95 => Some(0.95),
@@ -142,10 +149,12 @@ impl Metric {
     }
 
     /// Fewest requests for the value to mean something. For a quantile q, at least 20 values must lie
-    /// beyond it, n·(1 − q) ≥ 20 (docs/statistics.md §3: p99 needs 2000); 200 for the median and mean.
+    /// beyond it, n·min(q, 1 − q) ≥ 20 (docs/statistics.md §3: p99 needs 2000, p5 400); 200 for
+    /// the median and mean.
     pub fn min_requests(self) -> u64 {
         match self {
             Metric::P90 => 200,
+            Metric::P5 => 400,
             Metric::P95 => 400,
             Metric::P99 => 2_000,
             Metric::Max | Metric::PeakRss | Metric::RssGrowth | Metric::Cpu => 1,
@@ -155,11 +164,12 @@ impl Metric {
     }
 
     /// Fewest harness samples for a benchmark's row to be gated: 10 for the median and mean (the
-    /// bootstrap's floor), and for a quantile q at least one sample beyond it, 1 / (1 − q): p95
-    /// needs 20, p99 100.
+    /// bootstrap's floor), and for a quantile q at least one sample beyond it, 1 / min(q, 1 − q):
+    /// p95 and p5 need 20, p99 100.
     pub fn min_samples(self) -> usize {
         match self {
             Metric::P90 => 10,
+            Metric::P5 => 20,
             Metric::P95 => 20,
             Metric::P99 => 100,
             Metric::Max => 1,
@@ -196,7 +206,7 @@ impl fmt::Display for Metric {
 /// An unknown metric name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown metric `{0}`; known metrics: p50, p90, p95, p99, mean, max, throughput, error_rate, peak_rss, rss_growth, cpu"
+    "unknown metric `{0}`; known metrics: p5, p50, p90, p95, p99, mean, max, throughput, error_rate, peak_rss, rss_growth, cpu"
 )]
 pub struct UnknownMetric(pub String);
 
@@ -238,6 +248,19 @@ mod tests {
             assert_eq!(m.name().parse::<Metric>().unwrap(), m);
         }
         assert!("p42".parse::<Metric>().is_err());
+    }
+
+    #[test]
+    fn p5_needs_as_many_values_below_it_as_p95_above_it() {
+        assert_eq!(Metric::P5.quantile(), Some(0.05));
+        assert_eq!(Metric::P5.min_requests(), Metric::P95.min_requests());
+        assert_eq!(Metric::P5.min_samples(), Metric::P95.min_samples());
+        assert_eq!(Metric::P5.direction(), Direction::HigherIsWorse);
+        assert_eq!(
+            Metric::ALL[0],
+            Metric::P5,
+            "report order: fastest quantile first"
+        );
     }
 
     #[test]

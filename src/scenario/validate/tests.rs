@@ -318,7 +318,15 @@ fn defaults_match_the_documentation() {
     let names: Vec<&str> = DEFAULT_METRICS.iter().map(|m| m.name()).collect();
     assert_eq!(
         names,
-        ["p50", "p95", "p99", "mean", "throughput", "error_rate"]
+        [
+            "p5",
+            "p50",
+            "p95",
+            "p99",
+            "mean",
+            "throughput",
+            "error_rate"
+        ]
     );
 }
 
