@@ -109,3 +109,51 @@ fn calibration_noise(
     }
     Ok((Some(Noise::calibrated(&c)), None))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::learn::learn;
+    use crate::compare::policy::Policy;
+    use crate::result::metric::Metric;
+    use crate::result::testing::run_of;
+
+    fn scenario(gate: &str) -> Scenario {
+        let text = format!(
+            "schema_version = 1\nname = \"t\"\n[target]\nbase_url = \"http://127.0.0.1:1\"\n\
+             [[request]]\nname = \"home\"\npath = \"/\"\n{gate}"
+        );
+        crate::scenario::validate::from_toml(Path::new("t.toml"), &text, &|_| None)
+            .expect("a valid scenario")
+    }
+
+    #[test]
+    fn a_baseline_that_learned_no_p5_noise_says_so_and_still_gates() {
+        let s = scenario("");
+        let runs: Vec<RunResult> = (0..3)
+            .map(|i| run_of(&[(5_000, 1)], 150, 20, 1.0, i))
+            .collect();
+        let mut base = RunResult::pool(&runs).expect("three runs");
+        let mut learned = learn(&runs, &Policy::from_gate(&s.gate));
+        assert_eq!(
+            lacking_note(&base, Some(&s)),
+            None,
+            "no learned block: another note"
+        );
+        base.learned = Some(learned.clone());
+        assert_eq!(
+            lacking_note(&base, Some(&s)),
+            None,
+            "learned today: nothing lacks"
+        );
+        // As an older loadgate wrote it: no p5.
+        learned.tau.remove(&Metric::P5);
+        base.learned = Some(learned);
+        let note = lacking_note(&base, Some(&s)).expect("a note");
+        assert!(note.contains("no run-to-run noise for p5"), "{note}");
+        assert!(note.contains("re-record"), "{note}");
+        // A scenario that does not gate p5 needs nothing from it.
+        let without = scenario("[gate]\nmetrics = [\"p50\", \"p95\"]\n");
+        assert_eq!(lacking_note(&base, Some(&without)), None);
+    }
+}
