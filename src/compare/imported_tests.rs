@@ -87,6 +87,14 @@ fn a_summaries_only_result_is_judged_on_thresholds_and_says_so() {
     assert_eq!(p50.status, Status::Critical, "{}", p50.reason);
     assert!(p50.reason.contains("thresholds only"), "{}", p50.reason);
     assert!(p50.mde.is_none(), "no noise guard pretended");
+    // No p5 in the summaries: none is made up from the rebuilt histogram.
+    let p5 = row(&c, None, Metric::P5);
+    assert_eq!(p5.status, Status::Info, "{}", p5.reason);
+    assert!(
+        !p5.gated && p5.baseline.is_none() && p5.run.is_none(),
+        "{p5:?}"
+    );
+    assert!(p5.reason.contains("report no p5"), "{}", p5.reason);
     assert!(
         c.notes.iter().any(|n| n.contains("per-period summaries")),
         "{:?}",

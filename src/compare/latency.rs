@@ -25,6 +25,18 @@ pub(super) fn guarded(
     out: &mut Row,
 ) -> (Status, String) {
     if s.baseline.summaries_only() || s.run.summaries_only() {
+        // Summaries report the median and the upper percentiles only: a p5 read from a histogram
+        // rebuilt from them is the median, not a measurement, and is neither shown nor judged.
+        if metric == Metric::P5 {
+            out.gated = false;
+            out.baseline = None;
+            out.run = None;
+            out.change = None;
+            return (
+                Status::Info,
+                "not measured: the format's per-period summaries report no p5".to_string(),
+            );
+        }
         return thresholds_only(metric, thresholds, can_fail, bv, rv);
     }
     let (Some(eb), Some(er)) = (
