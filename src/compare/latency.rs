@@ -25,9 +25,8 @@ pub(super) fn guarded(
     out: &mut Row,
 ) -> (Status, String) {
     if s.baseline.summaries_only() || s.run.summaries_only() {
-        // Summaries report the median and the upper percentiles only: a p5 read from a histogram
-        // rebuilt from them is the median, not a measurement, and is neither shown nor judged.
-        if metric == Metric::P5 {
+        // A value the result never measured is neither shown nor judged.
+        if !(s.baseline.measures(metric) && s.run.measures(metric)) {
             out.gated = false;
             out.baseline = None;
             out.run = None;

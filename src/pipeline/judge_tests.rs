@@ -28,6 +28,17 @@ struct Gated {
     comparison: Comparison,
 }
 
+impl Gated {
+    /// The aggregate's row for `m`.
+    fn aggregate(&self, m: crate::result::metric::Metric) -> &crate::compare::Row {
+        self.comparison
+            .rows
+            .iter()
+            .find(|r| r.request.is_none() && r.metric == m)
+            .unwrap_or_else(|| panic!("an aggregate {m} row"))
+    }
+}
+
 /// Gates `candidates` (taken in order, as many as the loop asks for) against `base`.
 fn gate(base: &RunResult, candidates: Vec<RunResult>) -> Gated {
     let policy = policy();
@@ -65,12 +76,7 @@ fn an_unchanged_build_of_a_mixed_service_passes_and_says_once_what_it_cannot_gat
     let g = gate(&base, vec![mix(1.0, 10), mix(1.0, 11)]);
     assert_eq!(g.outcome, Outcome::Pass, "{:#?}", g.comparison);
     assert_eq!(g.effort.runs, 1, "no confirmation for an unchanged build");
-    let p50 = g
-        .comparison
-        .rows
-        .iter()
-        .find(|r| r.request.is_none() && r.metric == crate::result::metric::Metric::P50)
-        .expect("a p50 row");
+    let p50 = g.aggregate(crate::result::metric::Metric::P50);
     assert!(
         !p50.gated && p50.reason.contains("between two latency modes"),
         "{p50:?}"
@@ -260,48 +266,40 @@ fn fast(floor: u64, body: u64, seed: u64) -> RunResult {
     run_of(&[(floor, 1), (body, 1)], 200, 20, 1.0, seed)
 }
 
-#[test]
-fn a_uniform_slowdown_of_a_fast_service_whose_median_drifts_is_caught_at_p5() {
-    use crate::result::metric::Metric;
-    // Three baseline runs whose medians disagree by a third (interference), on the same 600 µs floor.
+/// Three baseline runs of the fast service whose medians disagree by a third (interference), on
+/// the same 600 µs floor, recorded as `record` does.
+fn fast_baseline() -> RunResult {
     let runs = [fast(600, 700, 1), fast(600, 950, 2), fast(600, 820, 3)];
     let mut base = RunResult::pool(&runs).expect("three runs");
     base.learned = Some(learn(&runs, &policy()));
+    base
+}
+
+#[test]
+fn a_uniform_slowdown_of_a_fast_service_whose_median_drifts_is_caught_at_p5() {
+    use crate::result::metric::Metric;
     // The slower build: every request +25%, its interference in between the baseline's.
-    let g = gate(&base, vec![fast(750, 1030, 10), fast(750, 1000, 11)]);
+    let g = gate(
+        &fast_baseline(),
+        vec![fast(750, 1030, 10), fast(750, 1000, 11)],
+    );
     assert_eq!(g.outcome, Outcome::Critical, "{:#?}", g.comparison);
-    let p5 = g
-        .comparison
-        .rows
-        .iter()
-        .find(|r| r.request.is_none() && r.metric == Metric::P5)
-        .expect("a p5 row");
+    let p5 = g.aggregate(Metric::P5);
     assert!(p5.gated, "{p5:?}");
     assert_eq!(p5.status, crate::compare::Status::Critical, "{p5:?}");
     // The median alone could not say: its noise, learned from the baseline's runs, is as large as
     // the change.
-    let p50 = g
-        .comparison
-        .rows
-        .iter()
-        .find(|r| r.request.is_none() && r.metric == Metric::P50)
-        .expect("a p50 row");
+    let p50 = g.aggregate(Metric::P50);
     assert_ne!(p50.status, crate::compare::Status::Critical, "{p50:?}");
 }
 
 #[test]
 fn an_unchanged_fast_service_in_a_busier_spell_does_not_fail_at_p5() {
-    use crate::result::metric::Metric;
-    let runs = [fast(600, 700, 1), fast(600, 950, 2), fast(600, 820, 3)];
-    let mut base = RunResult::pool(&runs).expect("three runs");
-    base.learned = Some(learn(&runs, &policy()));
     // Same build, the machine busier than in any baseline run: the body moves, the floor does not.
-    let g = gate(&base, vec![fast(600, 1000, 10), fast(600, 980, 11)]);
-    let p5 = g
-        .comparison
-        .rows
-        .iter()
-        .find(|r| r.request.is_none() && r.metric == Metric::P5)
-        .expect("a p5 row");
+    let g = gate(
+        &fast_baseline(),
+        vec![fast(600, 1000, 10), fast(600, 980, 11)],
+    );
+    let p5 = g.aggregate(crate::result::metric::Metric::P5);
     assert_eq!(p5.status, crate::compare::Status::Pass, "{p5:?}");
 }

@@ -22,9 +22,8 @@ pub fn noise_for(
         return Ok((n, None));
     }
     let (learned, learned_note) = learned_noise(baseline);
-    let lacking = learned
-        .as_ref()
-        .and(baseline)
+    let lacking = baseline
+        .filter(|_| learned.is_some())
         .and_then(|b| lacking_note(b, scenario));
     let notes: Vec<String> = note
         .into_iter()

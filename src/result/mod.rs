@@ -508,6 +508,12 @@ impl RunResult {
         self.imported.as_ref().is_some_and(|i| i.summaries_only)
     }
 
+    /// Whether the result measured `metric` at all. Per-period summaries report the median and the
+    /// upper percentiles only: a p5 read from a histogram rebuilt from them would be the median.
+    pub fn measures(&self, metric: metric::Metric) -> bool {
+        !(self.summaries_only() && metric == metric::Metric::P5)
+    }
+
     /// Measured duration in seconds (never zero, to keep rates finite).
     pub fn measured_seconds(&self) -> f64 {
         (self.meta.measured_duration_ms.max(1)) as f64 / 1000.0
